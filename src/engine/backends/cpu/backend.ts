@@ -173,7 +173,15 @@ export class CpuBackend implements Backend<CpuStorage> {
   tokenStats(out: S, lse: S, logits: S, targets: Int32Array, N: number, V: number): void {
     ref.tokenStats(out.data, lse.data, logits.data, targets, N, V);
   }
-  tokenStatsBackward(dLogits: S, dOut: S, logits: S, lse: S, targets: Int32Array, N: number, V: number): void {
+  tokenStatsBackward(
+    dLogits: S,
+    dOut: S,
+    logits: S,
+    lse: S,
+    targets: Int32Array,
+    N: number,
+    V: number,
+  ): void {
     ref.tokenStatsBackward(dLogits.data, dOut.data, logits.data, lse.data, targets, N, V);
   }
   adamw(

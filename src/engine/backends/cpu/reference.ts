@@ -431,7 +431,8 @@ export function tokenStatsBackward(
   const invV = 1 / V;
   for (let r = 0; r < N; r++) {
     const o = r * V;
-    const gL = dOut[r * 3];
+    const t = targets[r];
+    const gL = t >= 0 ? dOut[r * 3] : 0; // ignored positions have a constant log p of 0
     const gH = dOut[r * 3 + 1];
     const gS = dOut[r * 3 + 2];
     if (gL === 0 && gH === 0 && gS === 0) continue;
@@ -443,7 +444,6 @@ export function tokenStatsBackward(
         H -= Math.exp(lp) * lp;
       }
     }
-    const t = targets[r];
     for (let j = 0; j < V; j++) {
       const lp = logits[o + j] - l;
       const p = Math.exp(lp);

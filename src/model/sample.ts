@@ -1,0 +1,166 @@
+// Batched, seeded sampling with a KV cache. Besides the tokens, it records for every generated
+// position the quantities the internal rewards need (rlif-spec.md), computed from the same
+// temperature-scaled logits the token was drawn from: log p(token), entropy, self-certainty.
+
+import { Random } from "../engine/random.ts";
+import { tidy } from "../engine/tensor.ts";
+import { KVCache, type Transformer } from "./transformer.ts";
+
+export interface SampleOptions {
+  maxNewTokens: number;
+  /** 0 means greedy (argmax); statistics are then those of the untempered distribution. */
+  temperature?: number;
+  topP?: number;
+  /** 0 disables top-k. */
+  topK?: number;
+  stopTokens?: number[];
+  /** Token fed for finished sequences (never recorded). */
+  padToken?: number;
+  seed?: number;
+  rng?: Random;
+}
+
+export interface Sample {
+  /** Generated tokens, including the stop token when one ended the sequence. */
+  tokens: number[];
+  /** True when a stop token ended it; false when it ran out of maxNewTokens. */
+  stopped: boolean;
+  logp: Float32Array;
+  entropy: Float32Array;
+  selfCertainty: Float32Array;
+}
+
+/** log p(token), entropy and self-certainty of softmax(z), plus the distribution, in float64. */
+export function distributionStats(z: ArrayLike<number>): {
+  probs: Float64Array;
+  lse: number;
+  H: number;
+  sc: number;
+} {
+  const V = z.length;
+  let m = Number.NEGATIVE_INFINITY;
+  let mean = 0;
+  for (let j = 0; j < V; j++) {
+    if (z[j] > m) m = z[j];
+    mean += z[j];
+  }
+  mean /= V;
+  const probs = new Float64Array(V);
+  let s = 0;
+  for (let j = 0; j < V; j++) s += probs[j] = Math.exp(z[j] - m);
+  const lse = m + Math.log(s);
+  let H = 0;
+  for (let j = 0; j < V; j++) {
+    probs[j] /= s;
+    if (probs[j] > 0) H -= probs[j] * (z[j] - lse);
+  }
+  return { probs, lse, H, sc: lse - mean - Math.log(V) };
+}
+
+/** Draw from probs restricted to the top-k tokens and the smallest set with mass >= topP. */
+export function drawToken(probs: Float64Array, rng: Random, topK = 0, topP = 1): number {
+  const V = probs.length;
+  if ((topK <= 0 || topK >= V) && topP >= 1) {
+    let u = rng.next();
+    for (let j = 0; j < V; j++) {
+      u -= probs[j];
+      if (u < 0) return j;
+    }
+    for (let j = V - 1; j >= 0; j--) if (probs[j] > 0) return j; // rounding left u >= 0
+    return V - 1;
+  }
+  const order = Array.from({ length: V }, (_, j) => j).sort((a, b) => probs[b] - probs[a] || a - b);
+  let keep = topK > 0 ? Math.min(topK, V) : V;
+  let mass = 0;
+  for (let i = 0; i < keep; i++) {
+    mass += probs[order[i]];
+    if (mass >= topP) {
+      keep = i + 1;
+      break;
+    }
+  }
+  let total = 0;
+  for (let i = 0; i < keep; i++) total += probs[order[i]];
+  let u = rng.next() * total;
+  for (let i = 0; i < keep; i++) {
+    u -= probs[order[i]];
+    if (u < 0) return order[i];
+  }
+  return order[keep - 1];
+}
+
+function argmax(z: ArrayLike<number>): number {
+  let best = 0;
+  for (let j = 1; j < z.length; j++) if (z[j] > z[best]) best = j;
+  return best;
+}
+
+/** Continue every prompt (token ids) by up to maxNewTokens tokens, all sequences in one batch. */
+export async function sample(model: Transformer, prompts: number[][], o: SampleOptions): Promise<Sample[]> {
+  const B = prompts.length;
+  if (B === 0) return [];
+  const temperature = o.temperature ?? 1;
+  if (temperature < 0 || !Number.isFinite(temperature)) throw new Error(`invalid temperature ${temperature}`);
+  const rng = o.rng ?? new Random(o.seed ?? 0);
+  const stop = new Set(o.stopTokens ?? []);
+  const pad = o.padToken ?? 0;
+  const V = model.dims.V;
+  const lens = prompts.map((p) => p.length);
+  if (lens.some((n) => n === 0)) throw new Error("sample: empty prompt");
+  const Tp = Math.max(...lens);
+  const capacity = Tp + o.maxNewTokens;
+  const maxPos = model.config.max_position_embeddings;
+  if (capacity > maxPos) throw new Error(`prompt + maxNewTokens = ${capacity} exceeds ${maxPos} positions`);
+
+  const out: { tokens: number[]; logp: number[]; H: number[]; sc: number[]; stopped: boolean }[] =
+    prompts.map(() => ({ tokens: [], logp: [], H: [], sc: [], stopped: false }));
+  const cache = new KVCache(model, B, capacity);
+  try {
+    // Prefill: right-padded prompts; padding is written to the cache past each prompt's end but is
+    // never attended to, and each sequence's decoding overwrites it from its own length onwards.
+    const ids = new Int32Array(B * Tp).fill(pad);
+    for (let b = 0; b < B; b++) ids.set(prompts[b], b * Tp);
+    let logits = tidy(() => model.forwardCached(ids, B, Tp, cache, new Int32Array(B)));
+    let rows = await logits.read();
+    const rowOf = (b: number, t: number, T: number) => rows.subarray((b * T + t) * V, (b * T + t + 1) * V);
+    let last: ArrayLike<number>[] = prompts.map((_, b) => rowOf(b, lens[b] - 1, Tp).slice());
+    logits.dispose();
+    const pos = Int32Array.from(lens);
+    const z = new Float64Array(V);
+    for (let step = 0; step < o.maxNewTokens; step++) {
+      const next = new Int32Array(B).fill(pad);
+      let active = 0;
+      for (let b = 0; b < B; b++) {
+        const s = out[b];
+        if (s.stopped) continue;
+        const row = last[b];
+        const t = temperature > 0 ? temperature : 1;
+        for (let j = 0; j < V; j++) z[j] = row[j] / t;
+        const st = distributionStats(z);
+        const tok = temperature === 0 ? argmax(z) : drawToken(st.probs, rng, o.topK ?? 0, o.topP ?? 1);
+        s.tokens.push(tok);
+        s.logp.push(z[tok] - st.lse);
+        s.H.push(st.H);
+        s.sc.push(st.sc);
+        next[b] = tok;
+        if (stop.has(tok)) s.stopped = true;
+        else active++;
+      }
+      if (active === 0 || step === o.maxNewTokens - 1) break;
+      logits = tidy(() => model.forwardCached(next, B, 1, cache, pos));
+      rows = await logits.read();
+      last = prompts.map((_, b) => rowOf(b, 0, 1).slice());
+      logits.dispose();
+      for (let b = 0; b < B; b++) pos[b]++;
+    }
+  } finally {
+    cache.dispose();
+  }
+  return out.map((s) => ({
+    tokens: s.tokens,
+    stopped: s.stopped,
+    logp: Float32Array.from(s.logp),
+    entropy: Float32Array.from(s.H),
+    selfCertainty: Float32Array.from(s.sc),
+  }));
+}

@@ -1,0 +1,195 @@
+// A Qwen2/Llama-family decoder built from the engine's ops, nanoGPT-style: the whole forward pass
+// is in this file. Parameters carry Hugging Face names so checkpoints move to and from PyTorch.
+
+import type { Storage } from "../engine/backend.ts";
+import * as op from "../engine/ops.ts";
+import { Random } from "../engine/random.ts";
+import { noGrad, parameter, Tensor } from "../engine/tensor.ts";
+import { type Dims, dimsOf, type ModelConfig, parameterShapes } from "./config.ts";
+
+export interface WeightSource {
+  shape: readonly number[];
+  data: ArrayLike<number>;
+}
+
+/** Keys and values of every layer for incremental decoding: [B, capacity, Hkv, D] per layer.
+ *  Untracked by tidy scopes so a cache outlives the step that made it; free it with dispose(). */
+export class KVCache {
+  readonly k: Tensor[] = [];
+  readonly v: Tensor[] = [];
+  constructor(
+    model: Transformer,
+    readonly B: number,
+    readonly capacity: number,
+  ) {
+    const { Hkv, D, L } = model.dims;
+    const backend = model.embed.backend;
+    for (let l = 0; l < L; l++) {
+      this.k.push(new Tensor([B, capacity, Hkv, D], { backend, track: false }));
+      this.v.push(new Tensor([B, capacity, Hkv, D], { backend, track: false }));
+    }
+  }
+  dispose(): void {
+    for (const t of [...this.k, ...this.v]) t.dispose();
+  }
+}
+
+export class Transformer {
+  readonly config: ModelConfig;
+  readonly dims: Dims;
+  private readonly params = new Map<string, Tensor>();
+
+  private constructor(config: ModelConfig) {
+    this.config = config;
+    this.dims = dimsOf(config);
+  }
+
+  /** Fresh weights as Hugging Face initialises them: N(0, initializer_range), norms 1, biases 0. */
+  static init(config: ModelConfig, seed = 0): Transformer {
+    const m = new Transformer(config);
+    const rng = new Random(seed);
+    const std = config.initializer_range;
+    for (const [name, shape] of parameterShapes(config)) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const v = new Float32Array(n);
+      if (name.endsWith("norm.weight")) v.fill(1);
+      else if (!name.endsWith(".bias")) for (let i = 0; i < n; i++) v[i] = std * rng.normal();
+      m.params.set(name, parameter(shape, v, name));
+    }
+    return m;
+  }
+
+  /** Build from named weights (e.g. a safetensors file). Missing or mis-shaped tensors are errors;
+   *  extra ones are ignored except a tied lm_head, which must equal the embedding if present. */
+  static fromWeights(config: ModelConfig, weights: Map<string, WeightSource>): Transformer {
+    const m = new Transformer(config);
+    for (const [name, shape] of parameterShapes(config)) {
+      const w = weights.get(name);
+      if (!w) throw new Error(`checkpoint lacks tensor ${name}`);
+      if (w.shape.length !== shape.length || w.shape.some((s, i) => s !== shape[i]))
+        throw new Error(`tensor ${name} has shape [${w.shape}], config expects [${shape}]`);
+      m.params.set(name, parameter(shape, w.data, name));
+    }
+    return m;
+  }
+
+  parameters(): Map<string, Tensor> {
+    return this.params;
+  }
+
+  numParameters(): number {
+    let n = 0;
+    for (const t of this.params.values()) n += t.size;
+    return n;
+  }
+
+  p(name: string): Tensor {
+    const t = this.params.get(name);
+    if (!t) throw new Error(`no parameter ${name}`);
+    return t;
+  }
+
+  get embed(): Tensor {
+    return this.p("model.embed_tokens.weight");
+  }
+
+  private bias(name: string): Tensor | null {
+    return this.dims.qkvBias ? this.p(name) : null;
+  }
+
+  /** Logits [B*T, V] for token ids [B*T] (row-major, right-padded); positions 0..T-1. */
+  forward(ids: Int32Array, B: number, T: number): Tensor {
+    if (ids.length !== B * T) throw new Error(`forward: ${ids.length} ids for B=${B}, T=${T}`);
+    const positions = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
+    return this.run(ids, positions, B, T, null, null);
+  }
+
+  /** Incremental forward for sampling: ids [B*Tq], sequence b's first new token sits at pos0[b].
+   *  Writes keys/values into the cache and attends to everything before each position. */
+  forwardCached(ids: Int32Array, B: number, Tq: number, cache: KVCache, pos0: Int32Array): Tensor {
+    if (cache.B !== B) throw new Error(`cache holds ${cache.B} sequences, got ${B}`);
+    for (let b = 0; b < B; b++)
+      if (pos0[b] + Tq > cache.capacity)
+        throw new Error(`sequence ${b} exceeds the cache (${cache.capacity})`);
+    const positions = new Int32Array(B * Tq);
+    for (let b = 0; b < B; b++) for (let t = 0; t < Tq; t++) positions[b * Tq + t] = pos0[b] + t;
+    return noGrad(() => this.run(ids, positions, B, Tq, cache, pos0));
+  }
+
+  private run(
+    ids: Int32Array,
+    positions: Int32Array,
+    B: number,
+    T: number,
+    cache: KVCache | null,
+    pos0: Int32Array | null,
+  ): Tensor {
+    const { d, Hq, Hkv, D, L } = this.dims;
+    const eps = this.config.rms_norm_eps;
+    const theta = this.config.rope_theta;
+    const N = B * T;
+    let x = op.embedding(ids, this.embed);
+    for (let l = 0; l < L; l++) {
+      const p = `model.layers.${l}`;
+      // --- attention block ---
+      const h = op.rmsnorm(x, this.p(`${p}.input_layernorm.weight`), eps);
+      const q = op.linear(h, this.p(`${p}.self_attn.q_proj.weight`), this.bias(`${p}.self_attn.q_proj.bias`));
+      const k = op.linear(h, this.p(`${p}.self_attn.k_proj.weight`), this.bias(`${p}.self_attn.k_proj.bias`));
+      const v = op.linear(h, this.p(`${p}.self_attn.v_proj.weight`), this.bias(`${p}.self_attn.v_proj.bias`));
+      const qr = op.rope(q.reshape([N, Hq, D]), positions, theta);
+      const kr = op.rope(k.reshape([N, Hkv, D]), positions, theta);
+      const a = cache
+        ? this.cachedAttention(qr, kr, v, cache, l, B, T, pos0!)
+        : op.attention(qr, kr, v.reshape([N, Hkv, D]), B, T);
+      const o = op.linear(a.reshape([N, Hq * D]), this.p(`${p}.self_attn.o_proj.weight`));
+      x = op.add(x, o);
+      // --- MLP block ---
+      const h2 = op.rmsnorm(x, this.p(`${p}.post_attention_layernorm.weight`), eps);
+      const gate = op.linear(h2, this.p(`${p}.mlp.gate_proj.weight`));
+      const up = op.linear(h2, this.p(`${p}.mlp.up_proj.weight`));
+      const mlp = op.linear(op.swiglu(gate, up), this.p(`${p}.mlp.down_proj.weight`));
+      x = op.add(x, mlp);
+    }
+    x = op.rmsnorm(x, this.p("model.norm.weight"), eps);
+    const head = this.config.tie_word_embeddings ? this.embed : this.p("lm_head.weight");
+    return op.linear(x.reshape([N, d]), head);
+  }
+
+  /** Append this step's keys/values to the cache, then attend over it (no autodiff: sampling only). */
+  private cachedAttention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    cache: KVCache,
+    l: number,
+    B: number,
+    T: number,
+    pos0: Int32Array,
+  ): Tensor {
+    const { Hq, Hkv, D } = this.dims;
+    const be = q.backend;
+    const row = Hkv * D;
+    const ck: Storage = cache.k[l].storage;
+    const cv: Storage = cache.v[l].storage;
+    for (let b = 0; b < B; b++) {
+      const dst = (b * cache.capacity + pos0[b]) * row;
+      be.copy(ck, k.storage, T * row, dst, b * T * row);
+      be.copy(cv, v.storage, T * row, dst, b * T * row);
+    }
+    const res = new Tensor([B * T, Hq, D], { backend: be });
+    const lse = new Tensor([B, Hq, T], { backend: be });
+    be.attention(
+      res.storage,
+      lse.storage,
+      q.storage,
+      ck,
+      cv,
+      { B, Tq: T, Tk: cache.capacity, Hq, Hkv, D },
+      pos0,
+      1 / Math.sqrt(D),
+    );
+    lse.dispose();
+    return res;
+  }
+}
