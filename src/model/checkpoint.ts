@@ -1,0 +1,164 @@
+// Model folders in the Hugging Face layout (config.json, model.safetensors, tokenizer.json) and
+// training checkpoints built on them. A checkpoint folder is written under a temporary name and
+// renamed into place, then `latest.json` is atomically pointed at it: an interrupted write never
+// replaces a good checkpoint.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { AdamW } from "../engine/optim.ts";
+import { fsyncDir, writeFileAtomic } from "../util/fs.ts";
+import { type ModelConfig, parseModelConfig } from "./config.ts";
+import { readSafetensorsFile, type TensorToSave, writeSafetensorsFileAtomic } from "./safetensors.ts";
+import { Transformer } from "./transformer.ts";
+
+function tensorsToSave(model: Transformer): Map<string, TensorToSave> {
+  const out = new Map<string, TensorToSave>();
+  for (const [name, t] of model.parameters())
+    out.set(name, { shape: t.shape, data: Float32Array.from(t.readSync()) });
+  return out;
+}
+
+export function readModelConfig(dir: string): ModelConfig {
+  const path = join(dir, "config.json");
+  if (!existsSync(path)) throw new Error(`no config.json in ${dir}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseModelConfig(raw, path);
+}
+
+/** Save config.json + model.safetensors (+ tokenizer.json when given) into dir. */
+export function saveModel(dir: string, model: Transformer, tokenizerJson?: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeSafetensorsFileAtomic(join(dir, "model.safetensors"), tensorsToSave(model), { format: "pt" });
+  writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(model.config, null, 2)}\n`);
+  if (tokenizerJson !== undefined) writeFileAtomic(join(dir, "tokenizer.json"), tokenizerJson);
+}
+
+export function loadModel(dir: string): Transformer {
+  const config = readModelConfig(dir);
+  const path = join(dir, "model.safetensors");
+  if (!existsSync(path)) throw new Error(`no model.safetensors in ${dir}`);
+  const { tensors } = readSafetensorsFile(path);
+  try {
+    return Transformer.fromWeights(config, tensors);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------- training checkpoints
+export interface CheckpointState {
+  step: number;
+  /** Anything the trainer needs to continue exactly: RNG states, data cursor, best metric... */
+  [key: string]: unknown;
+}
+
+const stepDir = (step: number) => `step-${String(step).padStart(7, "0")}`;
+
+/** Write a full checkpoint (model, optimizer, trainer state) under runDir/checkpoints. */
+export function saveCheckpoint(
+  runDir: string,
+  model: Transformer,
+  opt: AdamW | null,
+  state: CheckpointState,
+  opts: { tokenizerJson?: string; keep?: number } = {},
+): string {
+  const root = join(runDir, "checkpoints");
+  mkdirSync(root, { recursive: true });
+  const name = stepDir(state.step);
+  const tmp = join(root, `.${name}.tmp`);
+  rmSync(tmp, { recursive: true, force: true });
+  saveModel(tmp, model, opts.tokenizerJson);
+  if (opt) {
+    const st = new Map<string, TensorToSave>();
+    for (const [n, t] of opt.stateTensors())
+      st.set(n, { shape: t.shape, data: Float32Array.from(t.readSync()) });
+    writeSafetensorsFileAtomic(join(tmp, "optimizer.safetensors"), st, { step: String(opt.step) });
+  }
+  writeFileAtomic(join(tmp, "trainer_state.json"), `${JSON.stringify(state, null, 2)}\n`);
+  const final = join(root, name);
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  fsyncDir(root);
+  writeFileAtomic(join(root, "latest.json"), `${JSON.stringify({ step: state.step, dir: name })}\n`);
+  const keep = opts.keep ?? 3;
+  const all = listCheckpoints(runDir);
+  for (const old of all.slice(0, Math.max(0, all.length - keep)))
+    if (!old.endsWith(name) && !isPinned(runDir, old)) rmSync(old, { recursive: true, force: true });
+  return final;
+}
+
+/** A checkpoint named in `pinned.json` (e.g. the best one, for roll-back) is never pruned. */
+function isPinned(runDir: string, dir: string): boolean {
+  const p = join(runDir, "checkpoints", "pinned.json");
+  if (!existsSync(p)) return false;
+  try {
+    return (JSON.parse(readFileSync(p, "utf8")) as string[]).some((n) => dir.endsWith(n));
+  } catch {
+    return false;
+  }
+}
+
+export function pinCheckpoint(runDir: string, dir: string): void {
+  const name = dir.split("/").pop()!;
+  writeFileAtomic(join(runDir, "checkpoints", "pinned.json"), JSON.stringify([name]));
+}
+
+/** Checkpoint folders, oldest first. */
+export function listCheckpoints(runDir: string): string[] {
+  const root = join(runDir, "checkpoints");
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((n) => /^step-\d+$/.test(n))
+    .sort()
+    .map((n) => join(root, n));
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  model: Transformer;
+  state: CheckpointState;
+  optimizer: { step: number; tensors: Map<string, { data: Float32Array }> } | null;
+}
+
+export function loadCheckpointDir(dir: string): LoadedCheckpoint {
+  const model = loadModel(dir);
+  const statePath = join(dir, "trainer_state.json");
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(readFileSync(statePath, "utf8"));
+  } catch (e) {
+    throw new Error(`${statePath}: unreadable trainer state (${(e as Error).message})`);
+  }
+  if (typeof state.step !== "number") throw new Error(`${statePath}: no step`);
+  const optPath = join(dir, "optimizer.safetensors");
+  let optimizer: LoadedCheckpoint["optimizer"] = null;
+  if (existsSync(optPath)) {
+    const { tensors, metadata } = readSafetensorsFile(optPath);
+    optimizer = { step: Number(metadata.step ?? state.step), tensors };
+  }
+  return { dir, model, state, optimizer };
+}
+
+/**
+ * The newest checkpoint that loads. A corrupt one is reported through `warn` and skipped (never
+ * deleted), so an interrupted or damaged write costs at most the steps since the previous one.
+ */
+export function loadLatestCheckpoint(
+  runDir: string,
+  warn: (msg: string) => void = console.warn,
+): LoadedCheckpoint | null {
+  const all = listCheckpoints(runDir).reverse();
+  for (const dir of all) {
+    try {
+      return loadCheckpointDir(dir);
+    } catch (e) {
+      warn(`checkpoint ${dir} is unusable, trying an older one: ${(e as Error).message}`);
+    }
+  }
+  return null;
+}

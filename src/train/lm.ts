@@ -1,0 +1,136 @@
+// The language-model training loop behind `rlif pretrain` and `rlif sft`: next-token loss,
+// AdamW with warm-up + cosine, gradient clipping, JSONL metrics, atomic checkpoints, exact resume.
+//
+// Batches are a pure function of (seed, step), so a resumed run sees exactly the batches an
+// uninterrupted one would have, without saving a data cursor.
+
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { AdamW, clipGradNorm, learningRate } from "../engine/optim.ts";
+import { backward, tidy } from "../engine/tensor.ts";
+import { loadLatestCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
+import { nextTokenLoss } from "../model/loss.ts";
+import type { Transformer } from "../model/transformer.ts";
+import { appendJsonLine } from "../util/fs.ts";
+
+export interface TokenBatch {
+  ids: Int32Array;
+  /** Loss weight of predicting token t+1 from position t (0 = ignored). */
+  weights: Float32Array;
+  B: number;
+  T: number;
+}
+
+export interface BatchSource {
+  batchAt(step: number): TokenBatch;
+}
+
+export interface LmTrainOptions {
+  steps: number;
+  lr: number;
+  warmupSteps: number;
+  minLrRatio: number;
+  weightDecay: number;
+  gradClip: number;
+  checkpointEvery: number;
+  logEvery: number;
+  outDir: string;
+  tokenizerJson?: string;
+  resume?: boolean;
+  /** Stop after this many steps (the schedule still spans `steps`): for staged runs and tests. */
+  stopAt?: number;
+  /** Called after each logged step (progress bars, evaluation). */
+  onLog?: (m: LmStepMetrics) => void;
+  /** Called every `evalEvery` steps with the model; its numbers are merged into the log line. */
+  evaluate?: (model: Transformer, step: number) => Promise<Record<string, number>>;
+  evalEvery?: number;
+}
+
+export interface LmStepMetrics {
+  step: number;
+  loss: number;
+  grad_norm: number;
+  lr: number;
+  tokens: number;
+  tokens_per_s: number;
+  elapsed_s: number;
+  [k: string]: number;
+}
+
+export class DivergenceError extends Error {}
+
+/** Train `model` in place; returns it (or the model restored from the newest checkpoint on resume). */
+export async function trainLm(
+  initial: Transformer,
+  data: BatchSource,
+  o: LmTrainOptions,
+): Promise<{ model: Transformer; lastLoss: number }> {
+  mkdirSync(o.outDir, { recursive: true });
+  let model = initial;
+  let start = 0;
+  let opt: AdamW;
+  const adamOpts = { lr: o.lr, weightDecay: o.weightDecay, beta2: 0.95 };
+  const ck = o.resume ? loadLatestCheckpoint(o.outDir) : null;
+  if (ck) {
+    model = ck.model;
+    opt = new AdamW(model.parameters(), adamOpts);
+    if (ck.optimizer) opt.loadState(ck.optimizer.step, ck.optimizer.tensors);
+    start = ck.state.step;
+  } else {
+    if (o.resume && existsSync(join(o.outDir, "checkpoints")))
+      throw new Error(`--resume: no usable checkpoint in ${o.outDir}/checkpoints`);
+    opt = new AdamW(model.parameters(), adamOpts);
+  }
+  const logPath = join(o.outDir, "metrics.jsonl");
+  const t0 = performance.now();
+  let tokensSinceLog = 0;
+  let tLog = performance.now();
+  let lastLoss = Number.NaN;
+  const end = Math.min(o.steps, o.stopAt ?? o.steps);
+  for (let step = start; step < end; step++) {
+    const batch = data.batchAt(step);
+    const lr = learningRate(step, {
+      lr: o.lr,
+      totalSteps: o.steps,
+      warmupSteps: o.warmupSteps,
+      minLrRatio: o.minLrRatio,
+    });
+    const { loss, tokens, gradNorm } = tidy(() => {
+      opt.zeroGrad();
+      const r = nextTokenLoss(model, batch.ids, batch.B, batch.T, batch.weights);
+      backward(r.loss);
+      const gradNorm = clipGradNorm(model.parameters().values(), o.gradClip);
+      return { loss: r.loss.item(), tokens: r.tokens, gradNorm };
+    });
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
+      throw new DivergenceError(
+        `step ${step}: loss ${loss}, gradient norm ${gradNorm} — stopped before the update; ` +
+          `checkpoints in ${o.outDir}/checkpoints are intact (resume with --resume, e.g. at a lower lr)`,
+      );
+    opt.update(lr);
+    lastLoss = loss;
+    tokensSinceLog += tokens;
+    const done = step + 1;
+    if (done % o.logEvery === 0 || done === o.steps) {
+      const now = performance.now();
+      const m: LmStepMetrics = {
+        step: done,
+        loss,
+        grad_norm: gradNorm,
+        lr,
+        tokens,
+        tokens_per_s: (tokensSinceLog * 1000) / (now - tLog),
+        elapsed_s: (now - t0) / 1000,
+      };
+      if (o.evaluate && o.evalEvery && (done % o.evalEvery === 0 || done === o.steps))
+        Object.assign(m, await o.evaluate(model, done));
+      appendJsonLine(logPath, m);
+      o.onLog?.(m);
+      tokensSinceLog = 0;
+      tLog = performance.now();
+    }
+    if (done % o.checkpointEvery === 0 || done === end)
+      saveCheckpoint(o.outDir, model, opt, { step: done }, { tokenizerJson: o.tokenizerJson });
+  }
+  return { model, lastLoss };
+}
