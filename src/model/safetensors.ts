@@ -1,0 +1,418 @@
+// The safetensors format (https://github.com/huggingface/safetensors), read and written in plain
+// TypeScript: an 8-byte little-endian header length N, N bytes of JSON header, then the tensor
+// bytes. The header maps names to {dtype, shape, data_offsets: [begin, end]} (offsets relative to
+// the data section) plus an optional "__metadata__" map of strings.
+//
+// Reading validates everything the reference implementation validates (and a little more:
+// duplicate names) before allocating anything sized by the header, so a malformed or hostile
+// file yields a clear error naming the file, never a crash or a huge allocation. Floating-point
+// dtypes are converted to Float32 (or Float64 with the *F64 variants); integers are converted
+// when the value is exactly representable. Writing produces the same bytes as the reference
+// serializer: tensors sorted by dtype (F64 before F32) then name, compact JSON, the header
+// padded with spaces to a multiple of 8 bytes.
+
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+
+/** Same cap as the reference implementation: a larger header is refused before it is read. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+const DTYPE_BYTES: Record<string, number> = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+};
+
+export interface LoadedTensor<A extends Float32Array | Float64Array = Float32Array> {
+  /** The dtype stored in the file (the data has been converted). */
+  dtype: string;
+  shape: number[];
+  data: A;
+}
+
+export interface SafetensorsContents<A extends Float32Array | Float64Array = Float32Array> {
+  tensors: Map<string, LoadedTensor<A>>;
+  metadata: Record<string, string>;
+}
+
+export interface TensorToSave {
+  shape: readonly number[];
+  /** Float32Array is written as F32, Float64Array as F64. */
+  data: Float32Array | Float64Array;
+}
+
+export class SafetensorsError extends Error {
+  constructor(source: string, message: string) {
+    super(`${source}: ${message}`);
+    this.name = "SafetensorsError";
+  }
+}
+
+interface HeaderEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** Parse a safetensors file held in memory; every tensor is converted to Float32. */
+export function parseSafetensors(bytes: Uint8Array, source = "<safetensors buffer>"): SafetensorsContents {
+  return parse(bytes, source, "f32") as SafetensorsContents;
+}
+
+/** As parseSafetensors, but converted to Float64 (exact for F64 tensors, e.g. golden values). */
+export function parseSafetensorsF64(
+  bytes: Uint8Array,
+  source = "<safetensors buffer>",
+): SafetensorsContents<Float64Array> {
+  return parse(bytes, source, "f64") as SafetensorsContents<Float64Array>;
+}
+
+export function readSafetensorsFile(path: string): SafetensorsContents {
+  return parseSafetensors(readFile(path), path);
+}
+
+export function readSafetensorsFileF64(path: string): SafetensorsContents<Float64Array> {
+  return parseSafetensorsF64(readFile(path), path);
+}
+
+function readFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new SafetensorsError(path, `cannot read: ${(e as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------- reading
+function parse(
+  bytes: Uint8Array,
+  source: string,
+  precision: "f32" | "f64",
+): SafetensorsContents<Float32Array | Float64Array> {
+  const fail = (msg: string): never => {
+    throw new SafetensorsError(source, msg);
+  };
+  if (bytes.length < 8) fail(`file of ${bytes.length} bytes is too short for the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n64 = view.getBigUint64(0, true);
+  if (n64 > BigInt(MAX_HEADER_BYTES))
+    fail(
+      `header length ${n64} exceeds the limit of ${MAX_HEADER_BYTES} bytes (corrupt or not a safetensors file)`,
+    );
+  const n = Number(n64);
+  if (8 + n > bytes.length)
+    fail(
+      `header length ${n} runs past the end of the file (${bytes.length} bytes): truncated or not a safetensors file`,
+    );
+
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
+  } catch {
+    return fail("header is not valid UTF-8");
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    return fail(`invalid JSON header: ${(e as Error).message}`);
+  }
+  if (!isPlainObject(header)) return fail("header is not a JSON object");
+  const dup = firstDuplicateTopLevelKey(text);
+  if (dup !== null) fail(`tensor name ${JSON.stringify(dup)} appears twice in the header`);
+
+  const metadata: Record<string, string> = {};
+  const entries: HeaderEntry[] = [];
+  for (const [name, info] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      if (!isPlainObject(info)) fail("__metadata__ is not an object of strings");
+      for (const [k, v] of Object.entries(info as object)) {
+        if (typeof v !== "string") fail(`__metadata__.${k} is not a string`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    entries.push(parseEntry(name, info, fail));
+  }
+
+  // As the reference does: sorted by offsets, tensors must tile the data section exactly.
+  const dataStart = 8 + n;
+  const dataLen = bytes.length - dataStart;
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let pos = 0;
+  let prev: HeaderEntry | null = null;
+  for (const e of sorted) {
+    if (e.begin < pos)
+      fail(
+        `tensors ${JSON.stringify(prev!.name)} [${prev!.begin}, ${prev!.end}) and ${JSON.stringify(e.name)} ` +
+          `[${e.begin}, ${e.end}) overlap`,
+      );
+    if (e.begin > pos)
+      fail(
+        `bytes [${pos}, ${e.begin}) of the data section belong to no tensor (before ${JSON.stringify(e.name)})`,
+      );
+    pos = e.end;
+    prev = e;
+  }
+  if (pos > dataLen) {
+    const past = sorted.find((e) => e.end > dataLen)!;
+    fail(
+      `tensor ${JSON.stringify(past.name)} data_offsets [${past.begin}, ${past.end}] out of range: the data ` +
+        `section has only ${dataLen} bytes (truncated file? the header needs ${pos})`,
+    );
+  }
+  if (pos < dataLen)
+    fail(`${dataLen - pos} trailing bytes after the last tensor (header covers ${pos} of ${dataLen})`);
+
+  const tensors = new Map<string, LoadedTensor<Float32Array | Float64Array>>();
+  for (const e of entries) {
+    const data = decode(view, dataStart + e.begin, e, precision, fail);
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
+  }
+  return { tensors, metadata };
+}
+
+function parseEntry(name: string, info: unknown, fail: (m: string) => never): HeaderEntry {
+  const what = `tensor ${JSON.stringify(name)}`;
+  if (!isPlainObject(info)) fail(`${what}: header entry is not an object`);
+  const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
+  if (typeof dtype !== "string") return fail(`${what}: missing dtype`);
+  if (!(dtype in DTYPE_BYTES)) fail(`${what}: unknown dtype ${JSON.stringify(dtype)}`);
+  if (!Array.isArray(shape)) return fail(`${what}: shape is not an array`);
+  let numel = 1;
+  for (const d of shape) {
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0)
+      fail(`${what}: shape [${shape.join(", ")}] has a dimension that is not a non-negative integer`);
+    numel *= d;
+    if (numel > Number.MAX_SAFE_INTEGER) fail(`${what}: shape [${shape.join(", ")}] is absurdly large`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2)
+    return fail(`${what}: data_offsets is not [begin, end]`);
+  const [begin, end] = offsets;
+  if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin)
+    fail(`${what}: invalid data_offsets [${offsets.join(", ")}]`);
+  const want = numel * DTYPE_BYTES[dtype];
+  if (end - begin !== want)
+    fail(
+      `${what}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} [${shape.join(", ")}] needs ${want}`,
+    );
+  return { name, dtype, shape: shape as number[], begin: begin as number, end: end as number };
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function decode(
+  view: DataView,
+  at: number,
+  e: HeaderEntry,
+  precision: "f32" | "f64",
+  fail: (m: string) => never,
+): Float32Array | Float64Array {
+  const numel = (e.end - e.begin) / DTYPE_BYTES[e.dtype];
+  const out = precision === "f64" ? new Float64Array(numel) : new Float32Array(numel);
+  const abs = view.byteOffset + at;
+  const get = (): ((i: number) => number) => {
+    switch (e.dtype) {
+      case "F32":
+        return (i) => view.getFloat32(at + 4 * i, true);
+      case "F64":
+        return (i) => view.getFloat64(at + 8 * i, true);
+      case "F16":
+        return (i) => halfToFloat(view.getUint16(at + 2 * i, true));
+      case "BF16":
+        return (i) => bf16ToFloat(view.getUint16(at + 2 * i, true));
+      case "BOOL":
+      case "U8":
+        return (i) => view.getUint8(at + i);
+      case "I8":
+        return (i) => view.getInt8(at + i);
+      case "I16":
+        return (i) => view.getInt16(at + 2 * i, true);
+      case "U16":
+        return (i) => view.getUint16(at + 2 * i, true);
+      case "I32":
+        return (i) => view.getInt32(at + 4 * i, true);
+      case "U32":
+        return (i) => view.getUint32(at + 4 * i, true);
+      case "I64":
+        return (i) => bigToNumber(view.getBigInt64(at + 8 * i, true), i);
+      case "U64":
+        return (i) => bigToNumber(view.getBigUint64(at + 8 * i, true), i);
+      default:
+        return fail(`tensor ${JSON.stringify(e.name)}: dtype ${e.dtype} is not supported`);
+    }
+  };
+  const bigToNumber = (v: bigint, i: number): number => {
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER))
+      fail(`tensor ${JSON.stringify(e.name)}: element ${i} = ${v} is not exactly representable as a float`);
+    return Number(v);
+  };
+  // Fast path: same-type little-endian copy when the bytes are aligned.
+  if (LITTLE_ENDIAN_HOST && e.dtype === "F32" && precision === "f32" && abs % 4 === 0) {
+    out.set(new Float32Array(view.buffer, abs, numel));
+    return out;
+  }
+  if (LITTLE_ENDIAN_HOST && e.dtype === "F64" && precision === "f64" && abs % 8 === 0) {
+    out.set(new Float64Array(view.buffer, abs, numel));
+    return out;
+  }
+  const g = get();
+  const isInt = !e.dtype.startsWith("F") && e.dtype !== "BF16";
+  for (let i = 0; i < numel; i++) {
+    const v = g(i);
+    out[i] = v;
+    if (isInt && out[i] !== v)
+      fail(
+        `tensor ${JSON.stringify(e.name)}: ${e.dtype} element ${i} = ${v} is not exactly representable in ${precision}`,
+      );
+  }
+  return out;
+}
+
+/** IEEE 754 binary16 bits to a number (exact: every half is a float32). */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24; // zero and subnormals
+  if (exp === 0x1f) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+const bfScratch = new DataView(new ArrayBuffer(4));
+/** bfloat16 bits are the top half of a float32. */
+export function bf16ToFloat(h: number): number {
+  bfScratch.setUint32(0, h << 16, false);
+  return bfScratch.getFloat32(0, false);
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/** JSON.parse keeps the last of duplicate keys silently; scan the (already valid) header for them. */
+function firstDuplicateTopLevelKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (c === "}" || c === "]") depth--;
+    else if (c === "," && depth === 1) expectKey = true;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- writing
+/** Serialize tensors (F32 or F64 by array type) byte-for-byte as the reference implementation. */
+export function serializeSafetensors(
+  tensors: ReadonlyMap<string, TensorToSave>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const enc = new TextEncoder();
+  const items = [...tensors].map(([name, t]) => {
+    if (name === "__metadata__") throw new Error('a tensor cannot be named "__metadata__"');
+    const numel = t.shape.reduce((a, b) => a * b, 1);
+    if (t.shape.some((d) => !Number.isSafeInteger(d) || d < 0) || numel !== t.data.length)
+      throw new Error(`tensor ${name}: shape [${t.shape}] does not match ${t.data.length} values`);
+    const dtype = t.data instanceof Float64Array ? "F64" : "F32";
+    return { name, key: enc.encode(name), t, dtype };
+  });
+  // The reference sorts by dtype, larger alignment first, then by name (bytewise UTF-8).
+  items.sort((a, b) => (a.dtype === b.dtype ? Buffer.compare(a.key, b.key) : a.dtype === "F64" ? -1 : 1));
+
+  const header: Record<string, unknown> = {};
+  if (metadata) {
+    const m: Record<string, string> = {};
+    for (const k of Object.keys(metadata).sort()) {
+      if (typeof metadata[k] !== "string") throw new Error(`metadata ${k} is not a string`);
+      m[k] = metadata[k];
+    }
+    header.__metadata__ = m;
+  }
+  let offset = 0;
+  for (const it of items) {
+    const nbytes = it.t.data.byteLength;
+    header[it.name] = { dtype: it.dtype, shape: [...it.t.shape], data_offsets: [offset, offset + nbytes] };
+    offset += nbytes;
+  }
+  const json = enc.encode(JSON.stringify(header));
+  const padded = json.length + ((8 - (json.length % 8)) % 8);
+  const out = new Uint8Array(8 + padded + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + padded);
+  let at = 8 + padded;
+  for (const { t } of items) {
+    if (LITTLE_ENDIAN_HOST) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    else if (t.data instanceof Float64Array)
+      for (let i = 0; i < t.data.length; i++) view.setFloat64(at + 8 * i, t.data[i], true);
+    else for (let i = 0; i < t.data.length; i++) view.setFloat32(at + 4 * i, t.data[i], true);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+/** Write a safetensors file so that a crash never leaves a partial file at `path`:
+ *  write a temporary file in the same directory, fsync it, rename it over `path`. */
+export function writeSafetensorsFileAtomic(
+  path: string,
+  tensors: ReadonlyMap<string, TensorToSave>,
+  metadata?: Record<string, string>,
+): void {
+  const bytes = serializeSafetensors(tensors, metadata);
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  let fd: number | null = null;
+  try {
+    fd = openSync(tmp, "wx");
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== null) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {}
+    throw new SafetensorsError(path, `cannot write: ${(e as Error).message}`);
+  }
+  // Make the rename itself durable; not every platform lets a directory be fsynced.
+  try {
+    const dfd = openSync(dir, "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {}
+}
