@@ -1,0 +1,5 @@
+export { computeRewards } from "./compute.ts";
+export { correctness, format } from "./external.ts";
+export { selfCertainty, tokenEntropy, trajectoryEntropy } from "./internal.ts";
+export { getReward, registerReward, rewardNames } from "./registry.ts";
+export type * from "./types.ts";

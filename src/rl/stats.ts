@@ -1,0 +1,159 @@
+// Statistics logged by the trainer and the evaluator (spec "Metrics"). Everything here is
+// plain float64 arithmetic; an undefined statistic is null, never NaN (NaN is not JSON).
+
+export interface Summary {
+  count: number;
+  mean: number | null;
+  /** Population std (denominator n). */
+  std: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+/** Finite values of xs, skipping null / NaN entries. */
+function finite(xs: ArrayLike<number | null>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (x !== null && Number.isFinite(x)) out.push(x);
+  }
+  return out;
+}
+
+/** count, mean, std, min, max over the finite values of xs (null entries are skipped). */
+export function summarize(xs: ArrayLike<number | null>): Summary {
+  const v = finite(xs);
+  const n = v.length;
+  if (n === 0) return { count: 0, mean: null, std: null, min: null, max: null };
+  let mean = 0;
+  for (const x of v) mean += x;
+  mean /= n;
+  let ss = 0;
+  for (const x of v) ss += (x - mean) ** 2;
+  return { count: n, mean, std: Math.sqrt(ss / n), min: Math.min(...v), max: Math.max(...v) };
+}
+
+/** Pearson correlation over the pairs where both values are finite; null when fewer than two
+ *  pairs remain or either side is constant (the correlation is undefined). */
+export function pearson(x: ArrayLike<number | null>, y: ArrayLike<number | null>): number | null {
+  if (x.length !== y.length) throw new Error(`pearson: ${x.length} vs ${y.length} values`);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    const xi = x[i];
+    const yi = y[i];
+    if (xi === null || yi === null || !Number.isFinite(xi) || !Number.isFinite(yi)) continue;
+    a.push(xi);
+    b.push(yi);
+  }
+  const n = a.length;
+  if (n < 2) return null;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i] - ma;
+    const db = b[i] - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  if (saa === 0 || sbb === 0) return null;
+  const r = sab / Math.sqrt(saa * sbb);
+  return Math.max(-1, Math.min(1, r)); // rounding can step just outside [−1, 1]
+}
+
+/** Point-biserial correlation of a continuous reward with 0/1 correctness (Pearson on 0/1). */
+export function pointBiserial(
+  reward: ArrayLike<number | null>,
+  correct: ArrayLike<number | boolean | null>,
+): number | null {
+  const y: (number | null)[] = [];
+  for (let i = 0; i < correct.length; i++) {
+    const c = correct[i];
+    if (c === null) y.push(null);
+    else if (c === true || c === 1) y.push(1);
+    else if (c === false || c === 0) y.push(0);
+    else throw new Error(`pointBiserial: correctness ${i} is ${c}, expected 0/1`);
+  }
+  return pearson(reward, y);
+}
+
+/** Pearson correlation between every pair of the named series: m[a][b]. */
+export function correlationMatrix(
+  series: Readonly<Record<string, ArrayLike<number | null>>>,
+  names: readonly string[] = Object.keys(series),
+): Record<string, Record<string, number | null>> {
+  const m: Record<string, Record<string, number | null>> = {};
+  for (const a of names) {
+    m[a] = {};
+    for (const b of names) m[a][b] = pearson(series[a], series[b]);
+  }
+  return m;
+}
+
+function checkCount(name: string, v: number, lo: number, hi: number): void {
+  if (!Number.isInteger(v) || v < lo || v > hi)
+    throw new Error(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+}
+
+/** Unbiased pass@k from n samples with c correct: 1 − C(n−c, k)/C(n, k), computed as the
+ *  product 1 − Π_{i=n−c+1}^{n} (1 − k/i) so that no binomial coefficient overflows. */
+export function passAtK(n: number, c: number, k: number): number {
+  checkCount("pass@k: n", n, 1, Number.MAX_SAFE_INTEGER);
+  checkCount("pass@k: c", c, 0, n);
+  checkCount("pass@k: k", k, 1, n);
+  if (n - c < k) return 1;
+  let prod = 1;
+  for (let i = n - c + 1; i <= n; i++) prod *= 1 - k / i;
+  return 1 - prod;
+}
+
+/** The most frequent answer among the non-empty ones; ties go to the answer seen first
+ *  (deterministic for a given sample order). null when no answer was extracted. */
+export function majorityVote(answers: readonly (string | null | undefined)[]): string | null {
+  const counts = new Map<string, number>();
+  for (const a of answers) if (a) counts.set(a, (counts.get(a) ?? 0) + 1);
+  let best: string | null = null;
+  let bestCount = 0;
+  for (const [a, n] of counts) // Map iterates in insertion (first-seen) order
+    if (n > bestCount) {
+      best = a;
+      bestCount = n;
+    }
+  return best;
+}
+
+function firstK<T>(xs: readonly T[], k: number, what: string): readonly T[] {
+  checkCount(`${what}: k`, k, 1, xs.length);
+  return xs.slice(0, k);
+}
+
+/** maj@k over the first k samples: 1 if the majority answer is a correct one, else 0.
+ *  `answers` are canonical answer strings (equal strings = equivalent answers). */
+export function majAtK(
+  answers: readonly (string | null | undefined)[],
+  correct: readonly boolean[],
+  k: number,
+): number {
+  if (answers.length !== correct.length)
+    throw new Error(`maj@k: ${answers.length} answers, ${correct.length} grades`);
+  const a = firstK(answers, k, "maj@k");
+  const vote = majorityVote(a);
+  if (vote === null) return 0;
+  return correct[a.indexOf(vote)] ? 1 : 0;
+}
+
+/** mean@k: average correctness over the first k samples. */
+export function meanAtK(correct: readonly boolean[], k: number): number {
+  const c = firstK(correct, k, "mean@k");
+  return c.filter(Boolean).length / k;
+}
