@@ -103,6 +103,14 @@ def rms_norm(x, w, eps):
     return w * (x * torch.rsqrt(variance + eps))
 
 
+def rope_interleaved(x, cos, sin):
+    """The GPT-J/Meta layout, rotating pairs (2i, 2i+1): a mistake for Hugging Face weights."""
+    half = x.shape[-1] // 2
+    c, s = cos[..., :half], sin[..., :half]
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return torch.stack((x1 * c - x2 * s, x2 * c + x1 * s), dim=-1).flatten(-2)
+
+
 def rotate_half(x):
     x1 = x[..., : x.shape[-1] // 2]
     x2 = x[..., x.shape[-1] // 2:]
@@ -110,7 +118,9 @@ def rotate_half(x):
 
 
 def rotary_cos_sin(T, D, theta):
-    inv_freq = 1.0 / (theta ** (torch.arange(0, D, 2, dtype=torch.float64) / D))
+    # transformers keeps inv_freq as a float32 buffer, computed in float32 (even in a float64
+    # model): the same rounded frequencies here; angles, cos and sin are then float64.
+    inv_freq = (1.0 / (theta ** (torch.arange(0, D, 2, dtype=torch.int64).float() / D))).double()
     freqs = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]
     emb = torch.cat((freqs, freqs), dim=-1)  # [T, D]
     return emb.cos(), emb.sin()
@@ -124,7 +134,10 @@ def repeat_kv(x, n_rep):
     return x[:, :, None, :, :].expand(b, hkv, n_rep, t, d).reshape(b, hkv * n_rep, t, d)
 
 
-def qwen2_logits(p, cfg, ids):
+def qwen2_logits(p, cfg, ids, variant=None):
+    """variant (self-check only) swaps in a common mistake: "kv_modulo" (query head h reads
+    key/value head h % Hkv), "rope_interleaved" (GPT-J pairs (2i, 2i+1) instead of rotate_half),
+    "no_causal_mask"."""
     Bn, Tn = ids.shape
     d, Hq, Hkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     D = d // Hq
@@ -141,12 +154,19 @@ def qwen2_logits(p, cfg, ids):
         q = q.view(Bn, Tn, Hq, D).transpose(1, 2)
         k = k.view(Bn, Tn, Hkv, D).transpose(1, 2)
         v = v.view(Bn, Tn, Hkv, D).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
-        k = repeat_kv(k, Hq // Hkv)
-        v = repeat_kv(v, Hq // Hkv)
+        if variant == "rope_interleaved":
+            q, k = rope_interleaved(q, cos, sin), rope_interleaved(k, cos, sin)
+        else:
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+        if variant == "kv_modulo":
+            k, v = k.repeat(1, Hq // Hkv, 1, 1), v.repeat(1, Hq // Hkv, 1, 1)
+        else:
+            k = repeat_kv(k, Hq // Hkv)
+            v = repeat_kv(v, Hq // Hkv)
         scores = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(D)
-        scores = scores.masked_fill(causal, float("-inf"))
+        if variant != "no_causal_mask":
+            scores = scores.masked_fill(causal, float("-inf"))
         attn = torch.softmax(scores, dim=-1)
         o = torch.matmul(attn, v).transpose(1, 2).reshape(Bn, Tn, Hq * D)
         x = x + F.linear(o, p[f"{pre}.self_attn.o_proj.weight"])
@@ -174,6 +194,11 @@ def make_model_fixture(name, tied, seed):
     logits = qwen2_logits(params, cfg, ids)
     loss = next_token_loss(logits, ids)
     loss.backward()
+    with torch.no_grad():  # the fixture must tell the right equations from common mistakes
+        for variant in ["kv_modulo", "rope_interleaved", "no_causal_mask"]:
+            diff = (qwen2_logits(params, cfg, ids, variant) - logits).abs().max().item()
+            assert diff > 1e-3, f"{name}: variant {variant} gives the same logits ({diff})"
+            print(f"  {name}: {variant} would move the logits by up to {diff:.3g}")
 
     out = OUT / name
     out.mkdir(parents=True, exist_ok=True)
@@ -237,10 +262,10 @@ def main():
     torch.set_grad_enabled(True)
     files = make_model_fixture("qwen2_tiny_tied", tied=True, seed=1234)
     files += make_model_fixture("qwen2_tiny_untied", tied=False, seed=5678)
-    make_dtype_fixture()
     check_typescript_round_trip(files)
-    total = sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file())
-    print(f"fixtures in {OUT.relative_to(ROOT)}: {total} bytes")
+    configs = [OUT / n / "config.json" for n in ("qwen2_tiny_tied", "qwen2_tiny_untied")]
+    total = sum(f.stat().st_size for f in files + configs + [make_dtype_fixture()])
+    print(f"fixtures written to {OUT.relative_to(ROOT)}: {total} bytes")
 
 
 if __name__ == "__main__":
