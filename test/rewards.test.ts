@@ -2,6 +2,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { tokenStats } from "../src/engine/ops.ts";
+import { tensor, tidy } from "../src/engine/tensor.ts";
 import {
   computeRewards,
   correctness,
@@ -175,4 +177,41 @@ test("spec options reach the reward; bad specs and rollouts are clear errors", (
     () => computeRewards([bad], { terms: [{ name: "format", weight: 1 }] }),
     /rollout 0: entropy has 2 values for 3/,
   );
+});
+
+test("spec identities: −H = KL(p‖U) − log V, sc = KL(U‖p), and E[trajectory] = E[token-entropy] (chain rule)", () => {
+  // A two-step policy over V = 3 tokens: step-1 logits z1, step-2 logits depend on y1.
+  const V = 3;
+  const z1 = [1.5, -0.5, 0.2];
+  const z2 = [
+    [0.1, 2.0, -1.0],
+    [-3.0, 0.0, 3.0],
+    [0.5, 0.5, 0.4],
+  ];
+  const softmax = (z: number[]) => {
+    const m = Math.max(...z);
+    const e = z.map((x) => Math.exp(x - m));
+    const s = e.reduce((a, b) => a + b);
+    return e.map((x) => x / s);
+  };
+  let eTraj = 0;
+  let eTok = 0;
+  for (let a = 0; a < V; a++)
+    for (let b = 0; b < V; b++) {
+      const rows = [z1, z2[a]];
+      const st = tidy(() => tokenStats(tensor(rows.flat(), [2, V]), Int32Array.from([a, b])).toArray());
+      const col = (j: number) => [st[j], st[3 + j]];
+      rows.forEach((z, t) => {
+        const p = softmax(z);
+        const klPU = p.reduce((s, pj) => s + pj * Math.log(pj * V), 0); // KL(p ‖ U)
+        const klUP = p.reduce((s, pj) => s + (1 / V) * Math.log(1 / V / pj), 0); // KL(U ‖ p)
+        assert.ok(Math.abs(-col(1)[t] - (klPU - Math.log(V))) < 1e-5, "−H = KL(p‖U) − log V");
+        assert.ok(Math.abs(col(2)[t] - klUP) < 1e-5, "sc = KL(U‖p)");
+      });
+      const r = rollout({ logp: col(0), entropy: col(1), sc: col(2) });
+      const prob = softmax(z1)[a] * softmax(z2[a])[b];
+      eTraj += prob * trajectoryEntropy(r, {}, { reduce: "sum" });
+      eTok += prob * tokenEntropy(r) * 2; // (1/T) Σ −H_t with T = 2
+    }
+  assert.ok(Math.abs(eTraj - eTok) < 1e-5, `E[Σ log p] = ${eTraj}, E[−Σ H] = ${eTok}`);
 });

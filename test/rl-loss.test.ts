@@ -14,7 +14,7 @@ import {
   tensor,
   tidy,
 } from "../src/engine/tensor.ts";
-import { aggregationWeights, policyLoss, policyLossPerToken } from "../src/rl/loss.ts";
+import { aggregationWeights, batchTotals, policyLoss, policyLossPerToken } from "../src/rl/loss.ts";
 
 function onBackend<T>(b: Backend, fn: () => T): T {
   const prev = getBackend();
@@ -264,5 +264,41 @@ test("bad input gives clear errors", () => {
     assert.throws(() => policyLoss(base, { klCoef: 1, klType: "k4" as "k1", refLogp: [0, 0] } as never));
     assert.throws(() => policyLoss(base, { clipLow: 1.5 }), /clip range/);
     assert.throws(() => policyLoss({ ...base, mask: [1, Number.NaN] }), /mask\[1\] = NaN/);
+  });
+});
+
+test("micro-batches with the mini-batch totals add up to the whole batch's loss and gradient", () => {
+  f64(() => {
+    const logp = [-0.2, -1.1, -0.7, -2.5, -0.05, -1.6, -0.9];
+    const old = [-0.3, -1.0, -0.9, -2.0, -0.1, -1.4, -1.2];
+    const ref = [-0.25, -1.3, -0.6, -2.2, -0.2, -1.5, -1.0];
+    const A = [1, 1, -0.5, -0.5, -0.5, 2, 2];
+    const mask = [1, 1, 1, 1, 0, 1, 1];
+    const seq = Int32Array.from([0, 0, 1, 1, 1, 2, 2]);
+    const split = 4; // sequences 0-1 | sequence 2 (and the padding of 1 with it)
+    for (const aggregation of ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"] as const) {
+      const opts = { aggregation, maxLen: 6, klCoef: 0.1, klType: "k2" as const };
+      const whole = run(logp, { oldLogp: old, refLogp: ref, advantages: A, mask, seqIndex: seq }, opts);
+      const totals = batchTotals(mask, seq);
+      assert.deepEqual(totals, { tokens: 6, sequences: 3 });
+      const part = (a: number, b: number) =>
+        run(
+          logp.slice(a, b),
+          {
+            oldLogp: old.slice(a, b),
+            refLogp: ref.slice(a, b),
+            advantages: A.slice(a, b),
+            mask: mask.slice(a, b),
+            seqIndex: seq.slice(a, b),
+          },
+          { ...opts, totals },
+        );
+      const p1 = part(0, split);
+      const p2 = part(split, logp.length);
+      near(p1.loss + p2.loss, whole.loss, 1e-14, aggregation);
+      near(p1.stats.pgLoss + p2.stats.pgLoss, whole.stats.pgLoss, 1e-14, `${aggregation} pg`);
+      const g = [...p1.grad, ...p2.grad];
+      for (let i = 0; i < g.length; i++) near(g[i], whole.grad[i], 1e-14, `${aggregation} grad ${i}`);
+    }
   });
 });

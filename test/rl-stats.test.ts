@@ -10,6 +10,7 @@ import {
   passAtK,
   pearson,
   pointBiserial,
+  rewardMetrics,
   summarize,
 } from "../src/rl/stats.ts";
 
@@ -78,4 +79,24 @@ test("maj@k and mean@k over the first k samples", () => {
   assert.equal(majAtK([null, null], [false, false], 2), 0);
   near(meanAtK(correct, 4), 0.5);
   assert.throws(() => meanAtK(correct, 6), /k must be an integer in \[1, 5\]/);
+});
+
+test("rewardMetrics: means, correlation with correctness, correlations among internal rewards", () => {
+  const m = rewardMetrics({
+    "self-certainty": [1, 2, 3, 6],
+    "token-entropy": [-2, -4, -6, -12],
+    "trajectory-entropy": [0, 0, 0, 0],
+    correctness: [0, 0, 1, 1],
+    format: [1, null, 0, 1],
+  });
+  near(m.mean["self-certainty"], 3);
+  near(m.mean.format, 2 / 3);
+  near(m.corrWithCorrectness["self-certainty"], (3 / Math.sqrt(3.5)) * 0.5);
+  near(m.corrWithCorrectness["token-entropy"], -(3 / Math.sqrt(3.5)) * 0.5);
+  assert.equal(m.corrWithCorrectness["trajectory-entropy"], null);
+  near(m.corrInternal["self-certainty"]["token-entropy"], -1);
+  assert.equal(Object.keys(m.corrInternal).length, 3);
+  // Without correctness (no reference answers) the correlations are null, not an error.
+  const n = rewardMetrics({ "self-certainty": [1, 2], correctness: [null, null] });
+  assert.equal(n.corrWithCorrectness["self-certainty"], null);
 });

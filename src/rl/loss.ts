@@ -61,6 +61,18 @@ export interface PolicyLossOptions {
   aggregation?: Aggregation;
   /** Constant length divisor of `seq-mean-token-sum-norm` (the max response length). */
   maxLen?: number;
+  /**
+   * Denominators of the whole mini-batch when it is run as several micro-batches (gradient
+   * accumulation): the micro-batch losses then add up to the mini-batch loss exactly. Each
+   * sequence must lie wholly in one micro-batch. Default: this call's own counts.
+   */
+  totals?: BatchTotals;
+}
+
+/** Response tokens (Σ mask) and sequences with a response token, over a whole mini-batch. */
+export interface BatchTotals {
+  tokens: number;
+  sequences: number;
 }
 
 export interface PolicyLossStats {
@@ -82,6 +94,18 @@ export interface PolicyLossStats {
   tokens: number;
 }
 
+/** Token and sequence counts of a batch, for `totals` when it is split into micro-batches. */
+export function batchTotals(mask: ArrayLike<number>, seqIndex: Int32Array): BatchTotals {
+  let tokens = 0;
+  const seqs = new Set<number>();
+  for (let t = 0; t < mask.length; t++)
+    if (mask[t] > 0) {
+      tokens += mask[t];
+      seqs.add(seqIndex[t]);
+    }
+  return { tokens, sequences: seqs.size };
+}
+
 /**
  * Per-token weights w with loss = Σ_t w_t L_t. S = number of sequences with a response token,
  * len_s = Σ mask over sequence s:
@@ -93,6 +117,7 @@ export function aggregationWeights(
   seqIndex: Int32Array,
   aggregation: Aggregation,
   maxLen?: number,
+  totals?: BatchTotals,
 ): Float64Array {
   const N = mask.length;
   if (seqIndex.length !== N)
@@ -107,9 +132,16 @@ export function aggregationWeights(
       total += m;
     }
   }
-  const S = len.size;
+  if (totals) {
+    if (!(totals.tokens >= total && totals.sequences >= len.size))
+      throw new Error(
+        `policy loss: totals (${totals.tokens} tokens, ${totals.sequences} sequences) are smaller than this batch's`,
+      );
+    total = totals.tokens;
+  }
+  const S = totals?.sequences ?? len.size;
   const w = new Float64Array(N);
-  if (total === 0) return w;
+  if (len.size === 0) return w;
   if (aggregation === "seq-mean-token-sum-norm" && !(maxLen !== undefined && maxLen > 0))
     throw new Error(
       "policy loss: seq-mean-token-sum-norm needs maxLen > 0 (the constant max response length)",
@@ -233,7 +265,7 @@ export function policyLoss(
   const { logp, oldLogp, refLogp, entropy, advantages, mask, seqIndex } = inputs;
   const { clipLow, clipHigh, klType } = o;
   const N = logp.size;
-  const w = aggregationWeights(mask, seqIndex, o.aggregation, options.maxLen);
+  const w = aggregationWeights(mask, seqIndex, o.aggregation, options.maxLen, options.totals);
   const loss = sum(mul(perTokenTensor(inputs, o), constant(w, [N], logp)));
 
   // ---- statistics, in float64 from the values

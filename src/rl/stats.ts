@@ -157,3 +157,29 @@ export function meanAtK(correct: readonly boolean[], k: number): number {
   const c = firstK(correct, k, "mean@k");
   return c.filter(Boolean).length / k;
 }
+
+/** The internal (confidence) rewards, for correlations with correctness and among themselves. */
+export const INTERNAL_REWARDS = ["self-certainty", "token-entropy", "trajectory-entropy"] as const;
+
+export interface RewardMetrics {
+  /** Mean of every reward over the step's rollouts (null when none is defined). */
+  mean: Record<string, number | null>;
+  /** Point-biserial correlation of each internal reward with correctness. */
+  corrWithCorrectness: Record<string, number | null>;
+  /** Pearson correlation among the internal rewards. */
+  corrInternal: Record<string, Record<string, number | null>>;
+}
+
+/** A step's reward metrics from computeRewards' `values` (every registered reward per rollout). */
+export function rewardMetrics(
+  values: Readonly<Record<string, readonly (number | null)[]>>,
+  internal: readonly string[] = INTERNAL_REWARDS,
+): RewardMetrics {
+  const mean: Record<string, number | null> = {};
+  for (const [name, v] of Object.entries(values)) mean[name] = summarize(v).mean;
+  const present = internal.filter((n) => values[n]);
+  const corrWithCorrectness: Record<string, number | null> = {};
+  const correct = values.correctness;
+  for (const n of present) corrWithCorrectness[n] = correct ? pointBiserial(values[n], correct) : null;
+  return { mean, corrWithCorrectness, corrInternal: correlationMatrix(values, present) };
+}
