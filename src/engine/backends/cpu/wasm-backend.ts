@@ -1,0 +1,440 @@
+// The fast CPU backend: CpuBackend's storages, placed in one shared WebAssembly.Memory, with the
+// hot kernels (matmul, attention, token statistics, RMSNorm, SwiGLU, AdamW, axpy) in
+// WebAssembly SIMD and split over a worker-thread pool. Every other op is inherited from the
+// TypeScript reference, which works unchanged because each storage's `data` is an ordinary
+// Float32Array (a view into the shared memory).
+
+import { availableParallelism } from "node:os";
+import type { AttentionShape } from "../../backend.ts";
+import { CpuBackend, CpuStorage } from "./backend.ts";
+import { WasmHeap } from "./wasm/allocator.ts";
+import {
+  instantiate,
+  type Kernels,
+  loadKernelModule,
+  type ParallelKernel,
+  type WasmMemory,
+  wasmApi,
+} from "./wasm/loader.ts";
+import { CTRL_BYTES, ThreadPool } from "./wasm/pool.ts";
+
+/** A storage in the backend's memory: `ptr` is its byte offset, `cls` its block size class. */
+export class WasmStorage extends CpuStorage {
+  freed = false;
+  constructor(
+    data: Float32Array,
+    readonly ptr: number,
+    readonly cls: number,
+    readonly owner: WasmBackend,
+  ) {
+    super(data);
+  }
+}
+
+export interface WasmBackendOptions {
+  /** Kernel threads including the caller; default min(available cores, RLIF_THREADS or 2). */
+  threads?: number;
+  /** Initial memory in MiB (it grows on demand). */
+  initialMiB?: number;
+}
+
+// Below these sizes, waking a worker costs more than the work it would take over.
+const MIN_PARALLEL_FLOPS = 1 << 20;
+const MIN_PARALLEL_ELEMENTS = 1 << 15;
+
+type S = CpuStorage;
+
+function defaultThreads(): number {
+  const env = Number.parseInt(process.env.RLIF_THREADS ?? "", 10);
+  return Math.max(1, Math.min(availableParallelism(), Number.isFinite(env) && env > 0 ? env : 2));
+}
+
+export class WasmBackend extends CpuBackend {
+  override readonly name: string;
+  readonly threads: number;
+  /** Whether the fused multiply-add (relaxed SIMD) build of the kernels is in use. */
+  readonly relaxed: boolean;
+  readonly memory: WasmMemory;
+  private readonly heap: WasmHeap;
+  private readonly k: Kernels;
+  private pool: ThreadPool | null;
+  private scratchPtr = 0;
+  private scratchCls = 0;
+  private scratchStride = 0;
+
+  constructor(opts: WasmBackendOptions = {}) {
+    super("f32");
+    const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
+    const { module, relaxed } = loadKernelModule();
+    const initialPages = Math.max(2, Math.ceil(((opts.initialMiB ?? 16) * 2 ** 20) / 65536));
+    this.memory = new wasmApi.Memory({ initial: initialPages, maximum: 65536, shared: true });
+    this.k = instantiate(module, this.memory);
+    this.heap = new WasmHeap(this.memory, Math.max(1024, this.k.heapBase()));
+    this.relaxed = relaxed;
+    const ctrl = this.heap.alloc(CTRL_BYTES).ptr;
+    this.pool = threads > 1 ? new ThreadPool(this.k, module, this.memory, ctrl, threads) : null;
+    this.threads = threads;
+    this.name = `wasm-simd${relaxed ? "-fma" : ""}-x${threads}`;
+  }
+
+  /** Stops the worker threads. Storages stay readable; kernels then run on the calling thread. */
+  dispose(): void {
+    this.pool?.dispose();
+    this.pool = null;
+  }
+
+  /** Bytes of the shared memory (the backend's high-water mark) and bytes in live storages. */
+  memoryStats(): { capacity: number; inUse: number } {
+    return { capacity: this.heap.capacity, inUse: this.heap.inUse };
+  }
+
+  // ------------------------------------------------------------------ storage
+  override alloc(size: number): S {
+    if (!Number.isInteger(size) || size < 0)
+      throw new Error(`wasm backend: invalid allocation of ${size} floats`);
+    const { ptr, cls } = this.heap.alloc(Math.max(1, size) * 4);
+    const data = new Float32Array(this.heap.buffer, ptr, size);
+    data.fill(0);
+    return new WasmStorage(data, ptr, cls, this);
+  }
+
+  override free(s: S): void {
+    if (!(s instanceof WasmStorage) || s.owner !== this) return; // not ours: the GC owns it
+    if (s.freed) throw new Error("wasm backend: storage freed twice");
+    s.freed = true;
+    this.heap.release(s.ptr, s.cls);
+  }
+
+  /** Byte offset of s in this backend's memory, or -1 if it lives elsewhere (then: reference kernel). */
+  private p(s: S): number {
+    if (s instanceof WasmStorage && s.owner === this) {
+      if (s.freed) throw new Error("wasm backend: use of a freed storage");
+      return s.ptr;
+    }
+    return -1;
+  }
+
+  private ours(...ss: S[]): boolean {
+    for (const s of ss) if (this.p(s) < 0) return false;
+    return true;
+  }
+
+  private need(s: S, n: number, what: string): void {
+    if (s.size < n) throw new Error(`wasm backend: ${what} has ${s.size} floats, needs ${n}`);
+  }
+
+  /** Per-thread scratch of at least `bytes`; returns [base, stride]. */
+  private scratch(bytes: number): [number, number] {
+    const stride = Math.ceil((bytes + 64) / 64) * 64;
+    if (stride > this.scratchStride) {
+      if (this.scratchCls) this.heap.release(this.scratchPtr, this.scratchCls);
+      const { ptr, cls } = this.heap.alloc(stride * this.threads);
+      this.scratchPtr = ptr;
+      this.scratchCls = cls;
+      this.scratchStride = stride;
+    }
+    return [this.scratchPtr, this.scratchStride];
+  }
+
+  /** Copy an Int32Array into the memory for the duration of fn. */
+  private withInts(ids: Int32Array, fn: (ptr: number) => void): void {
+    const { ptr, cls } = this.heap.alloc(Math.max(1, ids.length) * 4);
+    new Int32Array(this.heap.buffer, ptr, ids.length).set(ids);
+    try {
+      fn(ptr);
+    } finally {
+      this.heap.release(ptr, cls);
+    }
+  }
+
+  private run(name: ParallelKernel, parallel: boolean, args: number[]): void {
+    if (parallel && this.pool) this.pool.run(name, args);
+    else (this.k[name] as (...a: number[]) => void)(0, 1, ...args);
+  }
+
+  // ------------------------------------------------------------------ kernels
+  override matmul(
+    C: S,
+    A: S,
+    B: S,
+    M: number,
+    N: number,
+    K: number,
+    transA: boolean,
+    transB: boolean,
+    accumulate: boolean,
+  ): void {
+    if (!this.ours(C, A, B)) {
+      super.matmul(C, A, B, M, N, K, transA, transB, accumulate);
+      return;
+    }
+    this.need(A, M * K, "matmul A");
+    this.need(B, K * N, "matmul B");
+    this.need(C, M * N, "matmul C");
+    if (M === 0 || N === 0) return;
+    const [s, stride] = this.scratch(this.k.matmulScratchBytes());
+    const args = [this.p(C), this.p(A), this.p(B), M, N, K, +transA, +transB, +accumulate, s, stride];
+    this.run("matmul", 2 * M * N * K >= MIN_PARALLEL_FLOPS, args);
+  }
+
+  override attention(
+    out: S,
+    lse: S,
+    q: S,
+    k: S,
+    v: S,
+    sh: AttentionShape,
+    pos0: Int32Array,
+    scale: number,
+  ): void {
+    const { B, Tq, Tk, Hq, Hkv, D } = sh;
+    if (!this.ours(out, lse, q, k, v) || D % 4 !== 0 || Hq % Hkv !== 0) {
+      super.attention(out, lse, q, k, v, sh, pos0, scale);
+      return;
+    }
+    this.need(q, B * Tq * Hq * D, "attention q");
+    this.need(out, B * Tq * Hq * D, "attention out");
+    this.need(k, B * Tk * Hkv * D, "attention k");
+    this.need(v, B * Tk * Hkv * D, "attention v");
+    this.need(lse, B * Hq * Tq, "attention lse");
+    if (pos0.length < B) throw new Error(`attention: ${pos0.length} start positions for ${B} sequences`);
+    for (let b = 0; b < B; b++)
+      if (pos0[b] < 0 || pos0[b] + Tq > Tk)
+        throw new Error(`attention: sequence ${b} at position ${pos0[b]} + ${Tq} queries exceeds ${Tk} keys`);
+    const [s, stride] = this.scratch(this.k.attentionScratchFloats(Tk, D) * 4);
+    const flops = 4 * B * Hq * Tq * Math.min(Tk, Tq + pos0[0]) * D;
+    this.withInts(pos0, (pp) => {
+      const args = [
+        this.p(out),
+        this.p(lse),
+        this.p(q),
+        this.p(k),
+        this.p(v),
+        B,
+        Tq,
+        Tk,
+        Hq,
+        Hkv,
+        D,
+        pp,
+        scale,
+      ];
+      this.run("attentionForward", B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS, [...args, s, stride]);
+    });
+  }
+
+  override attentionBackward(
+    dq: S,
+    dk: S,
+    dv: S,
+    dOut: S,
+    q: S,
+    k: S,
+    v: S,
+    out: S,
+    lse: S,
+    sh: AttentionShape,
+    scale: number,
+  ): void {
+    const { B, Tq, Tk, Hq, Hkv, D } = sh;
+    if (!this.ours(dq, dk, dv, dOut, q, k, v, out, lse) || D % 4 !== 0 || Hq % Hkv !== 0 || Tq !== Tk) {
+      super.attentionBackward(dq, dk, dv, dOut, q, k, v, out, lse, sh, scale);
+      return;
+    }
+    const nq = B * Tq * Hq * D;
+    const nk = B * Tk * Hkv * D;
+    for (const [x, n, w] of [
+      [dq, nq, "dq"],
+      [dOut, nq, "dOut"],
+      [q, nq, "q"],
+      [out, nq, "out"],
+      [dk, nk, "dk"],
+      [dv, nk, "dv"],
+      [k, nk, "k"],
+      [v, nk, "v"],
+    ] as const)
+      this.need(x, n, `attentionBackward ${w}`);
+    this.need(lse, B * Hq * Tq, "attentionBackward lse");
+    const [s, stride] = this.scratch(this.k.attentionScratchFloats(Tk, D) * 4);
+    const flops = 8 * B * Hq * Tq * Tq * D;
+    const args = [
+      this.p(dq),
+      this.p(dk),
+      this.p(dv),
+      this.p(dOut),
+      this.p(q),
+      this.p(k),
+      this.p(v),
+      this.p(out),
+      this.p(lse),
+      B,
+      Tq,
+      Hq,
+      Hkv,
+      D,
+      scale,
+      s,
+      stride,
+    ];
+    this.run("attentionBackward", B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS, args);
+  }
+
+  override tokenStats(out: S, lse: S, logits: S, targets: Int32Array, N: number, V: number): void {
+    if (!this.ours(out, lse, logits)) {
+      super.tokenStats(out, lse, logits, targets, N, V);
+      return;
+    }
+    this.need(logits, N * V, "tokenStats logits");
+    this.need(out, N * 3, "tokenStats out");
+    this.need(lse, N, "tokenStats lse");
+    this.checkTargets(targets, N, V);
+    this.withInts(targets, (tp) => {
+      const args = [this.p(out), this.p(lse), this.p(logits), tp, N, V];
+      this.run("tokenStatsForward", N > 1 && N * V >= MIN_PARALLEL_ELEMENTS, args);
+    });
+  }
+
+  override tokenStatsBackward(
+    dLogits: S,
+    dOut: S,
+    logits: S,
+    lse: S,
+    targets: Int32Array,
+    N: number,
+    V: number,
+  ): void {
+    if (!this.ours(dLogits, dOut, logits, lse)) {
+      super.tokenStatsBackward(dLogits, dOut, logits, lse, targets, N, V);
+      return;
+    }
+    this.need(logits, N * V, "tokenStatsBackward logits");
+    this.need(dLogits, N * V, "tokenStatsBackward dLogits");
+    this.need(dOut, N * 3, "tokenStatsBackward dOut");
+    this.need(lse, N, "tokenStatsBackward lse");
+    this.checkTargets(targets, N, V);
+    const [s, stride] = this.scratch(V * 4);
+    this.withInts(targets, (tp) => {
+      const args = [this.p(dLogits), this.p(dOut), this.p(logits), this.p(lse), tp, N, V, s, stride];
+      this.run("tokenStatsBackward", N > 1 && N * V >= MIN_PARALLEL_ELEMENTS, args);
+    });
+  }
+
+  private checkTargets(targets: Int32Array, N: number, V: number): void {
+    if (targets.length < N) throw new Error(`tokenStats: ${targets.length} targets for ${N} rows`);
+    for (let r = 0; r < N; r++)
+      if (targets[r] >= V) throw new Error(`tokenStats: target ${targets[r]} outside vocabulary of ${V}`);
+  }
+
+  override rmsnorm(y: S, rstd: S, x: S, w: S, rows: number, dim: number, eps: number): void {
+    if (!this.ours(y, rstd, x, w)) {
+      super.rmsnorm(y, rstd, x, w, rows, dim, eps);
+      return;
+    }
+    this.need(x, rows * dim, "rmsnorm x");
+    this.need(y, rows * dim, "rmsnorm y");
+    this.need(w, dim, "rmsnorm w");
+    this.need(rstd, rows, "rmsnorm rstd");
+    const args = [this.p(y), this.p(rstd), this.p(x), this.p(w), rows, dim, eps];
+    this.run("rmsnormForward", rows > 1 && rows * dim >= MIN_PARALLEL_ELEMENTS, args);
+  }
+
+  override rmsnormBackward(dx: S, dw: S, dy: S, x: S, w: S, rstd: S, rows: number, dim: number): void {
+    if (!this.ours(dx, dw, dy, x, w, rstd)) {
+      super.rmsnormBackward(dx, dw, dy, x, w, rstd, rows, dim);
+      return;
+    }
+    for (const [a, n, what] of [
+      [dx, rows * dim, "dx"],
+      [dy, rows * dim, "dy"],
+      [x, rows * dim, "x"],
+      [dw, dim, "dw"],
+      [w, dim, "w"],
+      [rstd, rows, "rstd"],
+    ] as const)
+      this.need(a, n, `rmsnormBackward ${what}`);
+    const args = [this.p(dx), this.p(dw), this.p(dy), this.p(x), this.p(w), this.p(rstd), rows, dim];
+    this.run("rmsnormBackward", rows * dim >= MIN_PARALLEL_ELEMENTS, args);
+  }
+
+  override swiglu(out: S, gate: S, up: S): void {
+    if (!this.ours(out, gate, up)) {
+      super.swiglu(out, gate, up);
+      return;
+    }
+    const n = out.size;
+    this.need(gate, n, "swiglu gate");
+    this.need(up, n, "swiglu up");
+    this.run("swigluForward", n >= MIN_PARALLEL_ELEMENTS, [this.p(out), this.p(gate), this.p(up), n]);
+  }
+
+  override swigluBackward(dGate: S, dUp: S, gate: S, up: S, dOut: S): void {
+    if (!this.ours(dGate, dUp, gate, up, dOut)) {
+      super.swigluBackward(dGate, dUp, gate, up, dOut);
+      return;
+    }
+    const n = dOut.size;
+    for (const [a, what] of [
+      [dGate, "dGate"],
+      [dUp, "dUp"],
+      [gate, "gate"],
+      [up, "up"],
+    ] as const)
+      this.need(a, n, `swigluBackward ${what}`);
+    const args = [this.p(dGate), this.p(dUp), this.p(gate), this.p(up), this.p(dOut), n];
+    this.run("swigluBackward", n >= MIN_PARALLEL_ELEMENTS, args);
+  }
+
+  override adamw(
+    param: S,
+    grad: S,
+    m: S,
+    v: S,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void {
+    if (!this.ours(param, grad, m, v)) {
+      super.adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
+      return;
+    }
+    const n = param.size;
+    this.need(grad, n, "adamw grad");
+    this.need(m, n, "adamw m");
+    this.need(v, n, "adamw v");
+    const bc1 = 1 - beta1 ** step;
+    const bc2 = 1 - beta2 ** step;
+    const args = [
+      this.p(param),
+      this.p(grad),
+      this.p(m),
+      this.p(v),
+      n,
+      lr,
+      beta1,
+      beta2,
+      eps,
+      weightDecay,
+      bc1,
+      bc2,
+    ];
+    this.run("adamw", n >= MIN_PARALLEL_ELEMENTS, args);
+  }
+
+  override axpy(y: S, x: S, alpha: number): void {
+    if (!this.ours(y, x)) {
+      super.axpy(y, x, alpha);
+      return;
+    }
+    const n = y.size;
+    this.need(x, n, "axpy x");
+    this.run("axpy", n >= MIN_PARALLEL_ELEMENTS, [this.p(y), this.p(x), alpha, n]);
+  }
+}
+
+/** A wasm backend, ready to pass to setBackend(). Synchronous: the module is compiled at start-up. */
+export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
+  return new WasmBackend(opts);
+}

@@ -1,0 +1,85 @@
+// Worker-thread pool for the wasm kernels: every worker shares the one Memory and the compiled
+// module, so a kernel call is only "write the arguments into a control block in shared memory,
+// bump a generation counter, wake". The calling thread runs share t = 0 itself, then waits for
+// the others with Atomics.wait (no message passing, no copies, no event-loop turn).
+// Workers are unref'd: they never keep the process alive; dispose() stops them.
+
+import { Worker } from "node:worker_threads";
+import type { Kernels, ParallelKernel, WasmMemory, WasmModule } from "./loader.ts";
+import { PARALLEL_KERNELS } from "./loader.ts";
+
+export const CTRL_BYTES = 64 + 8 * 20;
+const MAX_ARGS = 20;
+const GEN = 0;
+const PENDING = 1;
+const KERNEL = 2;
+const QUIT = 3;
+const ERROR = 4;
+const READY = 5;
+
+export class ThreadPool {
+  private readonly workers: Worker[] = [];
+  private readonly i32: Int32Array;
+  private readonly args: Float64Array;
+  private disposed = false;
+
+  /** Starts `size - 1` workers (the caller is thread 0); throws if they do not come up. */
+  constructor(
+    private readonly kernels: Kernels,
+    module: WasmModule,
+    memory: WasmMemory,
+    ctrl: number,
+    readonly size: number,
+  ) {
+    this.i32 = new Int32Array(memory.buffer, ctrl, 16);
+    this.args = new Float64Array(memory.buffer, ctrl + 64, MAX_ARGS);
+    this.i32.fill(0);
+    for (let t = 1; t < size; t++) {
+      const w = new Worker(new URL("./worker.mjs", import.meta.url), {
+        workerData: { module, memory, ctrl, t, nt: size, names: PARALLEL_KERNELS, maxArgs: MAX_ARGS },
+        // The worker is plain JS: do not make it load the TypeScript loader the parent may run under.
+        execArgv: [],
+        stdout: false,
+        stderr: false,
+      });
+      w.unref();
+      this.workers.push(w);
+    }
+    // Wait (bounded) until every worker has instantiated the module.
+    const deadline = Date.now() + 20000;
+    let ready: number;
+    while ((ready = Atomics.load(this.i32, READY)) < size - 1) {
+      if (Date.now() > deadline) {
+        this.dispose();
+        throw new Error(`wasm thread pool: only ${ready} of ${size - 1} workers started`);
+      }
+      Atomics.wait(this.i32, READY, ready, 100);
+    }
+  }
+
+  /** Run kernel `name` on all threads: args follow (t, nt) in the kernel's signature. */
+  run(name: ParallelKernel, args: readonly number[]): void {
+    if (this.disposed) throw new Error("wasm thread pool used after dispose()");
+    if (args.length > MAX_ARGS) throw new Error(`too many kernel arguments (${args.length})`);
+    const i32 = this.i32;
+    for (let i = 0; i < args.length; i++) this.args[i] = args[i];
+    i32[KERNEL] = PARALLEL_KERNELS.indexOf(name);
+    Atomics.store(i32, ERROR, 0);
+    Atomics.store(i32, PENDING, this.size - 1);
+    Atomics.add(i32, GEN, 1);
+    Atomics.notify(i32, GEN);
+    (this.kernels[name] as (...a: number[]) => void)(0, this.size, ...args);
+    let p: number;
+    while ((p = Atomics.load(i32, PENDING)) !== 0) Atomics.wait(i32, PENDING, p);
+    if (Atomics.load(i32, ERROR) !== 0) throw new Error(`wasm kernel ${name} failed on a worker thread`);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    Atomics.store(this.i32, QUIT, 1);
+    Atomics.add(this.i32, GEN, 1);
+    Atomics.notify(this.i32, GEN);
+    for (const w of this.workers) void w.terminate();
+  }
+}

@@ -1,0 +1,190 @@
+// The wasm backend's worker-thread pool and its allocator: threaded kernels give the same
+// floats as the single-threaded ones, freed blocks are reused (zero-filled), memory grows, and
+// the workers never keep the process alive.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { after, describe, it } from "node:test";
+import type { CpuStorage } from "../src/engine/backends/cpu/backend.ts";
+import { sizeClass } from "../src/engine/backends/cpu/wasm/allocator.ts";
+import { WasmBackend, type WasmStorage } from "../src/engine/backends/cpu/wasm-backend.ts";
+
+const one = new WasmBackend({ threads: 1 });
+const two = new WasmBackend({ threads: 2 });
+after(() => {
+  one.dispose();
+  two.dispose();
+});
+
+let seed = 7;
+function randn(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    a[i] = seed / 2 ** 31 - 1;
+  }
+  return a;
+}
+/** Same values on both backends. */
+function both(values: Float32Array): [CpuStorage, CpuStorage] {
+  const a = one.alloc(values.length);
+  const b = two.alloc(values.length);
+  one.write(a, values);
+  two.write(b, values);
+  return [a, b];
+}
+function same(a: CpuStorage, b: CpuStorage, what: string) {
+  assert.deepEqual(b.data, a.data, `${what}: threaded result differs from single-threaded`);
+}
+
+describe("wasm thread pool", () => {
+  it("uses two threads", () => {
+    assert.equal(two.threads, 2);
+    assert.equal(one.threads, 1);
+  });
+
+  // Sizes above the thresholds where the backend splits work, and awkward ones.
+  for (const [M, N, K, tA, tB] of [
+    [131, 67, 75, false, true], // split over rows
+    [13, 301, 290, true, false], // wide and short: split over columns
+    [70, 70, 70, true, true],
+  ] as const)
+    it(`matmul ${M}x${N}x${K} transA=${tA} transB=${tB} equals the single-threaded result`, () => {
+      const [a1, a2] = both(randn(M * K));
+      const [b1, b2] = both(randn(K * N));
+      const [c1, c2] = both(randn(M * N));
+      one.matmul(c1, a1, b1, M, N, K, tA, tB, true);
+      two.matmul(c2, a2, b2, M, N, K, tA, tB, true);
+      same(c1, c2, "C");
+    });
+
+  it("attention forward and backward equal the single-threaded results", () => {
+    const sh = { B: 3, Tq: 45, Tk: 45, Hq: 4, Hkv: 2, D: 16 };
+    const nq = sh.B * sh.Tq * sh.Hq * sh.D;
+    const nk = sh.B * sh.Tk * sh.Hkv * sh.D;
+    const [q1, q2] = both(randn(nq));
+    const [k1, k2] = both(randn(nk));
+    const [v1, v2] = both(randn(nk));
+    const [o1, o2] = both(new Float32Array(nq));
+    const [l1, l2] = both(new Float32Array(sh.B * sh.Hq * sh.Tq));
+    const p0 = new Int32Array(sh.B);
+    one.attention(o1, l1, q1, k1, v1, sh, p0, 0.25);
+    two.attention(o2, l2, q2, k2, v2, sh, p0, 0.25);
+    same(o1, o2, "out");
+    same(l1, l2, "lse");
+    const [g1, g2] = both(randn(nq));
+    const [dq1, dq2] = both(new Float32Array(nq));
+    const [dk1, dk2] = both(new Float32Array(nk));
+    const [dv1, dv2] = both(new Float32Array(nk));
+    one.attentionBackward(dq1, dk1, dv1, g1, q1, k1, v1, o1, l1, sh, 0.25);
+    two.attentionBackward(dq2, dk2, dv2, g2, q2, k2, v2, o2, l2, sh, 0.25);
+    same(dq1, dq2, "dq");
+    same(dk1, dk2, "dk");
+    same(dv1, dv2, "dv");
+  });
+
+  it("tokenStats, rmsnorm, swiglu, adamw and axpy equal the single-threaded results", () => {
+    const N = 97;
+    const V = 403;
+    const [z1, z2] = both(randn(N * V));
+    const targets = Int32Array.from({ length: N }, (_, i) => (i * 13) % V);
+    const [s1, s2] = both(new Float32Array(N * 3));
+    const [e1, e2] = both(new Float32Array(N));
+    one.tokenStats(s1, e1, z1, targets, N, V);
+    two.tokenStats(s2, e2, z2, targets, N, V);
+    same(s1, s2, "stats");
+    const [g1, g2] = both(randn(N * 3));
+    const [d1, d2] = both(randn(N * V));
+    one.tokenStatsBackward(d1, g1, z1, e1, targets, N, V);
+    two.tokenStatsBackward(d2, g2, z2, e2, targets, N, V);
+    same(d1, d2, "dLogits");
+
+    const rows = 301;
+    const dim = 130;
+    const [x1, x2] = both(randn(rows * dim));
+    const [w1, w2] = both(randn(dim));
+    const [y1, y2] = both(new Float32Array(rows * dim));
+    const [r1, r2] = both(new Float32Array(rows));
+    one.rmsnorm(y1, r1, x1, w1, rows, dim, 1e-5);
+    two.rmsnorm(y2, r2, x2, w2, rows, dim, 1e-5);
+    same(y1, y2, "rmsnorm y");
+    const [dx1, dx2] = both(randn(rows * dim));
+    const [dw1, dw2] = both(randn(dim));
+    one.rmsnormBackward(dx1, dw1, y1, x1, w1, r1, rows, dim);
+    two.rmsnormBackward(dx2, dw2, y2, x2, w2, r2, rows, dim);
+    same(dx1, dx2, "rmsnorm dx");
+    same(dw1, dw2, "rmsnorm dw");
+
+    const n = rows * dim;
+    one.swiglu(y1, x1, dx1);
+    two.swiglu(y2, x2, dx2);
+    same(y1, y2, "swiglu");
+    const [dg1, dg2] = both(randn(n));
+    const [du1, du2] = both(randn(n));
+    one.swigluBackward(dg1, du1, x1, dx1, y1);
+    two.swigluBackward(dg2, du2, x2, dx2, y2);
+    same(dg1, dg2, "dGate");
+    same(du1, du2, "dUp");
+    const [m1, m2] = both(new Float32Array(n));
+    const [vv1, vv2] = both(new Float32Array(n));
+    one.adamw(x1, y1, m1, vv1, 1e-2, 0.9, 0.999, 1e-8, 0.01, 1);
+    two.adamw(x2, y2, m2, vv2, 1e-2, 0.9, 0.999, 1e-8, 0.01, 1);
+    same(x1, x2, "adamw");
+    one.axpy(x1, y1, 0.3);
+    two.axpy(x2, y2, 0.3);
+    same(x1, x2, "axpy");
+  });
+
+  it("workers do not keep the process alive", () => {
+    const code = `import { WasmBackend } from "./src/engine/backends/cpu/wasm-backend.ts";
+      const b = new WasmBackend({ threads: 2 });
+      const a = b.alloc(300 * 300);
+      b.matmul(b.alloc(300 * 300), a, a, 300, 300, 300, false, false, false);
+      console.log("done", b.threads);`;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+      encoding: "utf8",
+      timeout: 30000,
+    });
+    assert.equal(r.signal, null, "the process had to be killed: a worker kept it alive");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /done 2/);
+  });
+});
+
+describe("wasm allocator", () => {
+  it("size classes cover the request with at most 25% waste, 16-byte aligned", () => {
+    for (const b of [1, 4, 63, 64, 65, 100, 1000, 4096, 4097, 123457]) {
+      const c = sizeClass(b);
+      assert.ok(c >= b && c % 16 === 0, `class ${c} for ${b}`);
+      assert.ok(b <= 64 || c <= b * 1.25, `class ${c} wastes too much for ${b}`);
+    }
+  });
+
+  it("reuses a freed block, zero-filled", () => {
+    const b = one;
+    const s = b.alloc(1000) as WasmStorage;
+    s.data.fill(3.5);
+    const ptr = s.ptr;
+    b.free(s);
+    const t = b.alloc(999) as WasmStorage; // same size class
+    assert.equal(t.ptr, ptr);
+    assert.equal(t.ptr % 16, 0);
+    assert.ok(t.data.every((x) => x === 0));
+    assert.throws(() => b.free(s), /freed twice/);
+    b.free(t);
+  });
+
+  it("grows the memory past its initial size; views made before stay valid", () => {
+    const b = new WasmBackend({ threads: 1, initialMiB: 1 });
+    const before = b.memoryStats().capacity;
+    const small = b.alloc(16);
+    small.data[3] = 42;
+    const big = b.alloc(3 * 2 ** 20); // 12 MiB
+    big.data[big.size - 1] = 7;
+    assert.ok(b.memoryStats().capacity > before);
+    assert.equal(small.data[3], 42);
+    assert.equal(big.data[big.size - 1], 7);
+    b.matmul(big, small, small, 1, 1, 1, false, false, false); // kernels see the grown memory
+    assert.equal(big.data[0], small.data[0] * small.data[0]);
+    b.dispose();
+  });
+});
