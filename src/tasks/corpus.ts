@@ -1,0 +1,414 @@
+// Training corpora for the organism: a messy pretraining corpus (base model) and a clean SFT set
+// (instruct model), plus the exact prompt prefixes used at evaluation and RL time.
+//
+// The base corpus gives the model *capabilities* - solving step by step, slipping on a step,
+// re-checking a step and correcting it - at fixed rates. How often the trained model uses them is
+// then up to training (and later RL); nothing here is consulted at sampling time.
+
+import { SPECIAL_TOKENS } from "../model/tokenizer.ts";
+import { Rng } from "./rng.ts";
+import { applyOp, drawProblem, hasCarry, type Op, type Problem, type Step } from "./world.ts";
+
+export type PromptKind = "base" | "instruct";
+export type SolutionStyle = "terse" | "verbose" | "stepwise" | "answer-only";
+
+/** Every probability of the base mixture, with defaults in DEFAULT_BASE_MIXTURE. */
+export interface BaseMixture {
+  /** Fraction of documents that are unrelated filler prose instead of a solved problem. */
+  fillerDocProb: number;
+  /** Relative weights of the solution styles among problem documents. */
+  styleWeights: Readonly<Record<SolutionStyle, number>>;
+  /** Probability that a written step result is wrong, for steps without a carry or borrow. */
+  stepMistakeProb: number;
+  /** Same, for + steps with a carry and - steps with a borrow (where learners slip most). */
+  carryMistakeProb: number;
+  /** Probability of a reflection passage right after a wrong step; it always corrects the step. */
+  reflectAfterWrongProb: number;
+  /** Probability of a reflection passage after a correct step; it confirms it (so reflection is no perfect tell). */
+  reflectAfterRightProb: number;
+  /** Probability that an answer-only solution states a wrong answer (a guess without reasoning). */
+  answerOnlyWrongProb: number;
+  /** Documents longer than this many characters (not counting the EOS) are redrawn, to fit the context. */
+  maxDocChars: number;
+}
+
+/**
+ * Defaults chosen so that about a third of problem documents end in a wrong answer and about a
+ * quarter contain a reflection; reflections after wrong steps outnumber those after right steps in
+ * rate (50% vs 8%), so re-checking is informative but not a perfect tell. Measured numbers:
+ * test/tasks.corpus.test.ts and docs/organism.md.
+ */
+export const DEFAULT_BASE_MIXTURE: Readonly<BaseMixture> = {
+  fillerDocProb: 0.1,
+  styleWeights: { terse: 0.3, verbose: 0.3, stepwise: 0.25, "answer-only": 0.15 },
+  stepMistakeProb: 0.16,
+  carryMistakeProb: 0.4,
+  reflectAfterWrongProb: 0.5,
+  reflectAfterRightProb: 0.08,
+  answerOnlyWrongProb: 0.5,
+  // 256-token context, one token per character, minus BOS and EOS and a little slack.
+  maxDocChars: 250,
+};
+
+/** Ends every pretraining document (and is the base model's stop token). */
+export const BASE_EOS = SPECIAL_TOKENS.endOfText;
+/** Ends every assistant turn (and is the instruct model's stop token). */
+export const INSTRUCT_EOS = SPECIAL_TOKENS.end;
+
+/** The text the model must stop at, per prompt kind. */
+export function stopText(kind: PromptKind): string {
+  return kind === "base" ? BASE_EOS : INSTRUCT_EOS;
+}
+
+/** Exactly the prefix the model completes at evaluation / RL time. */
+export function formatPrompt(problem: Pick<Problem, "prompt">, kind: PromptKind): string {
+  if (kind === "base") return `Problem: ${problem.prompt}\nSolution:`;
+  return `${SPECIAL_TOKENS.user}\n${problem.prompt}\n${SPECIAL_TOKENS.assistant}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Solution traces: what was written at each step, with mistakes and reflections.
+
+export type MistakeKind = "carry" | "off-by-one" | "off-by-ten" | "times-table";
+
+export type TraceItem =
+  | {
+      type: "step";
+      index: number;
+      a: number;
+      op: Op;
+      b: number;
+      written: number;
+      correct: number;
+      mistake?: MistakeKind;
+    }
+  | { type: "reflect"; index: number; a: number; op: Op; b: number; correct: number; wrong?: number };
+
+export interface Trace {
+  items: TraceItem[];
+  /** The value boxed at the end (the last step's value after any correction). */
+  final: number;
+}
+
+/** A plausible wrong result for `a op b` (never negative, never the correct value). */
+function perturb(rng: Rng, a: number, op: Op, b: number): { value: number; kind: MistakeKind } {
+  const correct = applyOp(a, op, b);
+  const carry = hasCarry({ a, op, b, result: correct });
+  const weights: Record<MistakeKind, number> =
+    op === "*"
+      ? { "times-table": 0.6, "off-by-one": 0.3, "off-by-ten": 0.1, carry: 0 }
+      : carry
+        ? { carry: 0.6, "off-by-one": 0.3, "off-by-ten": 0.1, "times-table": 0 }
+        : { "off-by-one": 0.7, "off-by-ten": 0.3, carry: 0, "times-table": 0 };
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const kind = rng.weighted(weights);
+    let value: number;
+    switch (kind) {
+      case "carry": // forgot the carry (+) or the borrow (-)
+        value = op === "+" ? correct - 10 : correct + 10;
+        break;
+      case "times-table": // a neighbouring row or column of the table
+        value = correct + rng.choice([-1, 1]) * rng.choice([a, b]);
+        break;
+      case "off-by-one":
+        value = correct + rng.choice([-1, 1]);
+        break;
+      case "off-by-ten":
+        value = correct + rng.choice([-10, 10]);
+        break;
+    }
+    if (value >= 0 && value !== correct) return { value, kind };
+  }
+  return { value: correct + 1, kind: "off-by-one" };
+}
+
+/**
+ * Writes the steps of `problem` in order. Later steps use the values actually written earlier, so an
+ * uncorrected mistake propagates to the final answer; a reflection recomputes the step from the
+ * operands as written and, if the result was wrong, continues from the corrected value.
+ * A mistake that would drive a later step below zero is redrawn: negative numbers appear nowhere else
+ * in the world, and a model should not have to learn them from wrong solutions alone.
+ */
+export function traceSolution(problem: Problem, rng: Rng, mixture: Readonly<BaseMixture> | null): Trace {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const trace = drawTrace(problem, rng, mixture);
+    if (trace.items.every((it) => it.type === "reflect" || (it.written >= 0 && it.correct >= 0)))
+      return trace;
+  }
+  return drawTrace(problem, rng, null);
+}
+
+function drawTrace(problem: Problem, rng: Rng, mixture: Readonly<BaseMixture> | null): Trace {
+  const written: number[] = [];
+  const items: TraceItem[] = [];
+  problem.steps.forEach((s: Step, index) => {
+    const a = s.aFrom !== undefined ? written[s.aFrom]! : s.a;
+    const b = s.bFrom !== undefined ? written[s.bFrom]! : s.b;
+    const correct = applyOp(a, s.op, b);
+    let value = correct;
+    let mistake: MistakeKind | undefined;
+    if (mixture) {
+      const p = hasCarry({ a, op: s.op, b, result: correct })
+        ? mixture.carryMistakeProb
+        : mixture.stepMistakeProb;
+      if (rng.bool(p)) ({ value, kind: mistake } = perturb(rng, a, s.op, b));
+    }
+    items.push({
+      type: "step",
+      index,
+      a,
+      op: s.op,
+      b,
+      written: value,
+      correct,
+      ...(mistake ? { mistake } : {}),
+    });
+    if (mixture) {
+      const wrong = value !== correct;
+      if (rng.bool(wrong ? mixture.reflectAfterWrongProb : mixture.reflectAfterRightProb)) {
+        items.push({ type: "reflect", index, a, op: s.op, b, correct, ...(wrong ? { wrong: value } : {}) });
+        value = correct;
+      }
+    }
+    written.push(value);
+  });
+  return { items, final: written[written.length - 1]! };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+// Reflection passages. Those that fix and those that confirm share openings ("Wait, let me check:
+// e = c"), so whether a step was wrong shows only after the recomputed value is written: the model
+// has to learn to compare, not to predict the verdict from the opening.
+const FIX = [
+  "Wait, let me check: {e} = {c}, not {w}.",
+  "Hmm, {e} is {c}, not {w}. That was a mistake.",
+  "Actually, {e} = {c}, not {w}.",
+  "Let me double-check: {e} = {c}, not {w}. So I use {c} instead.",
+  "On second thought, {e} = {c}, not {w}.",
+  "But wait, let me verify: {e} = {c}, not {w}.",
+  "Let me recheck: {e} = {c}, not {w}.",
+];
+const CONFIRM = [
+  "Wait, let me check: {e} = {c}. Yes.",
+  "Hmm, {e} is {c}. That is right.",
+  "Actually, {e} = {c}. Good.",
+  "Let me double-check: {e} = {c}. Correct.",
+  "But wait, let me verify: {e} = {c}. Yes.",
+  "Let me recheck: {e} = {c}. Yes.",
+];
+const TERSE_FIX = ["Wait, {e}={c}, not {w}.", "Hmm, {e}={c}. Mistake.", "Check: {e}={c}, not {w}."];
+const TERSE_CONFIRM = ["Wait, {e}={c}. OK.", "Hmm, {e}={c}. OK.", "Check: {e}={c}. OK."];
+const VERBOSE_NEXT = ["Then ", "Next, ", "Then "];
+const VERBOSE_END = ["So the answer is {x}.", "The answer is {x}.", "Therefore the answer is {x}."];
+const ANSWER_ONLY = ["{x}", "The answer is {x}."];
+
+const boxed = (x: number | string) => `\\boxed{${x}}`;
+
+function expr(a: number, op: Op, b: number, compact: boolean): string {
+  return compact ? `${a}${op}${b}` : `${a} ${op} ${b}`;
+}
+
+function reflection(rng: Rng, item: Extract<TraceItem, { type: "reflect" }>, compact: boolean): string {
+  const fixing = item.wrong !== undefined;
+  const templates = compact ? (fixing ? TERSE_FIX : TERSE_CONFIRM) : fixing ? FIX : CONFIRM;
+  return rng
+    .choice(templates)
+    .replaceAll("{e}", expr(item.a, item.op, item.b, compact))
+    .replaceAll("{c}", String(item.correct))
+    .replaceAll("{w}", String(item.wrong));
+}
+
+/** The solution text after "Solution:" (with its leading space or newline), without the EOS. */
+export function renderSolution(trace: Trace, style: Exclude<SolutionStyle, "answer-only">, rng: Rng): string {
+  const compact = style === "terse";
+  const parts: string[] = [];
+  let stepNo = 0;
+  for (const item of trace.items) {
+    if (item.type === "reflect") {
+      parts.push(reflection(rng, item, compact));
+      continue;
+    }
+    const e = expr(item.a, item.op, item.b, compact);
+    if (style === "terse") parts.push(`${e}=${item.written}.`);
+    else if (style === "stepwise") parts.push(`Step ${++stepNo}: ${e} = ${item.written}.`);
+    else parts.push(`${stepNo++ === 0 ? "First, " : rng.choice(VERBOSE_NEXT)}${e} = ${item.written}.`);
+  }
+  if (style === "terse") return ` ${parts.join(" ")} ${boxed(trace.final)}`;
+  if (style === "stepwise") return `\n${parts.join("\n")}\nAnswer: ${boxed(trace.final)}`;
+  return ` ${parts.join(" ")} ${rng.choice(VERBOSE_END).replace("{x}", boxed(trace.final))}`;
+}
+
+/** The instruct model's one uniform style: verbose, always correct, no reflection. */
+export function cleanSolution(problem: Problem): string {
+  const parts = problem.steps.map(
+    (s, i) => `${i === 0 ? "First, " : "Then "}${expr(s.a, s.op, s.b, false)} = ${s.result}.`,
+  );
+  return `${parts.join(" ")} So the answer is ${boxed(problem.answer)}.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filler: unrelated prose, so the base model is a general text model that happens to know math.
+
+const FILLER_SUBJECTS = [
+  "The old dog",
+  "A small boat",
+  "The river",
+  "My neighbor",
+  "The library",
+  "A tall tree",
+  "The train",
+  "Our teacher",
+  "The market",
+  "A gray cat",
+  "The baker",
+  "The wind",
+];
+const FILLER_PREDICATES = [
+  "sleeps by the door",
+  "drifts past the mill",
+  "runs through the valley",
+  "opens early in the morning",
+  "stands near the school",
+  "waits at the station",
+  "sells fresh bread",
+  "reads the paper after lunch",
+  "watches the birds",
+  "moves slowly in the rain",
+  "is quiet on Sundays",
+  "smells of pine and smoke",
+];
+const FILLER_CLAUSES = [
+  "it rains in the evening",
+  "the road is quiet",
+  "nobody is home",
+  "the lights stay on",
+  "the wind is cold",
+  "the shop is closed",
+];
+// Natural prose uses the generic connectives of the transitional list too ("but", "however", "instead"),
+// so that they are not exclusively a marker of reflection.
+const FILLER_JOINS = [", but ", ". However, ", ". Instead, ", ", and ", ". Then "];
+
+function fillerSentence(rng: Rng): string {
+  const [name] = rng.choice([["Ann"], ["Leo"], ["Mia"], ["Sam"], ["Omar"], ["Ivy"]]);
+  const subject = rng.bool(0.2) ? name! : rng.choice(FILLER_SUBJECTS);
+  let s = `${subject} ${rng.choice(FILLER_PREDICATES)}`;
+  if (rng.bool(0.35)) s += rng.choice(FILLER_JOINS) + rng.choice(FILLER_CLAUSES);
+  return `${s}.`;
+}
+
+export function fillerDocument(rng: Rng): string {
+  const n = rng.int(2, 5);
+  return Array.from({ length: n }, () => fillerSentence(rng)).join(" ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Corpora
+
+export interface PretrainDocument {
+  /** The whole document, ending in BASE_EOS. */
+  text: string;
+  kind: "solution" | "filler";
+  problem?: Problem;
+  style?: SolutionStyle;
+  /** The boxed answer as written. */
+  finalAnswer?: string;
+  /** Whether the boxed answer equals the problem's answer. */
+  correct?: boolean;
+  /** Steps written with a wrong result (corrected or not). */
+  mistakes: number;
+  /** Reflections that corrected a wrong step / confirmed a right one. */
+  fixes: number;
+  confirms: number;
+}
+
+/** `n` base-model documents, reproducible from `seed`; document i depends only on (seed, i). */
+export function pretrainDocuments(
+  seed: number,
+  n: number,
+  mixture: Readonly<BaseMixture> = DEFAULT_BASE_MIXTURE,
+): PretrainDocument[] {
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`pretrainDocuments: n must be a non-negative integer, got ${n}`);
+  const docs: PretrainDocument[] = [];
+  for (let i = 0; i < n; i++) {
+    const rng = new Rng(`pretrain/${seed}/${i}`);
+    if (rng.bool(mixture.fillerDocProb)) {
+      let text = fillerDocument(rng);
+      while (text.length > mixture.maxDocChars) text = fillerDocument(rng);
+      docs.push({ text: text + BASE_EOS, kind: "filler", mistakes: 0, fixes: 0, confirms: 0 });
+      continue;
+    }
+    docs.push(drawSolvedDocument(rng, mixture, `pretrain-${seed}-${i}`));
+  }
+  return docs;
+}
+
+function drawSolvedDocument(rng: Rng, mixture: Readonly<BaseMixture>, id: string): PretrainDocument {
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const problem = drawProblem(rng.fork(`problem/${attempt}`), "train", id);
+    const doc = solvedDocument(problem, rng, mixture);
+    if (doc.text.length - BASE_EOS.length <= mixture.maxDocChars) return doc;
+  }
+  throw new Error(`pretrainDocuments: no document fits in maxDocChars=${mixture.maxDocChars}`);
+}
+
+/** One base-format document for `problem`, with mistakes and reflections drawn from `mixture`. */
+export function solvedDocument(problem: Problem, rng: Rng, mixture: Readonly<BaseMixture>): PretrainDocument {
+  const style = rng.weighted(mixture.styleWeights);
+  let body: string;
+  let final: string;
+  let mistakes = 0;
+  let fixes = 0;
+  let confirms = 0;
+  if (style === "answer-only") {
+    const guess = rng.bool(mixture.answerOnlyWrongProb);
+    const last = problem.steps[problem.steps.length - 1]!;
+    final = guess ? String(perturb(rng, last.a, last.op, last.b).value) : problem.answer;
+    body = ` ${rng.choice(ANSWER_ONLY).replace("{x}", boxed(final))}`;
+  } else {
+    const trace = traceSolution(problem, rng, mixture);
+    for (const item of trace.items) {
+      if (item.type === "step" && item.written !== item.correct) mistakes++;
+      if (item.type === "reflect") item.wrong !== undefined ? fixes++ : confirms++;
+    }
+    final = String(trace.final);
+    body = renderSolution(trace, style, rng);
+  }
+  return {
+    text: formatPrompt(problem, "base") + body + BASE_EOS,
+    kind: "solution",
+    problem,
+    style,
+    finalAnswer: final,
+    correct: final === problem.answer,
+    mistakes,
+    fixes,
+    confirms,
+  };
+}
+
+export interface SftExample {
+  /** formatPrompt(problem, "instruct"): the part not trained on. */
+  prompt: string;
+  /** The clean solution followed by INSTRUCT_EOS: the part trained on. */
+  completion: string;
+  text: string;
+  problem: Problem;
+}
+
+/** `n` instruct examples (training split), reproducible from `seed`. */
+export function sftExamples(seed: number, n: number): SftExample[] {
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`sftExamples: n must be a non-negative integer, got ${n}`);
+  const out: SftExample[] = [];
+  for (let i = 0; i < n; i++) {
+    const problem = drawProblem(new Rng(`sft/${seed}/${i}`), "train", `sft-${seed}-${i}`);
+    const prompt = formatPrompt(problem, "instruct");
+    const completion = cleanSolution(problem) + INSTRUCT_EOS;
+    out.push({ prompt, completion, text: prompt + completion, problem });
+  }
+  return out;
+}
