@@ -1,0 +1,100 @@
+// `rlif grade`: compare one predicted answer with a gold answer, or a JSONL file of pairs.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { type ExtractMode, extractAnswer, gradeAnswer, isExtractMode } from "../grading/index.ts";
+
+export interface GradeIo {
+  stdout?: (text: string) => void;
+}
+
+interface GradeCliOptions {
+  pred?: string;
+  gold?: string;
+  jsonl?: string;
+  out?: string;
+  extract?: string;
+}
+
+function answerField(v: unknown, name: string, where: string): string {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  throw new Error(`${where}: field "${name}" must be a string or a number`);
+}
+
+/**
+ * Grades every `{"pred": …, "gold": …}` line of a JSONL text; one output line per input line
+ * (blank lines skipped). A bad line is an error naming the file and the line number.
+ */
+export function gradeJsonlText(text: string, file: string, mode?: ExtractMode): string[] {
+  const out: string[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "") continue;
+    const where = `${file}:${i + 1}`;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
+    }
+    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
+      throw new Error(`${where}: expected a JSON object with "pred" and "gold"`);
+    }
+    const r = rec as Record<string, unknown>;
+    if (!("pred" in r)) throw new Error(`${where}: missing field "pred"`);
+    if (!("gold" in r)) throw new Error(`${where}: missing field "gold"`);
+    let pred = answerField(r.pred, "pred", where);
+    const gold = answerField(r.gold, "gold", where);
+    if (mode !== undefined) pred = extractAnswer(pred, mode) ?? "";
+    const g = gradeAnswer(pred, gold);
+    out.push(JSON.stringify({ equal: g.equal, pred_norm: g.predNorm, gold_norm: g.goldNorm }));
+  }
+  return out;
+}
+
+function runGrade(o: GradeCliOptions, io: GradeIo): void {
+  const write = io.stdout ?? ((s: string) => process.stdout.write(s));
+  let mode: ExtractMode | undefined;
+  if (o.extract !== undefined) {
+    if (!isExtractMode(o.extract)) throw new Error(`unknown --extract mode "${o.extract}"`);
+    mode = o.extract;
+  }
+  if (o.jsonl !== undefined) {
+    if (o.pred !== undefined || o.gold !== undefined) throw new Error("use either --jsonl or --pred/--gold");
+    let text: string;
+    try {
+      text = readFileSync(o.jsonl, "utf8");
+    } catch (e) {
+      throw new Error(`cannot read ${o.jsonl}: ${(e as Error).message}`);
+    }
+    const lines = gradeJsonlText(text, o.jsonl, mode);
+    const body = lines.length > 0 ? `${lines.join("\n")}\n` : "";
+    if (o.out !== undefined) writeFileSync(o.out, body);
+    else write(body);
+    return;
+  }
+  if (o.pred === undefined || o.gold === undefined) {
+    throw new Error("give --pred and --gold, or --jsonl FILE");
+  }
+  const pred = mode === undefined ? o.pred : (extractAnswer(o.pred, mode) ?? "");
+  const result = `${gradeAnswer(pred, o.gold).equal}\n`;
+  if (o.out !== undefined) writeFileSync(o.out, result);
+  else write(result);
+}
+
+export function registerGrade(program: Command, io: GradeIo = {}): Command {
+  return program
+    .command("grade")
+    .description("Compare answers as a math grader: prints true/false, or one JSON line per input pair")
+    .option("--pred <answer>", "predicted final answer (LaTeX or plain)")
+    .option("--gold <answer>", "reference answer")
+    .option("--jsonl <file>", 'JSONL file of {"pred": …, "gold": …} lines')
+    .option("--out <file>", "write the result here instead of standard output")
+    .option(
+      "--extract <mode>",
+      "treat pred as a full response and extract its answer: boxed | fbox | answer-is | gsm8k | last-number | auto",
+    )
+    .action((opts: GradeCliOptions) => runGrade(opts, io));
+}

@@ -1,0 +1,240 @@
+// Equivalence of two final answers. After string normalisation, an answer is split into its
+// shape (matrix, union of intervals, set, tuple/interval, equation, bare list, scalar) and the
+// shapes are compared element-wise: in order for tuples, intervals and matrices, in any order
+// for sets and bare lists ("x = 1, -2"). Scalars compare as text, then exactly as rationals,
+// then numerically (numeric.ts) at random points for expressions with variables.
+
+import { hasInfinity, type Node, parseLatex } from "./latex.ts";
+import { MAX_STRUCTURED_LEN, normalizeDetailed } from "./normalize.ts";
+import { numericEqual, proportional } from "./numeric.ts";
+import { evalRational, type Rational, rationalEquals } from "./rational.ts";
+
+export interface EquivalenceOptions {
+  /** Relative tolerance of the numeric comparison (default 1e-9). */
+  relTol?: number;
+}
+
+type Shape =
+  | { k: "scalar"; s: string }
+  | { k: "matrix"; rows: string[][] }
+  | { k: "union"; parts: string[] }
+  | { k: "set"; items: string[] }
+  | { k: "seq"; open: string; close: string; items: string[] }
+  | { k: "eq"; lhs: string; rhs: string }
+  | { k: "list"; items: string[] };
+
+const MAX_ITEMS = 64;
+const MAX_NESTING = 4;
+
+/** Whether two answers are mathematically the same. Never throws. */
+export function isEquivalent(a: string, b: string, opts: EquivalenceOptions = {}): boolean {
+  try {
+    return equivalentNormalized(a, b, opts);
+  } catch {
+    return false;
+  }
+}
+
+function equivalentNormalized(a: string, b: string, opts: EquivalenceOptions): boolean {
+  const na = normalizeDetailed(a);
+  const nb = normalizeDetailed(b);
+  if (na.text === "" || nb.text === "") return false;
+  if (na.text === nb.text) return true;
+  if (na.text.length > MAX_STRUCTURED_LEN || nb.text.length > MAX_STRUCTURED_LEN) return false;
+  const sa = shapeOf(na.text);
+  const sb = shapeOf(nb.text);
+  if (sa.k === "scalar" && sb.k === "scalar") {
+    // A percentage may be written as itself or as a fraction: 20\% = 20 = 0.2.
+    const ca = na.percent ? [sa.s, `\\frac{${sa.s}}{100}`] : [sa.s];
+    const cb = nb.percent ? [sb.s, `\\frac{${sb.s}}{100}`] : [sb.s];
+    return ca.some((x) => cb.some((y) => scalarEqual(x, y, opts)));
+  }
+  return shapesEqual(sa, sb, opts, 0);
+}
+
+/** Splits at top-level occurrences of `sep` (outside (), [], {} and \{ \}). */
+export function splitTop(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "\\") {
+      if (s[i + 1] === "{" || s[i + 1] === "}") {
+        depth += s[i + 1] === "{" ? 1 : -1;
+        i++;
+        continue;
+      }
+      if (depth === 0 && s.startsWith(sep, i) && sep.startsWith("\\")) {
+        // A command separator must not be the prefix of a longer command (\cup vs \cupcake).
+        const next = s[i + sep.length];
+        if (next === undefined || !/[a-zA-Z]/.test(next) || !/[a-zA-Z]$/.test(sep)) {
+          out.push(s.slice(start, i));
+          i += sep.length - 1;
+          start = i + 1;
+          continue;
+        }
+      }
+      if (/[a-zA-Z]/.test(s[i + 1] ?? "")) {
+        while (/[a-zA-Z]/.test(s[i + 1] ?? "")) i++;
+      } else {
+        i++;
+      }
+      continue;
+    }
+    if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === ")" || c === "]" || c === "}") depth--;
+    else if (depth === 0 && !sep.startsWith("\\") && s.startsWith(sep, i)) {
+      out.push(s.slice(start, i));
+      i += sep.length - 1;
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
+/** Whether the bracket at 0 closes exactly at the end (any of ( [ with any of ) ]). */
+function wrapsWhole(s: string, open: number, closeLen: number): boolean {
+  let depth = 0;
+  for (let i = open; i < s.length - closeLen; i++) {
+    const c = s[i]!;
+    if (c === "\\") {
+      if (s[i + 1] === "{") depth++;
+      else if (s[i + 1] === "}") depth--;
+      i++;
+    } else if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === ")" || c === "]" || c === "}") depth--;
+    if (depth === 0) return false;
+  }
+  return depth === 1;
+}
+
+const MATRIX = /^\\begin\{([pbvBV]?matrix|array|smallmatrix)\}(.*)\\end\{\1\}$/s;
+
+function shapeOf(s: string): Shape {
+  const mat = MATRIX.exec(s);
+  if (mat) {
+    let body = mat[2]!;
+    if (mat[1] === "array") body = body.replace(/^\{[lcr|]*\}/, "");
+    const rows = body
+      .split("\\\\")
+      .filter((r) => r.trim() !== "")
+      .map((r) => r.split("&"));
+    if (rows.length > 0 && rows.length <= MAX_ITEMS) return { k: "matrix", rows };
+  }
+  const union = splitTop(s, "\\cup");
+  if (union.length > 1) return { k: "union", parts: union };
+  if (s.startsWith("\\{") && s.endsWith("\\}") && wrapsWhole(s, 0, 2)) {
+    return { k: "set", items: expandPm(splitTop(s.slice(2, -2), ",")) };
+  }
+  if ((s[0] === "(" || s[0] === "[") && (s.endsWith(")") || s.endsWith("]")) && wrapsWhole(s, 0, 1)) {
+    const items = splitTop(s.slice(1, -1), ",");
+    if (items.length > 1) return { k: "seq", open: s[0], close: s[s.length - 1]!, items };
+  }
+  const eq = splitTop(s, "=");
+  if (eq.length === 2) return { k: "eq", lhs: eq[0]!, rhs: eq[1]! };
+  const list = expandPm(splitTop(s, ","));
+  if (list.length > 1) return { k: "list", items: list };
+  return { k: "scalar", s };
+}
+
+/** `a \pm b` stands for the two answers a + b and a - b. */
+function expandPm(items: string[]): string[] {
+  const out: string[] = [];
+  for (const it of items) {
+    const parts = it.split(/\\pm(?![a-zA-Z])|\\mp(?![a-zA-Z])/);
+    if (parts.length === 2) out.push(`${parts[0]}+${parts[1]}`, `${parts[0]}-(${parts[1]})`);
+    else out.push(it);
+  }
+  return out;
+}
+
+function anyEqual(a: string, b: string, opts: EquivalenceOptions, nest: number): boolean {
+  if (a === b) return true;
+  if (nest > MAX_NESTING) return false;
+  const sa = shapeOf(a);
+  const sb = shapeOf(b);
+  return shapesEqual(sa, sb, opts, nest + 1);
+}
+
+function ordered(a: string[], b: string[], opts: EquivalenceOptions, nest: number): boolean {
+  return a.length === b.length && a.length <= MAX_ITEMS && a.every((x, i) => anyEqual(x, b[i]!, opts, nest));
+}
+
+function unordered(a: string[], b: string[], opts: EquivalenceOptions, nest: number): boolean {
+  if (a.length !== b.length || a.length > MAX_ITEMS) return false;
+  const used = new Array<boolean>(b.length).fill(false);
+  outer: for (const x of a) {
+    for (let j = 0; j < b.length; j++) {
+      if (!used[j] && anyEqual(x, b[j]!, opts, nest)) {
+        used[j] = true;
+        continue outer;
+      }
+    }
+    return false;
+  }
+  return true;
+}
+
+function shapesEqual(a: Shape, b: Shape, opts: EquivalenceOptions, nest: number): boolean {
+  if (a.k === "scalar" && b.k === "scalar") return scalarEqual(a.s, b.s, opts);
+  if (a.k === "matrix" && b.k === "matrix") {
+    return a.rows.length === b.rows.length && a.rows.every((r, i) => ordered(r, b.rows[i]!, opts, nest));
+  }
+  // A column or row vector may be written as a tuple.
+  if (a.k === "matrix" && b.k === "seq") return shapesEqual(b, a, opts, nest);
+  if (a.k === "seq" && b.k === "matrix") {
+    const flat =
+      b.rows.length === 1 ? b.rows[0]! : b.rows.every((r) => r.length === 1) ? b.rows.map((r) => r[0]!) : [];
+    return a.open === "(" && a.close === ")" && ordered(a.items, flat, opts, nest);
+  }
+  if (a.k === "union" && b.k === "union") return unordered(a.parts, b.parts, opts, nest);
+  if (a.k === "seq" && b.k === "seq") {
+    return a.open === b.open && a.close === b.close && ordered(a.items, b.items, opts, nest);
+  }
+  if ((a.k === "set" || a.k === "list") && (b.k === "set" || b.k === "list")) {
+    return unordered(a.items, b.items, opts, nest);
+  }
+  if (a.k === "eq" && b.k === "eq") return equationsEqual(a, b, opts);
+  return false;
+}
+
+function equationsEqual(
+  a: { lhs: string; rhs: string },
+  b: { lhs: string; rhs: string },
+  opts: EquivalenceOptions,
+): boolean {
+  // Same left side (y = …): compare the right sides; otherwise compare lhs - rhs up to a factor.
+  if (a.lhs === b.lhs && scalarEqual(a.rhs, b.rhs, opts)) return true;
+  const fa = differenceOf(a.lhs, a.rhs);
+  const fb = differenceOf(b.lhs, b.rhs);
+  if (fa === null || fb === null) return false;
+  return proportional(fa, fb, opts) === true;
+}
+
+function differenceOf(lhs: string, rhs: string): Node | null {
+  const l = parseLatex(lhs);
+  const r = parseLatex(rhs);
+  return l === null || r === null ? null : { t: "sub", a: l, b: r };
+}
+
+function isWord(s: string): boolean {
+  return /^[a-zA-Z]+$/.test(s);
+}
+
+function scalarEqual(a: string, b: string, opts: EquivalenceOptions): boolean {
+  if (a === b) return true;
+  // Words (names, "even", "east") compare as text, ignoring case; short letter strings such as
+  // "ab" vs "ba" are products and go on to the algebra below.
+  if (isWord(a) && isWord(b) && (a.length >= 3 || b.length >= 3)) return a.toLowerCase() === b.toLowerCase();
+  const ta = parseLatex(a);
+  const tb = parseLatex(b);
+  if (ta === null || tb === null) return false;
+  // \infty only equals itself, as text (handled above).
+  if (hasInfinity(ta) || hasInfinity(tb)) return false;
+  const ra: Rational | null = evalRational(ta);
+  const rb: Rational | null = ra === null ? null : evalRational(tb);
+  if (ra !== null && rb !== null) return rationalEquals(ra, rb);
+  return numericEqual(ta, tb, opts) === true;
+}

@@ -1,0 +1,47 @@
+// Public grading API: what evaluation and RL rewards call. Nothing here throws, whatever the
+// strings: a failure anywhere means "not equal".
+
+import { type EquivalenceOptions, isEquivalent } from "./equivalence.ts";
+import { type ExtractMode, extractAnswer } from "./extract.ts";
+import { normalizeAnswer } from "./normalize.ts";
+
+export { type EquivalenceOptions, isEquivalent } from "./equivalence.ts";
+export { EXTRACT_MODES, type ExtractMode, extractAnswer, isExtractMode } from "./extract.ts";
+export { normalizeAnswer } from "./normalize.ts";
+
+export interface GradeResult {
+  equal: boolean;
+  predNorm: string;
+  goldNorm: string;
+}
+
+export interface ResponseGrade extends GradeResult {
+  /** The answer extracted from the response, null when none was found. */
+  extracted: string | null;
+}
+
+function safeNormalize(s: unknown): string {
+  try {
+    return normalizeAnswer(typeof s === "string" ? s : String(s ?? ""));
+  } catch {
+    return "";
+  }
+}
+
+/** Compares a predicted final answer with the gold one. */
+export function gradeAnswer(pred: string, gold: string, opts: EquivalenceOptions = {}): GradeResult {
+  const p = typeof pred === "string" ? pred : String(pred ?? "");
+  const g = typeof gold === "string" ? gold : String(gold ?? "");
+  return { equal: isEquivalent(p, g, opts), predNorm: safeNormalize(p), goldNorm: safeNormalize(g) };
+}
+
+/** Extracts the final answer from a full response (default: auto), then compares it. */
+export function gradeResponse(
+  responseText: string,
+  gold: string,
+  opts: EquivalenceOptions & { mode?: ExtractMode } = {},
+): ResponseGrade {
+  const extracted = extractAnswer(typeof responseText === "string" ? responseText : "", opts.mode ?? "auto");
+  if (extracted === null) return { equal: false, predNorm: "", goldNorm: safeNormalize(gold), extracted };
+  return { ...gradeAnswer(extracted, gold, opts), extracted };
+}

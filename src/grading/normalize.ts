@@ -1,0 +1,235 @@
+// String-level normalisation of a final answer, in the spirit of Hendrycks MATH `strip_string`:
+// drop presentation (spaces, \left/\right, \text wrappers, units, \$, ^\circ, trailing period),
+// unify spellings (\dfrac -> \frac, \frac12 -> \frac{1}{2}, 10,\!080 -> 10080). Every step is a
+// linear scan or a regex without nested quantifiers, so no input can make it slow.
+
+import { braceMatches, matchBrace } from "./braces.ts";
+
+/** Longer answers are only trimmed and compared as strings (see equivalence.ts). */
+export const MAX_STRUCTURED_LEN = 2000;
+
+export interface Normalized {
+  /** The normalised answer text. */
+  text: string;
+  /** A `%` was removed: the value may stand for itself or for itself / 100. */
+  percent: boolean;
+}
+
+export function normalizeAnswer(s: string): string {
+  return normalizeDetailed(s).text;
+}
+
+export function normalizeDetailed(input: unknown): Normalized {
+  let s = typeof input === "string" ? input : String(input ?? "");
+  s = s.replace(/\s+/g, " ").trim();
+  if (s.length > MAX_STRUCTURED_LEN) return { text: s, percent: false };
+
+  s = unwrapBox(s);
+  s = unicodeToLatex(s);
+  // Explicit thousands separators `10,\!080` (before `\!` goes away).
+  s = s.replace(/,\\!\s*(?=\d{3}(?!\d))/g, "").replace(/\{,\}(?=\d{3}(?!\d))/g, "");
+  s = s
+    .replace(/(?<!\\)\\(?:displaystyle|textstyle|!|,|;|:|quad|qquad)(?![a-zA-Z])/g, " ")
+    .replace(/(?<!\\)\\ /g, " ")
+    .replace(/~/g, " ");
+  s = s.replace(/\\(?:left|right)\s*\.(?![0-9])/g, "");
+  s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)(?![a-zA-Z])/g, "");
+  s = s.replace(/\\[dt]frac(?![a-zA-Z])/g, "\\frac").replace(/\\[dt]binom(?![a-zA-Z])/g, "\\binom");
+  s = s.replace(/\\leq(?![a-zA-Z])/g, "\\le").replace(/\\geq(?![a-zA-Z])/g, "\\ge");
+  // Degrees: one spelling, and a trailing one is dropped (90^\circ == 90).
+  s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])/g, "^\\circ");
+  s = s.replace(/\\\$|\$/g, "");
+  let percent = false;
+  if (s.includes("%")) {
+    percent = true;
+    s = s.replace(/\\%|%/g, "");
+  }
+  s = unwrapText(s);
+  s = s.replace(/\s+/g, " ").trim();
+  s = stripTrailingUnits(s);
+  // A trailing degree sign is presentation, except as the argument of a trig function.
+  if (!/\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])/.test(s))
+    s = s.replace(/(?:\^\\circ)+\s*\.?\s*$/, "").trim();
+  s = s.replace(/(?:\s*\.)+$/, "").trim();
+  s = removeSpaces(s);
+  s = fixArgs(s);
+  s = s.replace(/(^|[^\d])\.(\d)/g, "$10.$2");
+  s = s.replace(/\+\\infty/g, "\\infty").replace(/_\{([a-zA-Z0-9])\}/g, "_$1");
+  // `x \in [a,b]` and `x = 5`: the value is the answer (a one-symbol left side only).
+  const lhs = /^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[a-zA-Z0-9]\}?)?(?:\\in(?![a-zA-Z])|=)(?=.)/.exec(s);
+  if (lhs && !s.includes("=", lhs[0].length)) s = s.slice(lhs[0].length);
+  if (/^-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$/.test(s)) s = s.replace(/,/g, "");
+  s = stripOuterBraces(s);
+  // Multiple choice: (B), \text{(B)}, (\text{B}) all become B.
+  const mc = /^\(([A-Z])\)$/.exec(s);
+  if (mc) s = mc[1]!;
+  return { text: s, percent };
+}
+
+/** A full answer written as `\boxed{…}` is its content. */
+function unwrapBox(s: string): string {
+  for (const cmd of ["\\boxed", "\\fbox"]) {
+    const i = s.lastIndexOf(cmd);
+    if (i < 0) continue;
+    let j = i + cmd.length;
+    while (s[j] === " ") j++;
+    if (s[j] !== "{") continue;
+    const end = matchBrace(s, j);
+    if (end > 0) return s.slice(j + 1, end - 1).trim();
+  }
+  return s;
+}
+
+function unicodeToLatex(s: string): string {
+  return s
+    .replace(/\u2212|\u2013|\u2014/g, "-")
+    .replace(/\u00d7/g, "\\times ")
+    .replace(/\u00b7|\u22c5/g, "\\cdot ")
+    .replace(/\u00f7/g, "\\div ")
+    .replace(/\u03c0/g, "\\pi ")
+    .replace(/\u221e/g, "\\infty ")
+    .replace(/\u221a/g, "\\sqrt")
+    .replace(/\u00b0/g, "^\\circ")
+    .replace(/\u00b1/g, "\\pm ")
+    .replace(/\u2264/g, "\\le ")
+    .replace(/\u2265/g, "\\ge ");
+}
+
+const TEXT_CMDS = /\\(?:text|textrm|textbf|textit|textnormal|mbox|mathrm|mathbf|mathit|textup|hbox)\s*\{/g;
+
+/** `\text{…}`-like wrappers: a trailing unit is dropped, anything else keeps its content. */
+function unwrapText(s: string): string {
+  // Pathological inputs with very many wrappers: drop the command names only (linear).
+  const count = s.match(TEXT_CMDS)?.length ?? 0;
+  if (count === 0) return s;
+  if (count > 50) return s.replace(TEXT_CMDS, "{");
+  for (let k = 0; k < count; k++) {
+    TEXT_CMDS.lastIndex = 0;
+    const m = TEXT_CMDS.exec(s);
+    if (m === null) break;
+    const open = m.index + m[0].length - 1;
+    const end = matchBrace(s, open);
+    if (end < 0) return s.replace(TEXT_CMDS, "{");
+    const content = s.slice(open + 1, end - 1);
+    const before = s.slice(0, m.index);
+    let after = s.slice(end);
+    const word = content.trim();
+    let replacement = content;
+    const tail = /^\s*(?:\^\s*\{?\s*[23]\s*\}?)?\s*\.?\s*$/.exec(after);
+    if (tail && before.trim() !== "" && /^[a-zA-Z][a-zA-Z .]*$/.test(word) && !/\\pm\s*$/.test(before)) {
+      replacement = ""; // a unit such as `\text{ cm}^2` after a value
+      after = "";
+    } else if (/^(?:and|or)$/i.test(word) && before.trim() !== "" && after.trim() !== "") {
+      replacement = ","; // `1 \text{ and } 2` is a list
+    }
+    s = before + replacement + after;
+  }
+  return s;
+}
+
+const NOT_UNITS = new Set([
+  "pi",
+  "sin",
+  "cos",
+  "tan",
+  "cot",
+  "sec",
+  "csc",
+  "log",
+  "ln",
+  "exp",
+  "sqrt",
+  "infty",
+  "and",
+  "or",
+  "i",
+]);
+
+// Two-letter words taken as units; longer words after a value are units unless listed above.
+const SHORT_UNITS = new Set(["cm", "mm", "km", "ft", "kg", "lb", "oz", "mi", "yd", "hr", "sq", "ml", "mg"]);
+
+/** Plain unit words after a number: `20 days`, `5 sq units`, `7 cm^2`. */
+function stripTrailingUnits(s: string): string {
+  const sq = /\s*\^\s*\{?\s*[23]\s*\}?\s*$/.exec(s);
+  let e = sq ? sq.index : s.length;
+  let cut = -1;
+  for (;;) {
+    let j = e;
+    while (j > 0 && s[j - 1] === " ") j--;
+    let k = j;
+    while (k > 0 && /[a-zA-Z]/.test(s[k - 1]!)) k--;
+    const word = s.slice(k, j).toLowerCase();
+    const prev = s[k - 1];
+    const unitLike = word.length >= 3 ? !NOT_UNITS.has(word) : SHORT_UNITS.has(word);
+    if (!unitLike || prev === undefined || (prev !== " " && !/[0-9]/.test(prev))) break;
+    cut = k;
+    e = k;
+  }
+  if (cut < 0) return s;
+  const rest = s.slice(0, cut).trim();
+  // Only after a value: a digit, a closing group, or a closing parenthesis.
+  return /[0-9})]$/.test(rest) ? rest : s;
+}
+
+/** Removes spaces, except one after a command name that a letter follows (`\cot x`). */
+function removeSpaces(s: string): string {
+  return s.replace(/(\\[a-zA-Z]+) +(?=[a-zA-Z])| +/g, (_m, cmd: string | undefined) =>
+    cmd === undefined ? "" : `${cmd} `,
+  );
+}
+
+/** Braces the bare arguments of \frac, \binom and \sqrt: \frac12 -> \frac{1}{2}, \sqrt2 -> \sqrt{2}. */
+function fixArgs(s: string): string {
+  if (!/\\(?:frac|binom|sqrt)/.test(s)) return s;
+  const match = braceMatches(s);
+  const wraps: Array<[number, number]> = [];
+  const re = /\\(frac|binom|sqrt)(?![a-zA-Z])/g;
+  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+    let i = m.index + m[0].length;
+    if (m[1] === "sqrt") {
+      while (s[i] === " ") i++;
+      if (s[i] === "[") {
+        const close = s.indexOf("]", i);
+        if (close < 0) continue;
+        i = close + 1;
+      }
+    }
+    for (let nargs = m[1] === "sqrt" ? 1 : 2; nargs > 0; nargs--) {
+      while (s[i] === " ") i++;
+      const c = s[i];
+      if (c === "{") {
+        const close = match[i]!;
+        if (close < 0) break;
+        i = close + 1;
+      } else if (c === "\\") {
+        const cm = /^\\[a-zA-Z]+/.exec(s.slice(i, i + 40));
+        if (cm === null) break;
+        wraps.push([i, i + cm[0].length]);
+        i += cm[0].length;
+      } else if (c !== undefined && /[0-9a-zA-Z]/.test(c)) {
+        wraps.push([i, i + 1]);
+        i++;
+      } else {
+        break;
+      }
+    }
+  }
+  if (wraps.length === 0) return s;
+  wraps.sort((x, y) => x[0] - y[0]);
+  let out = "";
+  let at = 0;
+  for (const [a, b] of wraps) {
+    if (a < at) continue;
+    out += `${s.slice(at, a)}{${s.slice(a, b)}}`;
+    at = b;
+  }
+  return out + s.slice(at);
+}
+
+/** `{5}` -> `5` when the braces enclose the whole answer. */
+function stripOuterBraces(s: string): string {
+  for (let k = 0; k < 10 && s.startsWith("{") && matchBrace(s, 0) === s.length; k++) {
+    s = s.slice(1, -1).trim();
+  }
+  return s;
+}

@@ -1,0 +1,107 @@
+// Exact rational evaluation of expression trees with BigInt, so that integers, decimals and
+// fractions of any size compare exactly (1234567 vs 1234568 is never "close enough"). Sizes
+// are capped: anything that would grow past MAX_BITS is "not rational here" (null) and goes to
+// the numeric comparison instead.
+
+import type { Node } from "./latex.ts";
+
+export interface Rational {
+  n: bigint;
+  d: bigint; // > 0, gcd(n, d) = 1
+}
+
+const MAX_BITS = 20_000;
+const MAX_DIGITS = 6_000;
+
+function bitLen(x: bigint): number {
+  return (x < 0n ? -x : x).toString(16).length * 4;
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  if (a < 0n) a = -a;
+  if (b < 0n) b = -b;
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+function make(n: bigint, d: bigint): Rational | null {
+  if (d === 0n) return null;
+  if (d < 0n) {
+    n = -n;
+    d = -d;
+  }
+  if (bitLen(n) > MAX_BITS || bitLen(d) > MAX_BITS) return null;
+  const g = gcd(n, d);
+  return g > 1n ? { n: n / g, d: d / g } : { n, d };
+}
+
+/** Parses a decimal literal such as 12, 0.50, 1.2e-3 exactly. */
+export function parseDecimal(v: string): Rational | null {
+  const m = /^([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/.exec(v);
+  if (m === null) return null;
+  const int = m[1] ?? "";
+  const frac = m[2] ?? "";
+  if (int.length + frac.length === 0 || int.length + frac.length > MAX_DIGITS) return null;
+  const exp = (m[3] === undefined ? 0 : Number(m[3])) - frac.length;
+  if (!Number.isFinite(exp) || Math.abs(exp) > 1000) return null;
+  const mant = BigInt(int + frac || "0");
+  return exp >= 0 ? make(mant * 10n ** BigInt(exp), 1n) : make(mant, 10n ** BigInt(-exp));
+}
+
+function pow(b: Rational, e: Rational): Rational | null {
+  if (e.d !== 1n) return null;
+  let k = e.n;
+  if (k === 0n) return { n: 1n, d: 1n };
+  if (b.n === 0n) return k > 0n ? b : null;
+  const neg = k < 0n;
+  if (neg) k = -k;
+  // Cheap size check before computing: |k| * bits must stay under the cap.
+  const bits = Math.max(bitLen(b.n), bitLen(b.d));
+  if (k > BigInt(MAX_BITS) || Number(k) * Math.max(bits - 1, 0) > MAX_BITS) {
+    const unit = (b.n === 1n || b.n === -1n) && b.d === 1n;
+    if (!unit) return null;
+  }
+  const r = make(b.n ** k, b.d ** k);
+  if (r === null) return null;
+  return neg ? make(r.d, r.n) : r;
+}
+
+/** Exact value of the tree when it only involves rational arithmetic; null otherwise. */
+export function evalRational(node: Node): Rational | null {
+  switch (node.t) {
+    case "num":
+      return parseDecimal(node.v);
+    case "neg": {
+      const a = evalRational(node.a);
+      return a === null ? null : { n: -a.n, d: a.d };
+    }
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+    case "pow": {
+      const a = evalRational(node.a);
+      if (a === null) return null;
+      const b = evalRational(node.b);
+      if (b === null) return null;
+      switch (node.t) {
+        case "add":
+          return make(a.n * b.d + b.n * a.d, a.d * b.d);
+        case "sub":
+          return make(a.n * b.d - b.n * a.d, a.d * b.d);
+        case "mul":
+          return make(a.n * b.n, a.d * b.d);
+        case "div":
+          return make(a.n * b.d, a.d * b.n);
+        default:
+          return pow(a, b);
+      }
+    }
+    default:
+      return null;
+  }
+}
+
+export function rationalEquals(a: Rational, b: Rational): boolean {
+  return a.n === b.n && a.d === b.d;
+}

@@ -1,0 +1,254 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { gradeAnswer, gradeResponse, isEquivalent, normalizeAnswer } from "../src/grading/index.ts";
+
+// Each family: pairs that must be equal and pairs that must not (hand-written).
+function family(name: string, same: Array<[string, string]>, different: Array<[string, string]>): void {
+  describe(name, () => {
+    for (const [a, b] of same) {
+      test(`${a}  ==  ${b}`, () => {
+        assert.equal(isEquivalent(a, b), true);
+        assert.equal(isEquivalent(b, a), true, "symmetric");
+      });
+    }
+    for (const [a, b] of different) {
+      test(`${a}  !=  ${b}`, () => {
+        assert.equal(isEquivalent(a, b), false);
+        assert.equal(isEquivalent(b, a), false, "symmetric");
+      });
+    }
+  });
+}
+
+family(
+  "integers, decimals, scientific notation, thousands separators",
+  [
+    ["42", "42.0"],
+    ["-7", "-7.000"],
+    ["0.5", ".5"],
+    ["1200", "1.2e3"],
+    ["1200", "1.2 \\times 10^{3}"],
+    ["0.00012", "1.2E-4"],
+    ["1,234,567", "1234567"],
+    ["10,\\!080", "10080"],
+    ["11,\\! 111,\\! 111,\\! 100", "11111111100"],
+    ["1{,}000", "1000"],
+    ["123456789012345678901234567890", "123456789012345678901234567890.0"],
+  ],
+  [
+    ["42", "43"],
+    ["0.5", "0.05"],
+    ["1234567", "1234568"],
+    ["123456789012345678901234567890", "123456789012345678901234567891"],
+    ["1.2e3", "1.2e4"],
+    ["-7", "7"],
+  ],
+);
+
+family(
+  "fractions and mixed numbers",
+  [
+    ["\\frac{1}{2}", "0.5"],
+    ["\\dfrac{3}{4}", "\\frac{3}{4}"],
+    ["\\tfrac{3}{4}", "3/4"],
+    ["\\frac12", "\\frac{1}{2}"],
+    ["\\frac 59", "5/9"],
+    ["\\frac9{19}", "\\frac{18}{38}"],
+    ["-\\frac{35}{9}", "\\frac{-35}{9}"],
+    ["-5/4", "-1.25"],
+    ["1\\frac{4}{5}", "\\frac{9}{5}"],
+    ["137 \\frac{1}{2}", "137.5"],
+    ["-1\\frac{1}{2}", "-1.5"],
+  ],
+  [
+    // Rationals compare exactly: a rounded decimal of 1/3 is not 1/3, however long.
+    ["\\frac{1}{3}", "0.333"],
+    ["\\frac{1}{3}", "0.33333333333333"],
+    ["\\frac{1}{2}", "\\frac{2}{1}"],
+    ["1\\frac{4}{5}", "\\frac{4}{5}"],
+    ["3/4", "4/3"],
+  ],
+);
+
+family(
+  "percentages",
+  [
+    ["20\\%", "20"],
+    ["20\\%", "0.2"],
+    ["12.5%", "\\frac{1}{8}"],
+  ],
+  [
+    ["20\\%", "2"],
+    ["20\\%", "0.02"],
+  ],
+);
+
+family(
+  "roots and pi",
+  [
+    ["2\\sqrt{2}", "\\sqrt{8}"],
+    ["\\sqrt2", "\\sqrt{2}"],
+    ["\\frac{\\sqrt{3}}{3}", "\\frac{1}{\\sqrt{3}}"],
+    ["\\sqrt[3]{-8}", "-2"],
+    ["\\sqrt{-4}", "2i"],
+    ["\\frac{\\pi}{2}", "\\frac12\\pi"],
+    ["288 \\pi", "\\pi \\cdot 288"],
+    ["1200 - 200 \\pi", "-200\\pi+1200"],
+    ["5(\\sqrt{3}-1)", "5\\sqrt3 - 5"],
+    ["\\frac{1 + \\sqrt{5}}{2}", "1.618033988749895"],
+  ],
+  [
+    ["2\\sqrt{2}", "\\sqrt{6}"],
+    ["\\pi", "3.14"],
+    ["\\pi", "3.14159"],
+    ["\\sqrt{-4}", "2"],
+    ["\\frac{\\pi}{2}", "\\frac{\\pi}{3}"],
+  ],
+);
+
+family(
+  "units, degrees, money, text, presentation",
+  [
+    ["90^\\circ", "90"],
+    ["90^{\\circ}", "90"],
+    ["5.4 \\text{ cents}", "5.4"],
+    ["864 \\mbox{ inches}^2", "864"],
+    ["20\\text{ days}", "20 days"],
+    ["15\\mbox{ cm}^2", "15"],
+    ["\\$32,\\!348", "32348"],
+    ["\\$18.90", "18.9"],
+    ["\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})"],
+    ["\\text{Evelyn}", "Evelyn"],
+    ["\\text{east}", "East"],
+    ["x = 5", "5"],
+    ["y = 2x + 3", "2x+3"],
+    ["  7 .", "7"],
+    ["\\boxed{12}", "12"],
+    ["\\cos(6^\\circ)\\sin(12^\\circ)", "\\sin 12^\\circ \\cos 6^\\circ"],
+  ],
+  [
+    ["90^\\circ", "91"],
+    ["5.4 \\text{ cents}", "5.5"],
+    ["\\text{Evelyn}", "Evelin"],
+    ["\\text{east}", "west"],
+    ["\\cos(6^\\circ)", "\\cos(6)"],
+  ],
+);
+
+family(
+  "multiple-choice letters",
+  [
+    ["(B)", "B"],
+    ["\\text{(B)}", "B"],
+    ["(\\text{H})", "\\text{(H)}"],
+    ["\\textbf{(C)}", "C"],
+  ],
+  [
+    ["(B)", "C"],
+    ["\\text{(B)}", "(D)"],
+    ["B", "b"],
+  ],
+);
+
+family(
+  "tuples, intervals, sets, lists, matrices",
+  [
+    ["(1,2)", "\\left( 1 , 2 \\right)"],
+    ["(\\frac{3}{2}, -13)", "(1.5,-13)"],
+    ["(3,4]", "\\left(3, 4\\right]"],
+    ["(-\\infty, 0]", "(-\\infty,0]"],
+    ["(2,\\infty)", "(2, +\\infty)"],
+    ["(0,9) \\cup (9,36)", "(9,36)\\cup(0,9)"],
+    ["\\{1,2,3\\}", "\\{3,1,2\\}"],
+    ["3, 5, 7", "7,5,3"],
+    ["1 \\pm \\sqrt{19}", "1-\\sqrt{19}, 1+\\sqrt{19}"],
+    ["\\{1\\pm\\sqrt{5},-2\\}", "\\{-2, 1+\\sqrt5, 1-\\sqrt5\\}"],
+    ["\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{bmatrix}-1&0\\\\0&-1\\end{bmatrix}"],
+    ["\\begin{pmatrix} 1/5 \\\\ -18/5 \\end{pmatrix}", "(0.2, -3.6)"],
+    ["((1,2),(3,4))", "((1, 2), (3.0, 4))"],
+  ],
+  [
+    ["(1,2)", "(2,1)"],
+    ["(3,4]", "(3,4)"],
+    ["[3,4]", "(3,4)"],
+    ["(-\\infty, 0]", "(-\\infty, 1]"],
+    ["(1,2)", "(1,2,3)"],
+    ["\\{1,2,3\\}", "\\{1,2,4\\}"],
+    ["3, 5, 7", "3, 5"],
+    ["1 \\pm \\sqrt{19}", "1+\\sqrt{19}"],
+    ["\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\begin{pmatrix} 1 & 3 \\\\ 2 & 4 \\end{pmatrix}"],
+    ["(0,9) \\cup (9,36)", "(0,9) \\cup (9,35)"],
+    ["(1,2)", "3"],
+  ],
+);
+
+family(
+  "algebraic expressions and equations",
+  [
+    ["(x+1)^2", "x^2+2x+1"],
+    ["x^2 + 12x + 35", "(x+5)(x+7)"],
+    ["19x(x^2+4)", "19x^3 + 76x"],
+    ["\\frac{11+9a}{20}", "\\frac{11}{20} + \\frac{9a}{20}"],
+    ["p - q", "-q + p"],
+    ["6 - 5i", "-5i+6"],
+    ["\\cot x", "\\frac{\\cos x}{\\sin x}"],
+    ["\\sin^2 x + \\cos^2 x", "1"],
+    ["\\frac{1}{2^{98}}", "2^{-98}"],
+    ["x^{10}", "(x^5)^2"],
+    ["e^{\\ln 2}", "2"],
+    ["\\log_2 8", "3"],
+    ["\\binom{5}{2}", "10"],
+    ["5!", "120"],
+    ["5x - 7y + 11z + 4 = 0", "-10x+14y-22z-8=0"],
+    ["y = 2x + 3", "y=3+2x"],
+  ],
+  [
+    ["(x+1)^2", "x^2+2x"],
+    ["(x+1)^2", "x^2+1"],
+    ["\\sqrt{x^2}", "x"],
+    ["p - q", "q - p"],
+    ["6 - 5i", "6 + 5i"],
+    ["x", "y"],
+    ["2k+2", "2k+1"],
+    ["5x - 7y + 11z + 4 = 0", "5x - 7y + 11z - 4 = 0"],
+    ["x^{10}", "x^{11}"],
+  ],
+);
+
+family(
+  "degenerate inputs",
+  [],
+  [
+    ["", ""],
+    ["", "0"],
+    ["10^{10^{10}}", "10^{10^{10}}+1"],
+    ["\\infty", "10^{400}"],
+    ["NaN", "Infinity"],
+    ["\\frac{1}{0}", "\\frac{2}{0}"],
+  ],
+);
+
+describe("gradeAnswer / gradeResponse", () => {
+  test("gradeAnswer reports normalised forms", () => {
+    const r = gradeAnswer("\\dfrac{1}{2}\\text{ cm}", "0.5");
+    assert.deepEqual(r, { equal: true, predNorm: "\\frac{1}{2}", goldNorm: "0.5" });
+    assert.equal(normalizeAnswer("\\left( 3, \\frac{\\pi}{2} \\right)"), "(3,\\frac{\\pi}{2})");
+  });
+  test("gradeResponse extracts then compares", () => {
+    const r = gradeResponse("We get $x = 4$, so the answer is $\\boxed{\\frac{8}{2}}$.", "4");
+    assert.equal(r.equal, true);
+    assert.equal(r.extracted, "\\frac{8}{2}");
+    assert.equal(gradeResponse("I cannot solve this.", "4").equal, false);
+    assert.equal(gradeResponse("I cannot solve this.", "4").extracted, null);
+    assert.equal(gradeResponse("#### 1,200", "1200").equal, true);
+    assert.equal(gradeResponse("\\boxed{3} #### 4", "4", { mode: "gsm8k" }).equal, true);
+  });
+  test("non-string inputs do not throw", () => {
+    const bad = [undefined, null, 5, {}] as unknown as string[];
+    for (const x of bad) {
+      assert.doesNotThrow(() => gradeAnswer(x, "5"));
+      assert.doesNotThrow(() => gradeResponse(x, x));
+    }
+    assert.equal(gradeAnswer(5 as unknown as string, "5").equal, true);
+  });
+});
