@@ -10,6 +10,7 @@ import {
   INSTRUCT_EOS,
   type PretrainDocument,
   pretrainDocuments,
+  readSolution,
   renderSolution,
   sftExamples,
   stopText,
@@ -266,5 +267,41 @@ describe("SFT examples and prompts", () => {
     );
     assert.equal(stopText("base"), SPECIAL_TOKENS.endOfText);
     assert.equal(stopText("instruct"), SPECIAL_TOKENS.end);
+  });
+});
+
+describe("readSolution", () => {
+  it("reads steps, reflections, fixes and breakages from hand-written solutions", () => {
+    const r = readSolution(
+      "First, 17 + 25 = 32. Wait, let me check: 17 + 25 = 42, not 32. Then 42 - 8 = 34. " +
+        "Hmm, 42 - 8 is 34. That is right. But 34 * 2 = 68. Actually, 34 * 2 = 67. So the answer is \\boxed{67}.",
+    );
+    assert.equal(r.equations.length, 6);
+    assert.deepEqual(
+      r.equations.map((e) => e.inReflection),
+      [false, true, false, true, false, true],
+    );
+    assert.deepEqual(
+      [r.steps, r.wrongSteps, r.reflections, r.fixes, r.confirmations, r.breakages, r.missedFixes],
+      [3, 1, 3, 1, 1, 1, 0],
+    );
+    const terse = readSolution(
+      "\nStep 1: 3*4=13.\nCheck: 3*4=14, not 13.\nStep 2: 14+1=15.\nAnswer: \\boxed{15}",
+    );
+    assert.deepEqual([terse.steps, terse.wrongSteps, terse.reflections, terse.missedFixes], [2, 1, 1, 1]);
+    // A reflection about another computation than the step before it is not counted as one.
+    const stray = readSolution("2 + 2 = 4. Wait, 3 + 3 = 6.");
+    assert.deepEqual([stray.steps, stray.reflections], [1, 0]);
+    assert.equal(readSolution("The answer is \\boxed{4}.").equations.length, 0);
+  });
+
+  it("agrees with the generator's bookkeeping on the corpus", () => {
+    for (const d of docs.filter((x) => x.kind === "solution" && x.style !== "answer-only")) {
+      const r = readSolution(solutionBody(d));
+      assert.equal(r.wrongSteps, d.mistakes);
+      assert.equal(r.fixes, d.fixes);
+      assert.equal(r.confirmations, d.confirms);
+      assert.equal(r.breakages + r.missedFixes, 0);
+    }
   });
 });

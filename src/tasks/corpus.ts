@@ -412,3 +412,85 @@ export function sftExamples(seed: number, n: number): SftExample[] {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reading solutions back (for the model's own responses: how often it reflects, and whether
+// reflecting fixes an error).
+
+export interface WrittenEquation {
+  a: number;
+  op: Op;
+  b: number;
+  /** The value written after "=" (or "is"). */
+  value: number;
+  /** Inside a reflection passage: a reflection marker occurs earlier in the same sentence. */
+  inReflection: boolean;
+}
+
+export interface SolutionReading {
+  equations: WrittenEquation[];
+  /** Equations outside reflections, and how many of them have a wrong value. */
+  steps: number;
+  wrongSteps: number;
+  /** Reflection equations directly after a step with the same operands. */
+  reflections: number;
+  /** Reflections after a wrong step that write the correct value (the error is fixed). */
+  fixes: number;
+  /** Reflections after a wrong step that do not fix it. */
+  missedFixes: number;
+  /** Reflections after a right step that keep it right / that write a wrong value. */
+  confirmations: number;
+  breakages: number;
+}
+
+const EQUATION = /(\d+) ?([-+*]) ?(\d+) ?(?:=|is) ?(-?\d+)/g;
+// Words that open a reflection passage; generic connectives ("but", "instead") do not.
+const REFLECTION_OPENER =
+  /(?<![\p{L}'-])(?:wait|hmm|actually|check|verify|recheck|double-check|on second thought|mistake)(?![\p{L}'-])/iu;
+
+/**
+ * Reads the arithmetic of a solution written in any of the corpus styles (or a model's imitation of
+ * them): each "a op b = c", whether it sits in a reflection passage, and what the reflections did.
+ */
+export function readSolution(text: string): SolutionReading {
+  const equations: WrittenEquation[] = [];
+  let prevEnd = 0;
+  for (const m of text.matchAll(EQUATION)) {
+    const sentence = text.slice(prevEnd, m.index).split(/[.\n]/).pop() ?? "";
+    equations.push({
+      a: Number(m[1]),
+      op: m[2] as Op,
+      b: Number(m[3]),
+      value: Number(m[4]),
+      inReflection: REFLECTION_OPENER.test(sentence),
+    });
+    prevEnd = m.index + m[0].length;
+  }
+  const reading: SolutionReading = {
+    equations,
+    steps: 0,
+    wrongSteps: 0,
+    reflections: 0,
+    fixes: 0,
+    missedFixes: 0,
+    confirmations: 0,
+    breakages: 0,
+  };
+  let last: WrittenEquation | undefined;
+  for (const e of equations) {
+    const right = applyOp(e.a, e.op, e.b) === e.value;
+    if (!e.inReflection) {
+      reading.steps++;
+      if (!right) reading.wrongSteps++;
+      last = e;
+      continue;
+    }
+    if (!last || last.a !== e.a || last.b !== e.b || last.op !== e.op) continue;
+    reading.reflections++;
+    const lastRight = applyOp(last.a, last.op, last.b) === last.value;
+    if (lastRight) right ? reading.confirmations++ : reading.breakages++;
+    else right ? reading.fixes++ : reading.missedFixes++;
+    last = e;
+  }
+  return reading;
+}
