@@ -98,7 +98,7 @@ interface Golden {
 }
 const golden = JSON.parse(readFileSync(join(FIXTURES, "golden.json"), "utf8")) as Golden;
 
-describe("tokenizer.json files of real models (GPT-2-style byte-level BPE fixture)", () => {
+describe("tokenizer.json files of real models (GPT-2 and Qwen2-style byte-level BPE fixtures)", () => {
   const gpt2 = loadTokenizer(join(FIXTURES, "gpt2-tiny"));
 
   it("applies merges in rank order; single bytes get GPT-2's ids", () => {
@@ -119,7 +119,18 @@ describe("tokenizer.json files of real models (GPT-2-style byte-level BPE fixtur
     assert.equal(gpt2.decode([257, 261, 127, 102]), "the caté");
   });
 
-  it(`matches the reference implementation (${golden.producer}) on both fixtures`, () => {
+  it("Qwen2-style file: regex split (digits one by one), NFC, chat specials, EOS/PAD from tokenizer_config.json", () => {
+    const qwen = loadTokenizer(join(FIXTURES, "qwen2-tiny"));
+    assert.deepEqual(qwen.encode("123"), [16, 17, 18]); // \p{N} splits digits: no "1 2" merge across them
+    assert.deepEqual(qwen.encode("Cafe\u0301"), qwen.encode("Café")); // NFC first
+    assert.deepEqual(qwen.encode("<|im_start|>the<|im_end|>"), [266, 257, 267]);
+    assert.equal(qwen.eosId, 267);
+    assert.equal(qwen.padId, 265);
+    assert.equal(qwen.bosId, undefined);
+    assert.equal(qwen.vocabSize, 268);
+  });
+
+  it(`matches the reference implementation (${golden.producer}) on every fixture`, () => {
     for (const [name, cases] of Object.entries(golden.golden)) {
       const tok = loadTokenizer(join(FIXTURES, name));
       for (const c of cases) {
