@@ -1,0 +1,64 @@
+// Every gold answer of ../shared/data/benchmarks: its rewritten equivalent forms must grade
+// equal to it (directly, and extracted from a full response), its perturbed forms must not.
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { test } from "node:test";
+import { gradeAnswer, gradeResponse } from "../src/grading/index.ts";
+import { benchmarksDir, listBenchmarks, loadJsonlProblems } from "../src/tasks/benchmarks.ts";
+import { variantsOf } from "./fixtures/grading/rewrite.ts";
+
+const dir = benchmarksDir();
+const skip = existsSync(dir) ? false : `benchmarks folder ${dir} is absent (set RLIF_BENCHMARKS)`;
+
+test("gold answers: rewritten forms grade equal, perturbed forms do not", { skip }, (t) => {
+  const t0 = performance.now();
+  const failures: string[] = [];
+  let golds = 0;
+  let rewrites = 0;
+  let responses = 0;
+  let perturbed = 0;
+  let noRewrite = 0;
+  let noPerturbation = 0;
+  const files = listBenchmarks(dir);
+  assert.ok(files.length > 0, `no .jsonl files in ${dir}`);
+  for (const f of files) {
+    for (const p of loadJsonlProblems(f.path)) {
+      golds++;
+      const v = variantsOf(p.answer);
+      // "spaces" and "trailing period" apply to every answer; count those with nothing more.
+      if (v.equivalent.length <= 2) noRewrite++;
+      if (v.perturbed.length === 0) noPerturbation++;
+      for (const [kind, e] of v.equivalent) {
+        rewrites++;
+        const g = gradeAnswer(e, p.answer);
+        if (!g.equal)
+          failures.push(`${p.id} ${kind}: ${JSON.stringify(e)} should equal ${JSON.stringify(p.answer)}`);
+      }
+      for (const [kind, r] of v.responses) {
+        responses++;
+        if (!gradeResponse(r, p.answer).equal) {
+          failures.push(`${p.id} response ${kind}: ${JSON.stringify(r)} should grade equal`);
+        }
+      }
+      for (const [kind, e] of v.perturbed) {
+        perturbed++;
+        if (gradeAnswer(e, p.answer).equal) {
+          failures.push(
+            `${p.id} ${kind}: ${JSON.stringify(e)} should differ from ${JSON.stringify(p.answer)}`,
+          );
+        }
+      }
+    }
+  }
+  const total = rewrites + responses + perturbed;
+  const pct = (100 * (total - failures.length)) / total;
+  t.diagnostic(
+    `${golds} gold answers in ${files.length} files: ${rewrites} rewrites, ${responses} responses, ` +
+      `${perturbed} perturbations; pass rate ${pct.toFixed(2)}% (${failures.length} failures); ` +
+      `${noRewrite} with no rewrite beyond spacing/period, ${noPerturbation} with no perturbation; ` +
+      `${(performance.now() - t0).toFixed(0)} ms`,
+  );
+  assert.deepEqual(failures.slice(0, 30), []);
+  assert.equal(noPerturbation, 0, "every gold answer should have at least one perturbation");
+});
