@@ -166,6 +166,7 @@ family(
     ["\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{bmatrix}-1&0\\\\0&-1\\end{bmatrix}"],
     ["\\begin{pmatrix} 1/5 \\\\ -18/5 \\end{pmatrix}", "(0.2, -3.6)"],
     ["((1,2),(3,4))", "((1, 2), (3.0, 4))"],
+    ["x=1, x=-2", "-2, 1"],
   ],
   [
     ["(1,2)", "(2,1)"],
@@ -227,6 +228,23 @@ family(
     ["\\frac{1}{0}", "\\frac{2}{0}"],
   ],
 );
+
+describe("time budget", () => {
+  test("large sets of expressions compare within the budget; past it they count as different", () => {
+    const items = Array.from({ length: 40 }, (_, k) => `(x+${k})^{3}(y-${k})`);
+    const a = `\\{${items.join(",")}\\}`;
+    const b = `\\{${items
+      .map((x) => `${x}+0`)
+      .reverse()
+      .join(",")}\\}`;
+    const t0 = performance.now();
+    assert.equal(isEquivalent(a, b, { timeBudgetMs: 5000 }), true);
+    assert.ok(performance.now() - t0 < 5000);
+    const t1 = performance.now();
+    assert.equal(isEquivalent(a, b, { timeBudgetMs: 0 }), false);
+    assert.ok(performance.now() - t1 < 100, "stops at once when out of budget");
+  });
+});
 
 describe("gradeAnswer / gradeResponse", () => {
   test("gradeAnswer reports normalised forms", () => {

@@ -6,12 +6,24 @@
 
 import { hasInfinity, type Node, parseLatex } from "./latex.ts";
 import { MAX_STRUCTURED_LEN, normalizeDetailed } from "./normalize.ts";
-import { numericEqual, proportional } from "./numeric.ts";
+import { loadMath, numericEqual, proportional } from "./numeric.ts";
 import { evalRational, type Rational, rationalEquals } from "./rational.ts";
 
 export interface EquivalenceOptions {
   /** Relative tolerance of the numeric comparison (default 1e-9). */
   relTol?: number;
+  /** Work budget of one comparison in ms (default 250); past it the answers count as different. */
+  timeBudgetMs?: number;
+}
+
+class OutOfTime extends Error {}
+
+// Deadline of the comparison in progress. Grading is synchronous, so one module-level value is
+// enough; it bounds the element-by-element work of large sets/tuples of expressions.
+let deadline = Number.POSITIVE_INFINITY;
+
+function checkTime(): void {
+  if (performance.now() > deadline) throw new OutOfTime();
 }
 
 type Shape =
@@ -28,10 +40,13 @@ const MAX_NESTING = 4;
 
 /** Whether two answers are mathematically the same. Never throws. */
 export function isEquivalent(a: string, b: string, opts: EquivalenceOptions = {}): boolean {
+  deadline = performance.now() + (opts.timeBudgetMs ?? 250);
   try {
     return equivalentNormalized(a, b, opts);
   } catch {
-    return false;
+    return false; // OutOfTime, or any unexpected failure: not shown to be equal
+  } finally {
+    deadline = Number.POSITIVE_INFINITY;
   }
 }
 
@@ -150,9 +165,18 @@ function expandPm(items: string[]): string[] {
   return out;
 }
 
+/** `x=1` as an element of a list of solutions is the value 1. */
+function solutionValue(item: string): string {
+  const m = /^[a-zA-Z](?:_[a-zA-Z0-9])?=(?=[^=]+$)/.exec(item);
+  return m ? item.slice(m[0].length) : item;
+}
+
 function anyEqual(a: string, b: string, opts: EquivalenceOptions, nest: number): boolean {
+  a = solutionValue(a);
+  b = solutionValue(b);
   if (a === b) return true;
   if (nest > MAX_NESTING) return false;
+  checkTime();
   const sa = shapeOf(a);
   const sb = shapeOf(b);
   return shapesEqual(sa, sb, opts, nest + 1);
@@ -164,6 +188,9 @@ function ordered(a: string[], b: string[], opts: EquivalenceOptions, nest: numbe
 
 function unordered(a: string[], b: string[], opts: EquivalenceOptions, nest: number): boolean {
   if (a.length !== b.length || a.length > MAX_ITEMS) return false;
+  const sa = a.map(solutionValue).sort();
+  const sb = b.map(solutionValue).sort();
+  if (sa.every((x, i) => x === sb[i])) return true;
   const used = new Array<boolean>(b.length).fill(false);
   outer: for (const x of a) {
     for (let j = 0; j < b.length; j++) {
@@ -207,6 +234,7 @@ function equationsEqual(
 ): boolean {
   // Same left side (y = …): compare the right sides; otherwise compare lhs - rhs up to a factor.
   if (a.lhs === b.lhs && scalarEqual(a.rhs, b.rhs, opts)) return true;
+  deadline += loadMath();
   const fa = differenceOf(a.lhs, a.rhs);
   const fb = differenceOf(b.lhs, b.rhs);
   if (fa === null || fb === null) return false;
@@ -225,6 +253,7 @@ function isWord(s: string): boolean {
 
 function scalarEqual(a: string, b: string, opts: EquivalenceOptions): boolean {
   if (a === b) return true;
+  checkTime();
   // Words (names, "even", "east") compare as text, ignoring case; short letter strings such as
   // "ab" vs "ba" are products and go on to the algebra below.
   if (isWord(a) && isWord(b) && (a.length >= 3 || b.length >= 3)) return a.toLowerCase() === b.toLowerCase();
@@ -236,5 +265,6 @@ function scalarEqual(a: string, b: string, opts: EquivalenceOptions): boolean {
   const ra: Rational | null = evalRational(ta);
   const rb: Rational | null = ra === null ? null : evalRational(tb);
   if (ra !== null && rb !== null) return rationalEquals(ra, rb);
+  deadline += loadMath(); // the one-off library start-up is not this comparison's work
   return numericEqual(ta, tb, opts) === true;
 }

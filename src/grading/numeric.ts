@@ -16,6 +16,14 @@ function math(): MathJs {
   return mathjs;
 }
 
+/** Loads mathjs now if needed; returns the milliseconds that took (0 once loaded). */
+export function loadMath(): number {
+  if (mathjs !== null) return 0;
+  const t0 = performance.now();
+  math();
+  return performance.now() - t0;
+}
+
 interface C {
   re: number;
   im: number;
