@@ -201,7 +201,7 @@ export class WasmBackend extends CpuBackend {
     for (let b = 0; b < B; b++)
       if (pos0[b] < 0 || pos0[b] + Tq > Tk)
         throw new Error(`attention: sequence ${b} at position ${pos0[b]} + ${Tq} queries exceeds ${Tk} keys`);
-    const [s, stride] = this.scratch(this.k.attentionScratchFloats(Tk, D) * 4);
+    const [s, stride] = this.scratch(this.k.attentionScratchBytes((Hq / Hkv) * Tq, Tk, D, 0));
     const flops = 4 * B * Hq * Tq * Math.min(Tk, Tq + pos0[0]) * D;
     this.withInts(pos0, (pp) => {
       const args = [
@@ -255,7 +255,7 @@ export class WasmBackend extends CpuBackend {
     ] as const)
       this.need(x, n, `attentionBackward ${w}`);
     this.need(lse, B * Hq * Tq, "attentionBackward lse");
-    const [s, stride] = this.scratch(this.k.attentionScratchFloats(Tk, D) * 4);
+    const [s, stride] = this.scratch(this.k.attentionScratchBytes((Hq / Hkv) * Tq, Tk, D, 1));
     const flops = 8 * B * Hq * Tq * Tq * D;
     const args = [
       this.p(dq),

@@ -59,7 +59,7 @@ export function loadKernelModule(): KernelModule {
 export interface Kernels {
   heapBase(): number;
   matmulScratchBytes(): number;
-  attentionScratchFloats(n: number, D: number): number;
+  attentionScratchBytes(rows: number, n: number, D: number, backward: number): number;
   matmul(...a: number[]): void;
   attentionForward(...a: number[]): void;
   attentionBackward(...a: number[]): void;
