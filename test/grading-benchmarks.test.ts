@@ -62,3 +62,27 @@ test("gold answers: rewritten forms grade equal, perturbed forms do not", { skip
   assert.deepEqual(failures.slice(0, 30), []);
   assert.equal(noPerturbation, 0, "every gold answer should have at least one perturbation");
 });
+
+test("reference solutions: their extracted answer grades equal to the gold answer", { skip }, (t) => {
+  const rates: string[] = [];
+  for (const f of listBenchmarks(dir)) {
+    const probs = loadJsonlProblems(f.path).filter((p) => typeof p.solution === "string");
+    if (probs.length === 0) continue;
+    // MATH solutions end in a box; GSM8K solutions (their "#### n" line removed) end in the number.
+    const mode = probs[0]!.source === "gsm8k" ? "last-number" : "boxed";
+    const wrong = probs.filter((p) => !gradeResponse(p.solution as string, p.answer, { mode }).equal);
+    rates.push(`${f.name} (${mode}) ${probs.length - wrong.length}/${probs.length}`);
+    if (f.name === "math500" || f.name === "train") {
+      // The folder's README: the answer is the content of the solution's last box, 500/500.
+      assert.deepEqual(
+        wrong.map((p) => p.id),
+        [],
+        `${f.name}: boxed answers of the solutions`,
+      );
+    } else {
+      // A few GSM8K solutions end on another number, or write 118 000 with a space.
+      assert.ok(wrong.length <= 0.05 * probs.length, `${f.name}: ${wrong.length} of ${probs.length} differ`);
+    }
+  }
+  t.diagnostic(`solutions graded equal: ${rates.join(", ")}`);
+});
