@@ -1,7 +1,7 @@
 // A small parser for the LaTeX of final answers (after normalize.ts) into an expression tree.
 // It is deliberately bounded: at most MAX_TOKENS tokens and MAX_DEPTH nested constructs, so an
-// adversarial answer fails fast (null) instead of recursing deeply. The tree is then either
-// evaluated exactly (rational.ts) or printed in mathjs syntax (numeric.ts).
+// adversarial answer fails fast (null) instead of recursing deeply. The tree is then evaluated
+// exactly (rational.ts) or numerically with mathjs functions (numeric.ts).
 
 export type Node =
   | { t: "num"; v: string } // decimal literal, maybe with exponent: 12, 0.5, 1.2e3
@@ -420,9 +420,8 @@ class Parser {
 export function parseLatex(s: string): Node | null {
   try {
     return new Parser(tokenize(s)).parseAll();
-  } catch (e) {
-    if (e instanceof ParseError || e instanceof RangeError) return null;
-    return null;
+  } catch {
+    return null; // ParseError, or a RangeError from an input the caps did not foresee
   }
 }
 

@@ -52,6 +52,7 @@ export function normalizeDetailed(input: unknown): Normalized {
     s = s.replace(/(?:\^\\circ)+\s*\.?\s*$/, "").trim();
   s = s.replace(/(?:\s*\.)+$/, "").trim();
   s = removeSpaces(s);
+  s = s.replace(/(\d*)\.(\d*)\\overline\{(\d+)\}/g, repeatingDecimal);
   s = fixArgs(s);
   s = s.replace(/(^|[^\d])\.(\d)/g, "$10.$2");
   s = s.replace(/\+\\infty/g, "\\infty").replace(/_\{([a-zA-Z0-9])\}/g, "_$1");
@@ -64,6 +65,13 @@ export function normalizeDetailed(input: unknown): Normalized {
   const mc = /^\(([A-Z])\)$/.exec(s);
   if (mc) s = mc[1]!;
   return { text: s, percent };
+}
+
+/** 1.2\overline{45} -> \frac{N}{D} exactly: N = 12345 - 123, D = 10^1 (10^2 - 1). */
+function repeatingDecimal(_m: string, int: string, fixed: string, rep: string): string {
+  const n = BigInt(int + fixed + rep) - BigInt(int + fixed || "0");
+  const d = 10n ** BigInt(fixed.length) * (10n ** BigInt(rep.length) - 1n);
+  return `\\frac{${n}}{${d}}`;
 }
 
 /** A full answer written as `\boxed{…}` is its content. */
