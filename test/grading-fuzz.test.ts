@@ -243,3 +243,164 @@ test("seeded random LaTeX: no throw, bounded time, reflexive and symmetric", (t)
       `slowest call ${worst.toFixed(1)} ms`,
   );
 });
+
+// Random expression trees, rendered two different ways. The oracle is a plain JavaScript
+// evaluation of the tree (independent of the grader) at random real points.
+type Expr =
+  | { k: "int"; v: number }
+  | { k: "var"; v: "x" | "y" }
+  | { k: "pi" }
+  | { k: "add" | "sub" | "mul" | "div"; a: Expr; b: Expr }
+  | { k: "pow"; a: Expr; n: number }
+  | { k: "sqrt"; a: Expr };
+
+function randomExpr(rand: () => number, depth: number): Expr {
+  const r = rand();
+  if (depth <= 0 || r < 0.25) {
+    const q = rand();
+    if (q < 0.55) return { k: "int", v: 1 + Math.floor(rand() * 9) };
+    if (q < 0.9) return { k: "var", v: rand() < 0.6 ? "x" : "y" };
+    return { k: "pi" };
+  }
+  if (r < 0.4) return { k: "add", a: randomExpr(rand, depth - 1), b: randomExpr(rand, depth - 1) };
+  if (r < 0.52) return { k: "sub", a: randomExpr(rand, depth - 1), b: randomExpr(rand, depth - 1) };
+  if (r < 0.7) return { k: "mul", a: randomExpr(rand, depth - 1), b: randomExpr(rand, depth - 1) };
+  if (r < 0.82) return { k: "div", a: randomExpr(rand, depth - 1), b: randomExpr(rand, depth - 1) };
+  if (r < 0.92) return { k: "pow", a: randomExpr(rand, depth - 1), n: 2 + Math.floor(rand() * 2) };
+  return { k: "sqrt", a: randomExpr(rand, depth - 1) };
+}
+
+function evalExpr(e: Expr, x: number, y: number): number {
+  switch (e.k) {
+    case "int":
+      return e.v;
+    case "var":
+      return e.v === "x" ? x : y;
+    case "pi":
+      return Math.PI;
+    case "add":
+      return evalExpr(e.a, x, y) + evalExpr(e.b, x, y);
+    case "sub":
+      return evalExpr(e.a, x, y) - evalExpr(e.b, x, y);
+    case "mul":
+      return evalExpr(e.a, x, y) * evalExpr(e.b, x, y);
+    case "div":
+      return evalExpr(e.a, x, y) / evalExpr(e.b, x, y);
+    case "pow":
+      return evalExpr(e.a, x, y) ** e.n;
+    case "sqrt":
+      return Math.sqrt(evalExpr(e.a, x, y));
+  }
+}
+
+/** Style A: \frac, braces, \cdot, \left( \right). */
+function renderA(e: Expr): string {
+  switch (e.k) {
+    case "int":
+      return String(e.v);
+    case "var":
+      return e.v;
+    case "pi":
+      return "\\pi";
+    case "add":
+      return `\\left(${renderA(e.a)} + ${renderA(e.b)}\\right)`;
+    case "sub":
+      return `\\left(${renderA(e.a)} - ${renderA(e.b)}\\right)`;
+    case "mul":
+      return `${renderA(e.a)} \\cdot ${renderA(e.b)}`;
+    case "div":
+      return `\\frac{${renderA(e.a)}}{${renderA(e.b)}}`;
+    case "pow":
+      return `\\left(${renderA(e.a)}\\right)^{${e.n}}`;
+    case "sqrt":
+      return `\\sqrt{${renderA(e.a)}}`;
+  }
+}
+
+/** Style B: slashes, implicit products, sums written the other way round, bare exponents. */
+function renderB(e: Expr): string {
+  switch (e.k) {
+    case "int":
+      return `${e.v}.0`;
+    case "var":
+      return e.v;
+    case "pi":
+      return "\\pi";
+    case "add":
+      return `(${renderB(e.b)}+${renderB(e.a)})`;
+    case "sub":
+      return `(-${renderB(e.b)}+${renderB(e.a)})`;
+    case "mul":
+      return `(${renderB(e.b)})(${renderB(e.a)})`;
+    case "div":
+      return `(${renderB(e.a)})/(${renderB(e.b)})`;
+    case "pow":
+      return `(${renderB(e.a)})^${e.n}`;
+    case "sqrt":
+      return `\\sqrt{${renderB(e.a)}}`;
+  }
+}
+
+/** The same tree with its first integer leaf increased by one (null when there is none). */
+function bumpFirstInt(e: Expr): Expr | null {
+  switch (e.k) {
+    case "int":
+      return { k: "int", v: e.v + 1 };
+    case "var":
+    case "pi":
+      return null;
+    case "pow":
+    case "sqrt": {
+      const a = bumpFirstInt(e.a);
+      return a === null ? null : { ...e, a };
+    }
+    default: {
+      const a = bumpFirstInt(e.a);
+      if (a !== null) return { ...e, a };
+      const b = bumpFirstInt(e.b);
+      return b === null ? null : { ...e, b };
+    }
+  }
+}
+
+/** Oracle: do the trees differ at some random real point where both are defined? */
+function differs(p: Expr, q: Expr, rand: () => number): boolean | null {
+  let defined = 0;
+  for (let k = 0; k < 12; k++) {
+    const x = 0.3 + 2.4 * rand();
+    const y = 0.3 + 2.4 * rand();
+    const u = evalExpr(p, x, y);
+    const v = evalExpr(q, x, y);
+    if (!Number.isFinite(u) || !Number.isFinite(v)) continue;
+    defined++;
+    if (Math.abs(u - v) > 1e-6 * Math.max(1, Math.abs(u), Math.abs(v))) return true;
+  }
+  return defined >= 3 ? false : null;
+}
+
+test("random expressions: two renderings grade equal; a changed constant grades different", (t) => {
+  const rand = mulberry32(7);
+  const N = 1000;
+  let checkedDiff = 0;
+  let undefinedEverywhere = 0;
+  const t0 = performance.now();
+  for (let k = 0; k < N; k++) {
+    const e = randomExpr(rand, 4);
+    const a = renderA(e);
+    const b = renderB(e);
+    // Expressions undefined almost everywhere (a division by x - x) cannot be compared.
+    if (differs(e, e, rand) === null) {
+      undefinedEverywhere++;
+      continue;
+    }
+    assert.equal(isEquivalent(a, b), true, `${a}  vs  ${b}`);
+    const bumped = bumpFirstInt(e);
+    if (bumped === null || differs(e, bumped, rand) !== true) continue;
+    checkedDiff++;
+    assert.equal(isEquivalent(a, renderB(bumped)), false, `${a}  vs  ${renderB(bumped)}`);
+  }
+  t.diagnostic(
+    `random expressions: ${N - undefinedEverywhere} equal pairs (${undefinedEverywhere} undefined ones skipped), ` +
+      `${checkedDiff} differing pairs in ${(performance.now() - t0).toFixed(0)} ms`,
+  );
+});
