@@ -270,7 +270,12 @@ describe("gradeAnswer / gradeResponse", () => {
     assert.equal(gradeResponse("\\boxed{3} #### 4", "4", { mode: "gsm8k" }).equal, true);
   });
   test("non-string inputs do not throw", () => {
-    const bad = [undefined, null, 5, {}] as unknown as string[];
+    const hostile = {
+      toString(): string {
+        throw new Error("no");
+      },
+    };
+    const bad = [undefined, null, 5, {}, hostile, Symbol("s")] as unknown as string[];
     for (const x of bad) {
       assert.doesNotThrow(() => gradeAnswer(x, "5"));
       assert.doesNotThrow(() => gradeResponse(x, x));

@@ -40,9 +40,10 @@ const MAX_NESTING = 4;
 
 /** Whether two answers are mathematically the same. Never throws. */
 export function isEquivalent(a: string, b: string, opts: EquivalenceOptions = {}): boolean {
-  deadline = performance.now() + (opts.timeBudgetMs ?? 250);
+  const o = opts ?? {};
+  deadline = performance.now() + (o.timeBudgetMs ?? 250);
   try {
-    return equivalentNormalized(a, b, opts);
+    return equivalentNormalized(a, b, o);
   } catch {
     return false; // OutOfTime, or any unexpected failure: not shown to be equal
   } finally {

@@ -20,9 +20,16 @@ export interface ResponseGrade extends GradeResult {
   extracted: string | null;
 }
 
-function safeNormalize(s: unknown): string {
+/** Strings as they are, numbers as written; anything else (objects, symbols, null) is "". */
+function asText(x: unknown): string {
+  if (typeof x === "string") return x;
+  if (typeof x === "number" || typeof x === "bigint" || typeof x === "boolean") return String(x);
+  return "";
+}
+
+function safeNormalize(s: string): string {
   try {
-    return normalizeAnswer(typeof s === "string" ? s : String(s ?? ""));
+    return normalizeAnswer(s);
   } catch {
     return "";
   }
@@ -30,8 +37,8 @@ function safeNormalize(s: unknown): string {
 
 /** Compares a predicted final answer with the gold one. */
 export function gradeAnswer(pred: string, gold: string, opts: EquivalenceOptions = {}): GradeResult {
-  const p = typeof pred === "string" ? pred : String(pred ?? "");
-  const g = typeof gold === "string" ? gold : String(gold ?? "");
+  const p = asText(pred);
+  const g = asText(gold);
   return { equal: isEquivalent(p, g, opts), predNorm: safeNormalize(p), goldNorm: safeNormalize(g) };
 }
 
@@ -41,7 +48,8 @@ export function gradeResponse(
   gold: string,
   opts: EquivalenceOptions & { mode?: ExtractMode } = {},
 ): ResponseGrade {
-  const extracted = extractAnswer(typeof responseText === "string" ? responseText : "", opts.mode ?? "auto");
-  if (extracted === null) return { equal: false, predNorm: "", goldNorm: safeNormalize(gold), extracted };
-  return { ...gradeAnswer(extracted, gold, opts), extracted };
+  const extracted = extractAnswer(asText(responseText), opts?.mode ?? "auto");
+  if (extracted === null)
+    return { equal: false, predNorm: "", goldNorm: safeNormalize(asText(gold)), extracted };
+  return { ...gradeAnswer(extracted, gold, opts ?? {}), extracted };
 }
