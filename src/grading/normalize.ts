@@ -46,7 +46,8 @@ export function normalizeDetailed(input: unknown): Normalized {
   }
   s = unwrapText(s);
   s = s.replace(/\s+/g, " ").trim();
-  s = stripTrailingUnits(s);
+  s = stripTrailingUnits(s.replace(/(?:\s*\.)+$/, ""));
+  s = s.replace(/(?<=\S) (?:and|or) (?=\S)/g, ","); // "3 and 4" lists two answers
   // A trailing degree sign is presentation, except as the argument of a trig function.
   if (!/\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])/.test(s))
     s = s.replace(/(?:\^\\circ)+\s*\.?\s*$/, "").trim();
