@@ -108,12 +108,20 @@ export async function sample(model: Transformer, prompts: number[][], o: SampleO
   const lens = prompts.map((p) => p.length);
   if (lens.some((n) => n === 0)) throw new Error("sample: empty prompt");
   const Tp = Math.max(...lens);
-  const capacity = Tp + o.maxNewTokens;
   const maxPos = model.config.max_position_embeddings;
-  if (capacity > maxPos) throw new Error(`prompt + maxNewTokens = ${capacity} exceeds ${maxPos} positions`);
+  if (Tp >= maxPos) throw new Error(`prompt of ${Tp} tokens leaves no room in ${maxPos} positions`);
+  // Each sequence generates at most maxNewTokens, and never past the model's last position.
+  const limit = lens.map((n) => Math.min(o.maxNewTokens, maxPos - n));
+  const capacity = Math.max(...lens.map((n, b) => n + limit[b]));
 
-  const out: { tokens: number[]; logp: number[]; H: number[]; sc: number[]; stopped: boolean }[] =
-    prompts.map(() => ({ tokens: [], logp: [], H: [], sc: [], stopped: false }));
+  const out: {
+    tokens: number[];
+    logp: number[];
+    H: number[];
+    sc: number[];
+    stopped: boolean;
+    done: boolean;
+  }[] = prompts.map(() => ({ tokens: [], logp: [], H: [], sc: [], stopped: false, done: false }));
   const cache = new KVCache(model, B, capacity);
   try {
     // Prefill: right-padded prompts; padding is written to the cache past each prompt's end but is
@@ -132,7 +140,7 @@ export async function sample(model: Transformer, prompts: number[][], o: SampleO
       let active = 0;
       for (let b = 0; b < B; b++) {
         const s = out[b];
-        if (s.stopped) continue;
+        if (s.done) continue;
         const row = last[b];
         const t = temperature > 0 ? temperature : 1;
         for (let j = 0; j < V; j++) z[j] = row[j] / t;
@@ -143,15 +151,17 @@ export async function sample(model: Transformer, prompts: number[][], o: SampleO
         s.H.push(st.H);
         s.sc.push(st.sc);
         next[b] = tok;
-        if (stop.has(tok)) s.stopped = true;
+        if (stop.has(tok)) s.stopped = s.done = true;
+        else if (s.tokens.length >= limit[b]) s.done = true;
         else active++;
       }
-      if (active === 0 || step === o.maxNewTokens - 1) break;
+      if (active === 0) break;
       logits = tidy(() => model.forwardCached(next, B, 1, cache, pos));
       rows = await logits.read();
       last = prompts.map((_, b) => rowOf(b, 0, 1).slice());
       logits.dispose();
-      for (let b = 0; b < B; b++) pos[b]++;
+      // Finished sequences keep being fed (shapes stay fixed) but stay inside their cache row.
+      for (let b = 0; b < B; b++) pos[b] = out[b].done ? Math.min(pos[b] + 1, capacity - 1) : pos[b] + 1;
     }
   } finally {
     cache.dispose();
