@@ -56,6 +56,27 @@ function isReal(v: unknown): v is number {
 // biome-ignore lint/suspicious/noExplicitAny: mathjs function overloads over number|Complex
 type V = any;
 
+const TINY = 1e-290;
+
+function magnitude(v: V): number {
+  const z = toC(v);
+  return Math.hypot(z.re, z.im);
+}
+
+/**
+ * Rejects a point whose evaluation overflowed (an infinite intermediate, as in 1/2004!) or
+ * underflowed (a product or power of non-zero values that came out as 0, as in e^{-1000}):
+ * such values would make different answers look equal (0 = 0).
+ */
+function checked(r: V, nonZeroInputs: V[]): V {
+  const m = magnitude(r);
+  if (!Number.isFinite(m)) throw new NumericError("overflow");
+  if (m < TINY && nonZeroInputs.length > 0 && nonZeroInputs.every((x) => magnitude(x) >= TINY)) {
+    throw new NumericError("underflow");
+  }
+  return r;
+}
+
 function evalNode(n: Node, scope: Map<string, number>): V {
   const m = math();
   switch (n.t) {
@@ -79,20 +100,26 @@ function evalNode(n: Node, scope: Map<string, number>): V {
     case "deg":
       return m.multiply(evalNode(n.a, scope), Math.PI / 180);
     case "add":
-      return m.add(evalNode(n.a, scope), evalNode(n.b, scope));
+      return checked(m.add(evalNode(n.a, scope), evalNode(n.b, scope)), []);
     case "sub":
-      return m.subtract(evalNode(n.a, scope), evalNode(n.b, scope));
-    case "mul":
-      return m.multiply(evalNode(n.a, scope), evalNode(n.b, scope));
-    case "div":
-      return m.divide(evalNode(n.a, scope), evalNode(n.b, scope));
-    case "pow":
-      return m.pow(evalNode(n.a, scope), evalNode(n.b, scope));
-    case "fn":
-      return evalFn(
-        n.name,
-        n.args.map((a) => evalNode(a, scope)),
-      );
+      return checked(m.subtract(evalNode(n.a, scope), evalNode(n.b, scope)), []);
+    case "mul": {
+      const a = evalNode(n.a, scope);
+      const b = evalNode(n.b, scope);
+      return checked(m.multiply(a, b), [a, b]);
+    }
+    case "div": {
+      const a = evalNode(n.a, scope);
+      return checked(m.divide(a, evalNode(n.b, scope)), [a]);
+    }
+    case "pow": {
+      const a = evalNode(n.a, scope);
+      return checked(m.pow(a, evalNode(n.b, scope)), [a]);
+    }
+    case "fn": {
+      const args = n.args.map((a) => evalNode(a, scope));
+      return checked(evalFn(n.name, args), n.name === "exp" ? args : []);
+    }
   }
 }
 

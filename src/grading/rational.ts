@@ -97,9 +97,45 @@ export function evalRational(node: Node): Rational | null {
           return pow(a, b);
       }
     }
+    case "fn":
+      if (node.name === "factorial" && node.args.length === 1) {
+        const a = evalRational(node.args[0]!);
+        return a === null ? null : factorial(a);
+      }
+      if (node.name === "binom" && node.args.length === 2) {
+        const n = evalRational(node.args[0]!);
+        const k = n === null ? null : evalRational(node.args[1]!);
+        return n === null || k === null ? null : binom(n, k);
+      }
+      return null;
     default:
       return null;
   }
+}
+
+/** n! for a non-negative integer n, while it stays under the size cap. */
+function factorial(a: Rational): Rational | null {
+  if (a.d !== 1n || a.n < 0n || a.n > 10_000n) return null;
+  let r = 1n;
+  for (let i = 2n; i <= a.n; i++) {
+    r *= i;
+    if ((i & 63n) === 0n && bitLen(r) > MAX_BITS) return null;
+  }
+  return make(r, 1n);
+}
+
+/** Binomial coefficient C(n, k) for integers 0 <= k <= n (0 outside that range). */
+function binom(n: Rational, k: Rational): Rational | null {
+  if (n.d !== 1n || k.d !== 1n || n.n < 0n) return null;
+  if (k.n < 0n || k.n > n.n) return { n: 0n, d: 1n };
+  const kk = k.n < n.n - k.n ? k.n : n.n - k.n;
+  if (kk > 10_000n) return null;
+  let r = 1n;
+  for (let i = 1n; i <= kk; i++) {
+    r = (r * (n.n - kk + i)) / i; // exact: a product of i consecutive integers is divisible by i!
+    if ((i & 63n) === 0n && bitLen(r) > MAX_BITS) return null;
+  }
+  return make(r, 1n);
 }
 
 export function rationalEquals(a: Rational, b: Rational): boolean {
