@@ -3,7 +3,7 @@
 // within float32 tolerance.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import type { AttentionShape } from "../src/engine/backend.ts";
+import type { AttentionShape, BinaryOp, UnaryOp } from "../src/engine/backend.ts";
 import { CpuBackend, type CpuStorage } from "../src/engine/backends/cpu/backend.ts";
 import { WasmBackend } from "../src/engine/backends/cpu/wasm-backend.ts";
 
@@ -214,4 +214,133 @@ describe("wasm row and elementwise kernels", () => {
       wb.axpy(wp, wd, -0.7);
       close(wp.data, rp.data, 1e-6, 1e-5, "axpy");
     });
+});
+
+describe("wasm elementwise, broadcast and lookup kernels", () => {
+  const binOps: BinaryOp[] = ["add", "sub", "mul", "div", "min", "max"];
+  const unOps: UnaryOp[] = ["neg", "exp", "log", "square", "sqrt", "relu", "sigmoid", "silu", "abs"];
+  for (const n of [1, 7, 1027])
+    it(`binary ops and their gradients over ${n} elements (with ties, and a broadcast scalar)`, () => {
+      for (const op of binOps) {
+        const x = randn(n, 3);
+        const y = randn(n, 3).map((v) => (Math.abs(v) < 0.1 ? 0.5 : v));
+        if (n > 3) y[2] = x[2]; // a tie for min/max
+        const [ra, wa] = pair(x);
+        const [rb, wbb] = pair(y);
+        const [ro, wo] = pair(randn(n));
+        ref.binary(op, ro, ra, rb);
+        wb.binary(op, wo, wa, wbb);
+        close(wo.data, ro.data, 1e-6, 1e-6, `${op}`);
+        const [rs, ws] = pair(Float64Array.of(0.7));
+        ref.binary(op, ro, ra, rs);
+        wb.binary(op, wo, wa, ws);
+        close(wo.data, ro.data, 1e-6, 1e-6, `${op} scalar`);
+        const [rg, wg] = pair(randn(n));
+        const [rda, wda] = pair(randn(n));
+        const [rdb, wdb] = pair(randn(n));
+        ref.binaryBackward(op, rda, rdb, ra, rb, rg);
+        wb.binaryBackward(op, wda, wdb, wa, wbb, wg);
+        close(wda.data, rda.data, 1e-6, 1e-5, `${op} dA`);
+        close(wdb.data, rdb.data, 1e-6, 1e-5, `${op} dB`);
+        ref.binaryBackward(op, null, rdb, ra, rb, rg);
+        wb.binaryBackward(op, null, wdb, wa, wbb, wg);
+        close(wdb.data, rdb.data, 1e-6, 1e-5, `${op} dB only`);
+      }
+    });
+  for (const n of [1, 6, 1029])
+    it(`unary ops and their gradients over ${n} elements`, () => {
+      for (const op of unOps) {
+        const x = randn(n, 4);
+        if (op === "log" || op === "sqrt") for (let i = 0; i < n; i++) x[i] = Math.abs(x[i]) + 0.1;
+        const [ra, wa] = pair(x);
+        const [ry, wy] = pair(randn(n));
+        ref.unary(op, ry, ra);
+        wb.unary(op, wy, wa);
+        close(wy.data, ry.data, 1e-6, 2e-6, op);
+        const [rg, wg] = pair(randn(n));
+        const [rd, wd] = pair(randn(n));
+        ref.write(ry, wy.data);
+        ref.unaryBackward(op, rd, ra, ry, rg);
+        wb.unaryBackward(op, wd, wa, wy, wg);
+        close(wd.data, rd.data, 1e-6, 1e-5, `${op} backward`);
+      }
+    });
+  it("exp overflows to +Infinity and underflows to 0 like float32", () => {
+    const [ra, wa] = pair(Float64Array.of(89, -104, 88.5, -87, 0, 1, 2, -1, 80, 88.7, 88.1));
+    const [ry, wy] = pair(new Float64Array(11));
+    ref.unary("exp", ry, ra);
+    wb.unary("exp", wy, wa);
+    assert.equal(wy.data[0], Number.POSITIVE_INFINITY);
+    assert.equal(wy.data[1], 0);
+    close(wy.data.subarray(2), Float32Array.from(ry.data.subarray(2)), 0, 3e-7, "exp");
+  });
+  for (const [rows, cols] of [
+    [1, 1],
+    [5, 7],
+    [33, 130],
+  ])
+    it(`affine, sums and row broadcasts ${rows}x${cols}`, () => {
+      const [ra, wa] = pair(randn(rows * cols));
+      const [ro, wo] = pair(randn(rows * cols));
+      ref.affine(ro, ra, -1.5, 0.25);
+      wb.affine(wo, wa, -1.5, 0.25);
+      close(wo.data, ro.data, 1e-6, 1e-6, "affine");
+      const [rs, ws] = pair(randn(rows));
+      ref.sum(rs, ra, rows, cols);
+      wb.sum(ws, wa, rows, cols);
+      close(ws.data, rs.data, 1e-6, 1e-6, "sum rows");
+      const [r1, w1] = pair(randn(1));
+      ref.sum(r1, ra);
+      wb.sum(w1, wa);
+      close(w1.data, r1.data, 1e-6, 1e-6, "sum");
+      close([wb.sumSquares(wa)], [ref.sumSquares(ra)], 1e-9, 1e-9, "sumSquares");
+      const [rc, wc] = pair(randn(cols));
+      ref.sumRowsAcc(rc, ra, rows, cols);
+      wb.sumRowsAcc(wc, wa, rows, cols);
+      close(wc.data, rc.data, 1e-5, 1e-5, "sumRowsAcc");
+      ref.addRowVector(ro, ra, rc, rows, cols);
+      wb.addRowVector(wo, wa, wc, rows, cols);
+      close(wo.data, ro.data, 1e-6, 1e-6, "addRowVector");
+      for (const acc of [false, true]) {
+        ref.broadcastRows(ro, rs, rows, cols, acc);
+        wb.broadcastRows(wo, ws, rows, cols, acc);
+        close(wo.data, ro.data, 1e-6, 1e-6, `broadcastRows accumulate=${acc}`);
+      }
+    });
+  for (const [rows, H, D] of [
+    [1, 1, 8],
+    [7, 3, 16],
+    [5, 2, 6], // D/2 not a multiple of 4: the reference runs
+  ])
+    it(`rope forward and inverse, ${rows} rows x ${H} heads x ${D}`, () => {
+      const pos = Int32Array.from({ length: rows }, (_, i) => (i * 37) % 301);
+      const [rx, wx] = pair(randn(rows * H * D));
+      const [ro, wo] = pair(randn(rows * H * D));
+      for (const inverse of [false, true]) {
+        ref.rope(ro, rx, pos, rows, H, D, 10000, inverse);
+        wb.rope(wo, wx, pos, rows, H, D, 10000, inverse);
+        close(wo.data, ro.data, 2e-6, 1e-5, `rope inverse=${inverse}`);
+      }
+      // Positions past the cached table make it grow.
+      const far = Int32Array.from({ length: rows }, (_, i) => 5000 + i);
+      ref.rope(ro, rx, far, rows, H, D, 10000, false);
+      wb.rope(wo, wx, far, rows, H, D, 10000, false);
+      close(wo.data, ro.data, 2e-6, 1e-5, "rope far positions");
+    });
+  it("embedding lookup and its gradient with repeated ids; bad ids are an error", () => {
+    const V = 11;
+    const dim = 6;
+    const ids = Int32Array.of(3, 0, 10, 3, 3, 7, 0);
+    const [rt, wt] = pair(randn(V * dim));
+    const [ro, wo] = pair(randn(ids.length * dim));
+    ref.embedding(ro, rt, ids, dim);
+    wb.embedding(wo, wt, ids, dim);
+    close(wo.data, ro.data, 0, 0, "embedding");
+    const [rg, wg] = pair(randn(ids.length * dim));
+    ref.embeddingBackward(rt, ids, rg, dim);
+    wb.embeddingBackward(wt, ids, wg, dim);
+    close(wt.data, rt.data, 1e-6, 1e-6, "embeddingBackward");
+    assert.throws(() => wb.embedding(wo, wt, Int32Array.of(11), dim), /id 11 outside/);
+    assert.throws(() => wb.embedding(wo, wt, Int32Array.of(-1), dim), /id -1 outside/);
+  });
 });

@@ -134,6 +134,35 @@ describe("wasm thread pool", () => {
     same(x1, x2, "axpy");
   });
 
+  it("elementwise, broadcast and rope kernels equal the single-threaded results", () => {
+    const rows = 517;
+    const cols = 132;
+    const n = rows * cols;
+    const [a1, a2] = both(randn(n));
+    const [b1, b2] = both(randn(n));
+    const [o1, o2] = both(new Float32Array(n));
+    for (const op of ["add", "mul", "max"] as const) {
+      one.binary(op, o1, a1, b1);
+      two.binary(op, o2, a2, b2);
+      same(o1, o2, op);
+      one.binaryBackward(op, a1, b1, o1, b1, a1);
+      two.binaryBackward(op, a2, b2, o2, b2, a2);
+      same(a1, a2, `${op} dA`);
+      same(b1, b2, `${op} dB`);
+    }
+    one.unary("silu", o1, a1);
+    two.unary("silu", o2, a2);
+    same(o1, o2, "silu");
+    const [c1, c2] = both(randn(cols));
+    one.sumRowsAcc(c1, a1, rows, cols);
+    two.sumRowsAcc(c2, a2, rows, cols);
+    same(c1, c2, "sumRowsAcc");
+    const pos = Int32Array.from({ length: rows }, (_, i) => i % 129);
+    one.rope(o1, a1, pos, rows, 2, 64, 10000, false);
+    two.rope(o2, a2, pos, rows, 2, 64, 10000, false);
+    same(o1, o2, "rope");
+  });
+
   it("workers do not keep the process alive", () => {
     const code = `import { WasmBackend } from "./src/engine/backends/cpu/wasm-backend.ts";
       const b = new WasmBackend({ threads: 2 });

@@ -5,8 +5,9 @@
 // Float32Array (a view into the shared memory).
 
 import { availableParallelism } from "node:os";
-import type { AttentionShape } from "../../backend.ts";
+import type { AttentionShape, BinaryOp, UnaryOp } from "../../backend.ts";
 import { CpuBackend, CpuStorage } from "./backend.ts";
+import { ropeInvFreq } from "./reference.ts";
 import { WasmHeap } from "./wasm/allocator.ts";
 import {
   instantiate,
@@ -44,6 +45,29 @@ const MIN_PARALLEL_ELEMENTS = 1 << 15;
 
 type S = CpuStorage;
 
+// Op codes of the wasm kernels, in the order of the unions in backend.ts.
+const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, min: 4, max: 5 };
+const UNARY_CODE: Record<UnaryOp, number> = {
+  neg: 0,
+  exp: 1,
+  log: 2,
+  square: 3,
+  sqrt: 4,
+  relu: 5,
+  sigmoid: 6,
+  silu: 7,
+  abs: 8,
+};
+/** Largest position the rotary cos/sin table covers; beyond it rope runs the reference. */
+const MAX_ROPE_POSITION = 1 << 20;
+
+interface RopeTable {
+  cos: number;
+  sin: number;
+  cls: number;
+  positions: number;
+}
+
 function defaultThreads(): number {
   const env = Number.parseInt(process.env.RLIF_THREADS ?? "", 10);
   return Math.max(1, Math.min(availableParallelism(), Number.isFinite(env) && env > 0 ? env : 2));
@@ -61,6 +85,7 @@ export class WasmBackend extends CpuBackend {
   private scratchPtr = 0;
   private scratchCls = 0;
   private scratchStride = 0;
+  private readonly ropeTables = new Map<string, RopeTable>();
 
   constructor(opts: WasmBackendOptions = {}) {
     super("f32");
@@ -431,6 +456,225 @@ export class WasmBackend extends CpuBackend {
     const n = y.size;
     this.need(x, n, "axpy x");
     this.run("axpy", n >= MIN_PARALLEL_ELEMENTS, [this.p(y), this.p(x), alpha, n]);
+  }
+  // ------------------------------------------------------------------ elementwise and broadcasts
+  override binary(op: BinaryOp, out: S, a: S, b: S): void {
+    const n = out.size;
+    const bs = b.size === 1 && n !== 1;
+    if (!this.ours(out, a, b) || a.size < n || (!bs && b.size < n)) {
+      super.binary(op, out, a, b);
+      return;
+    }
+    const args = [BINARY_CODE[op], this.p(out), this.p(a), this.p(b), n, +bs];
+    this.run("binary", n >= MIN_PARALLEL_ELEMENTS, args);
+  }
+
+  override binaryBackward(op: BinaryOp, dA: S | null, dB: S | null, a: S, b: S, dOut: S): void {
+    const n = dOut.size;
+    const bs = b.size === 1 && n !== 1;
+    // A broadcast scalar's gradient is a reduction: the reference does it.
+    if (bs || !this.ours(a, b, dOut) || (dA && this.p(dA) < 0) || (dB && this.p(dB) < 0)) {
+      super.binaryBackward(op, dA, dB, a, b, dOut);
+      return;
+    }
+    for (const [x, w] of [
+      [a, "a"],
+      [b, "b"],
+      [dA, "dA"],
+      [dB, "dB"],
+    ] as const)
+      if (x) this.need(x, n, `binaryBackward ${w}`);
+    const args = [
+      BINARY_CODE[op],
+      dA ? this.p(dA) : 0,
+      dB ? this.p(dB) : 0,
+      this.p(a),
+      this.p(b),
+      this.p(dOut),
+      n,
+    ];
+    this.run("binaryBackward", n >= MIN_PARALLEL_ELEMENTS, args);
+  }
+
+  override unary(op: UnaryOp, out: S, a: S): void {
+    const n = out.size;
+    if (op === "log" || !this.ours(out, a)) {
+      super.unary(op, out, a);
+      return;
+    }
+    this.need(a, n, "unary a");
+    this.run("unary", n >= MIN_PARALLEL_ELEMENTS, [UNARY_CODE[op], this.p(out), this.p(a), n]);
+  }
+
+  override unaryBackward(op: UnaryOp, dA: S, a: S, y: S, dOut: S): void {
+    const n = dA.size;
+    if (!this.ours(dA, a, y, dOut)) {
+      super.unaryBackward(op, dA, a, y, dOut);
+      return;
+    }
+    this.need(a, n, "unaryBackward a");
+    this.need(y, n, "unaryBackward y");
+    this.need(dOut, n, "unaryBackward dOut");
+    const args = [UNARY_CODE[op], this.p(dA), this.p(a), this.p(y), this.p(dOut), n];
+    this.run("unaryBackward", n >= MIN_PARALLEL_ELEMENTS, args);
+  }
+
+  override affine(out: S, a: S, s: number, t: number): void {
+    const n = out.size;
+    if (!this.ours(out, a)) {
+      super.affine(out, a, s, t);
+      return;
+    }
+    this.need(a, n, "affine a");
+    this.run("affine", n >= MIN_PARALLEL_ELEMENTS, [this.p(out), this.p(a), s, t, n]);
+  }
+
+  override sum(out: S, a: S, rows?: number, cols?: number): void {
+    if (!this.ours(out, a)) {
+      super.sum(out, a, rows, cols);
+      return;
+    }
+    if (rows === undefined || cols === undefined) {
+      this.need(out, 1, "sum out");
+      out.data[0] = this.k.sumAll(this.p(a), a.size);
+      return;
+    }
+    this.need(a, rows * cols, "sum a");
+    this.need(out, rows, "sum out");
+    this.run("sumRows", rows > 1 && rows * cols >= MIN_PARALLEL_ELEMENTS, [
+      this.p(out),
+      this.p(a),
+      rows,
+      cols,
+    ]);
+  }
+
+  override sumSquares(a: S): number {
+    if (!this.ours(a)) return super.sumSquares(a);
+    return this.k.sumSquares(this.p(a), a.size);
+  }
+
+  override sumRowsAcc(out: S, a: S, rows: number, cols: number): void {
+    if (!this.ours(out, a)) {
+      super.sumRowsAcc(out, a, rows, cols);
+      return;
+    }
+    this.need(a, rows * cols, "sumRowsAcc a");
+    this.need(out, cols, "sumRowsAcc out");
+    this.run("sumRowsAcc", rows * cols >= MIN_PARALLEL_ELEMENTS, [this.p(out), this.p(a), rows, cols]);
+  }
+
+  override addRowVector(out: S, a: S, bias: S, rows: number, cols: number): void {
+    if (!this.ours(out, a, bias)) {
+      super.addRowVector(out, a, bias, rows, cols);
+      return;
+    }
+    this.need(a, rows * cols, "addRowVector a");
+    this.need(out, rows * cols, "addRowVector out");
+    this.need(bias, cols, "addRowVector bias");
+    const args = [this.p(out), this.p(a), this.p(bias), rows, cols];
+    this.run("addRowVector", rows > 1 && rows * cols >= MIN_PARALLEL_ELEMENTS, args);
+  }
+
+  override broadcastRows(out: S, s: S, rows: number, cols: number, accumulate: boolean): void {
+    if (!this.ours(out, s)) {
+      super.broadcastRows(out, s, rows, cols, accumulate);
+      return;
+    }
+    this.need(out, rows * cols, "broadcastRows out");
+    this.need(s, rows, "broadcastRows s");
+    const args = [this.p(out), this.p(s), rows, cols, +accumulate];
+    this.run("broadcastRows", rows > 1 && rows * cols >= MIN_PARALLEL_ELEMENTS, args);
+  }
+
+  override rope(
+    out: S,
+    x: S,
+    positions: Int32Array,
+    rows: number,
+    H: number,
+    D: number,
+    theta: number,
+    inverse: boolean,
+  ): void {
+    let maxPos = -1;
+    let minPos = 0;
+    for (let r = 0; r < rows; r++) {
+      const p = positions[r];
+      if (p > maxPos) maxPos = p;
+      if (p < minPos) minPos = p;
+    }
+    if (
+      !this.ours(out, x) ||
+      D % 8 !== 0 ||
+      minPos < 0 ||
+      maxPos > MAX_ROPE_POSITION ||
+      positions.length < rows
+    ) {
+      super.rope(out, x, positions, rows, H, D, theta, inverse);
+      return;
+    }
+    this.need(x, rows * H * D, "rope x");
+    this.need(out, rows * H * D, "rope out");
+    const tab = this.ropeTable(D, theta, maxPos);
+    this.withInts(positions.subarray(0, rows), (pp) => {
+      const args = [this.p(out), this.p(x), pp, rows, H, D, tab.cos, tab.sin, inverse ? -1 : 1];
+      this.run("rope", rows > 1 && rows * H * D >= MIN_PARALLEL_ELEMENTS, args);
+    });
+  }
+
+  /** cos/sin of position * inverse frequency, [position][D/2], cached per (D, theta) and grown on demand. */
+  private ropeTable(D: number, theta: number, maxPos: number): RopeTable {
+    const key = `${D}:${theta}`;
+    const old = this.ropeTables.get(key);
+    if (old && old.positions > maxPos) return old;
+    const positions = Math.max(maxPos + 1, 2 * (old?.positions ?? 0), 256);
+    const half = D / 2;
+    const inv = ropeInvFreq(D, theta);
+    const { ptr, cls } = this.heap.alloc(2 * positions * half * 4);
+    const c = new Float32Array(this.heap.buffer, ptr, positions * half);
+    const s = new Float32Array(this.heap.buffer, ptr + positions * half * 4, positions * half);
+    for (let p = 0; p < positions; p++)
+      for (let i = 0; i < half; i++) {
+        const ang = p * inv[i];
+        c[p * half + i] = Math.cos(ang);
+        s[p * half + i] = Math.sin(ang);
+      }
+    if (old) this.heap.release(old.cos, old.cls);
+    const tab = { cos: ptr, sin: ptr + positions * half * 4, cls, positions };
+    this.ropeTables.set(key, tab);
+    return tab;
+  }
+
+  override embedding(out: S, table: S, ids: Int32Array, dim: number): void {
+    if (!this.ours(out, table)) {
+      super.embedding(out, table, ids, dim);
+      return;
+    }
+    this.checkIds(ids, table.size / dim, "embedding");
+    this.need(out, ids.length * dim, "embedding out");
+    this.withInts(ids, (ip) => {
+      const args = [this.p(out), this.p(table), ip, ids.length, dim];
+      this.run("embedding", ids.length > 1 && ids.length * dim >= MIN_PARALLEL_ELEMENTS, args);
+    });
+  }
+
+  override embeddingBackward(dTable: S, ids: Int32Array, dOut: S, dim: number): void {
+    if (!this.ours(dTable, dOut)) {
+      super.embeddingBackward(dTable, ids, dOut, dim);
+      return;
+    }
+    this.checkIds(ids, dTable.size / dim, "embeddingBackward");
+    this.need(dOut, ids.length * dim, "embeddingBackward dOut");
+    this.withInts(ids, (ip) =>
+      this.run("embeddingBackward", false, [this.p(dTable), ip, this.p(dOut), ids.length, dim]),
+    );
+  }
+
+  private checkIds(ids: Int32Array, rows: number, what: string): void {
+    for (const id of ids)
+      if (id < 0 || id >= rows)
+        throw new Error(`${what}: id ${id} outside a table of ${Math.floor(rows)} rows`);
   }
 }
 

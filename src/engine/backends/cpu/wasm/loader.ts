@@ -71,6 +71,20 @@ export interface Kernels {
   swigluBackward(...a: number[]): void;
   adamw(...a: number[]): void;
   axpy(...a: number[]): void;
+  binary(...a: number[]): void;
+  binaryBackward(...a: number[]): void;
+  unary(...a: number[]): void;
+  unaryBackward(...a: number[]): void;
+  affine(...a: number[]): void;
+  addRowVector(...a: number[]): void;
+  sumRowsAcc(...a: number[]): void;
+  sumRows(...a: number[]): void;
+  broadcastRows(...a: number[]): void;
+  rope(...a: number[]): void;
+  embedding(...a: number[]): void;
+  embeddingBackward(...a: number[]): void;
+  sumAll(a: number, n: number): number;
+  sumSquares(a: number, n: number): number;
 }
 
 /** Kernels that the thread pool can run, by index in the control block. */
@@ -86,6 +100,18 @@ export const PARALLEL_KERNELS = [
   "swigluBackward",
   "adamw",
   "axpy",
+  "binary",
+  "binaryBackward",
+  "unary",
+  "unaryBackward",
+  "affine",
+  "addRowVector",
+  "sumRowsAcc",
+  "sumRows",
+  "broadcastRows",
+  "rope",
+  "embedding",
+  "embeddingBackward",
 ] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 

@@ -11,3 +11,19 @@ export { rmsnormForward, rmsnormBackward, swigluForward, swigluBackward, adamw, 
 export function heapBase(): usize {
   return __heap_base;
 }
+export {
+  binary,
+  binaryBackward,
+  unary,
+  unaryBackward,
+  affine,
+  addRowVector,
+  sumRowsAcc,
+  sumRows,
+  broadcastRows,
+  rope,
+  embedding,
+  embeddingBackward,
+  sumAll,
+  sumSquares,
+} from "./pointwise";
