@@ -358,13 +358,13 @@ export function attentionForward(
         // Keys past `vis` are masked: only the vectors from vis & ~3 on need the mask.
         const full = vis & ~3;
         let mx = f32x4.splat(-Infinity);
-        for (let j = 0; j < full; j += 4) mx = f32x4.max(mx, v128.load(row + (j << 2)));
+        for (let j = 0; j < full; j += 4) mx = f32x4.pmax(mx, v128.load(row + (j << 2)));
         const visv = i32x4.splat(vis);
         for (let j = full; j < m8; j += 4) {
           const keep = i32x4.lt_s(i32x4.add(IOTA, i32x4.splat(j)), visv);
           const s = v128.bitselect(v128.load(row + (j << 2)), f32x4.splat(-Infinity), keep);
           v128.store(row + (j << 2), s);
-          mx = f32x4.max(mx, s);
+          mx = f32x4.pmax(mx, s);
         }
         const m = hmax(mx);
         const mv = f32x4.splat(m);

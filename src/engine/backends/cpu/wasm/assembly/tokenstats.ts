@@ -25,7 +25,7 @@ export function tokenStatsForward(
     let sm = f32x4.splat(0);
     for (let j = 0; j < V4; j += 4) {
       const z = v128.load(row + (j << 2));
-      mx = f32x4.max(mx, z);
+      mx = f32x4.pmax(mx, z);
       sm = f32x4.add(sm, z);
     }
     let m = hmax(mx);
