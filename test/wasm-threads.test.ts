@@ -32,6 +32,12 @@ function both(values: Float32Array): [CpuStorage, CpuStorage] {
   two.write(b, values);
   return [a, b];
 }
+/** Runs fn and checks that the two-thread backend really split its kernels over the pool. */
+function threaded(fn: () => void) {
+  const before = two.calls.parallel;
+  fn();
+  assert.ok(two.calls.parallel > before, "the problem was too small to be split across threads");
+}
 function same(a: CpuStorage, b: CpuStorage, what: string) {
   assert.deepEqual(b.data, a.data, `${what}: threaded result differs from single-threaded`);
 }
@@ -44,21 +50,21 @@ describe("wasm thread pool", () => {
 
   // Sizes above the thresholds where the backend splits work, and awkward ones.
   for (const [M, N, K, tA, tB] of [
-    [131, 67, 75, false, true], // split over rows
-    [13, 301, 290, true, false], // wide and short: split over columns
-    [70, 70, 70, true, true],
+    [131, 67, 275, false, true], // split over rows
+    [13, 301, 590, true, false], // wide and short: split over columns
+    [130, 130, 130, true, true],
   ] as const)
     it(`matmul ${M}x${N}x${K} transA=${tA} transB=${tB} equals the single-threaded result`, () => {
       const [a1, a2] = both(randn(M * K));
       const [b1, b2] = both(randn(K * N));
       const [c1, c2] = both(randn(M * N));
       one.matmul(c1, a1, b1, M, N, K, tA, tB, true);
-      two.matmul(c2, a2, b2, M, N, K, tA, tB, true);
+      threaded(() => two.matmul(c2, a2, b2, M, N, K, tA, tB, true));
       same(c1, c2, "C");
     });
 
   it("attention forward and backward equal the single-threaded results", () => {
-    const sh = { B: 3, Tq: 45, Tk: 45, Hq: 4, Hkv: 2, D: 16 };
+    const sh = { B: 3, Tq: 77, Tk: 77, Hq: 4, Hkv: 2, D: 16 };
     const nq = sh.B * sh.Tq * sh.Hq * sh.D;
     const nk = sh.B * sh.Tk * sh.Hkv * sh.D;
     const [q1, q2] = both(randn(nq));
@@ -68,7 +74,7 @@ describe("wasm thread pool", () => {
     const [l1, l2] = both(new Float32Array(sh.B * sh.Hq * sh.Tq));
     const p0 = new Int32Array(sh.B);
     one.attention(o1, l1, q1, k1, v1, sh, p0, 0.25);
-    two.attention(o2, l2, q2, k2, v2, sh, p0, 0.25);
+    threaded(() => two.attention(o2, l2, q2, k2, v2, sh, p0, 0.25));
     same(o1, o2, "out");
     same(l1, l2, "lse");
     const [g1, g2] = both(randn(nq));
@@ -76,7 +82,7 @@ describe("wasm thread pool", () => {
     const [dk1, dk2] = both(new Float32Array(nk));
     const [dv1, dv2] = both(new Float32Array(nk));
     one.attentionBackward(dq1, dk1, dv1, g1, q1, k1, v1, o1, l1, sh, 0.25);
-    two.attentionBackward(dq2, dk2, dv2, g2, q2, k2, v2, o2, l2, sh, 0.25);
+    threaded(() => two.attentionBackward(dq2, dk2, dv2, g2, q2, k2, v2, o2, l2, sh, 0.25));
     same(dq1, dq2, "dq");
     same(dk1, dk2, "dk");
     same(dv1, dv2, "dv");
@@ -90,52 +96,52 @@ describe("wasm thread pool", () => {
     const [s1, s2] = both(new Float32Array(N * 3));
     const [e1, e2] = both(new Float32Array(N));
     one.tokenStats(s1, e1, z1, targets, N, V);
-    two.tokenStats(s2, e2, z2, targets, N, V);
+    threaded(() => two.tokenStats(s2, e2, z2, targets, N, V));
     same(s1, s2, "stats");
     const [g1, g2] = both(randn(N * 3));
     const [d1, d2] = both(randn(N * V));
     one.tokenStatsBackward(d1, g1, z1, e1, targets, N, V);
-    two.tokenStatsBackward(d2, g2, z2, e2, targets, N, V);
+    threaded(() => two.tokenStatsBackward(d2, g2, z2, e2, targets, N, V));
     same(d1, d2, "dLogits");
 
-    const rows = 301;
+    const rows = 2053;
     const dim = 130;
     const [x1, x2] = both(randn(rows * dim));
     const [w1, w2] = both(randn(dim));
     const [y1, y2] = both(new Float32Array(rows * dim));
     const [r1, r2] = both(new Float32Array(rows));
     one.rmsnorm(y1, r1, x1, w1, rows, dim, 1e-5);
-    two.rmsnorm(y2, r2, x2, w2, rows, dim, 1e-5);
+    threaded(() => two.rmsnorm(y2, r2, x2, w2, rows, dim, 1e-5));
     same(y1, y2, "rmsnorm y");
     const [dx1, dx2] = both(randn(rows * dim));
     const [dw1, dw2] = both(randn(dim));
     one.rmsnormBackward(dx1, dw1, y1, x1, w1, r1, rows, dim);
-    two.rmsnormBackward(dx2, dw2, y2, x2, w2, r2, rows, dim);
+    threaded(() => two.rmsnormBackward(dx2, dw2, y2, x2, w2, r2, rows, dim));
     same(dx1, dx2, "rmsnorm dx");
     same(dw1, dw2, "rmsnorm dw");
 
     const n = rows * dim;
     one.swiglu(y1, x1, dx1);
-    two.swiglu(y2, x2, dx2);
+    threaded(() => two.swiglu(y2, x2, dx2));
     same(y1, y2, "swiglu");
     const [dg1, dg2] = both(randn(n));
     const [du1, du2] = both(randn(n));
     one.swigluBackward(dg1, du1, x1, dx1, y1);
-    two.swigluBackward(dg2, du2, x2, dx2, y2);
+    threaded(() => two.swigluBackward(dg2, du2, x2, dx2, y2));
     same(dg1, dg2, "dGate");
     same(du1, du2, "dUp");
     const [m1, m2] = both(new Float32Array(n));
     const [vv1, vv2] = both(new Float32Array(n));
     one.adamw(x1, y1, m1, vv1, 1e-2, 0.9, 0.999, 1e-8, 0.01, 1);
-    two.adamw(x2, y2, m2, vv2, 1e-2, 0.9, 0.999, 1e-8, 0.01, 1);
+    threaded(() => two.adamw(x2, y2, m2, vv2, 1e-2, 0.9, 0.999, 1e-8, 0.01, 1));
     same(x1, x2, "adamw");
     one.axpy(x1, y1, 0.3);
-    two.axpy(x2, y2, 0.3);
+    threaded(() => two.axpy(x2, y2, 0.3));
     same(x1, x2, "axpy");
   });
 
   it("elementwise, broadcast and rope kernels equal the single-threaded results", () => {
-    const rows = 517;
+    const rows = 2053;
     const cols = 132;
     const n = rows * cols;
     const [a1, a2] = both(randn(n));
@@ -143,23 +149,23 @@ describe("wasm thread pool", () => {
     const [o1, o2] = both(new Float32Array(n));
     for (const op of ["add", "mul", "max"] as const) {
       one.binary(op, o1, a1, b1);
-      two.binary(op, o2, a2, b2);
+      threaded(() => two.binary(op, o2, a2, b2));
       same(o1, o2, op);
       one.binaryBackward(op, a1, b1, o1, b1, a1);
-      two.binaryBackward(op, a2, b2, o2, b2, a2);
+      threaded(() => two.binaryBackward(op, a2, b2, o2, b2, a2));
       same(a1, a2, `${op} dA`);
       same(b1, b2, `${op} dB`);
     }
     one.unary("silu", o1, a1);
-    two.unary("silu", o2, a2);
+    threaded(() => two.unary("silu", o2, a2));
     same(o1, o2, "silu");
     const [c1, c2] = both(randn(cols));
     one.sumRowsAcc(c1, a1, rows, cols);
-    two.sumRowsAcc(c2, a2, rows, cols);
+    threaded(() => two.sumRowsAcc(c2, a2, rows, cols));
     same(c1, c2, "sumRowsAcc");
     const pos = Int32Array.from({ length: rows }, (_, i) => i % 129);
     one.rope(o1, a1, pos, rows, 2, 64, 10000, false);
-    two.rope(o2, a2, pos, rows, 2, 64, 10000, false);
+    threaded(() => two.rope(o2, a2, pos, rows, 2, 64, 10000, false));
     same(o1, o2, "rope");
   });
 

@@ -39,9 +39,12 @@ export interface WasmBackendOptions {
   initialMiB?: number;
 }
 
-// Below these sizes, waking a worker costs more than the work it would take over.
-const MIN_PARALLEL_FLOPS = 1 << 20;
-const MIN_PARALLEL_ELEMENTS = 1 << 15;
+// Below these sizes, waking a worker (about 10-25 us for a round trip) costs more than the share
+// of work it takes over: matmul/attention in flops; memory-bound elementwise ops (~0.15 ms per
+// million floats on one thread) in elements; ops that evaluate exp per element in elements.
+const MIN_PARALLEL_FLOPS = 1 << 22;
+const MIN_PARALLEL_ELEMENTS = 1 << 18;
+const MIN_PARALLEL_EXP = 1 << 15;
 
 type S = CpuStorage;
 
@@ -86,6 +89,8 @@ export class WasmBackend extends CpuBackend {
   private scratchCls = 0;
   private scratchStride = 0;
   private readonly ropeTables = new Map<string, RopeTable>();
+  /** Kernel calls split across the pool, and calls run on the calling thread alone. */
+  readonly calls = { parallel: 0, serial: 0 };
 
   constructor(opts: WasmBackendOptions = {}) {
     super("f32");
@@ -139,9 +144,19 @@ export class WasmBackend extends CpuBackend {
     return -1;
   }
 
-  private ours(...ss: S[]): boolean {
-    for (const s of ss) if (this.p(s) < 0) return false;
-    return true;
+  /** Whether all the storages live in this backend's memory (up to 9; no rest array on this hot path). */
+  private ours(a: S, b?: S, c?: S, d?: S, e?: S, f?: S, g?: S, h?: S, i?: S): boolean {
+    return (
+      this.p(a) >= 0 &&
+      (!b || this.p(b) >= 0) &&
+      (!c || this.p(c) >= 0) &&
+      (!d || this.p(d) >= 0) &&
+      (!e || this.p(e) >= 0) &&
+      (!f || this.p(f) >= 0) &&
+      (!g || this.p(g) >= 0) &&
+      (!h || this.p(h) >= 0) &&
+      (!i || this.p(i) >= 0)
+    );
   }
 
   private need(s: S, n: number, what: string): void {
@@ -172,9 +187,36 @@ export class WasmBackend extends CpuBackend {
     }
   }
 
-  private run(name: ParallelKernel, parallel: boolean, args: number[]): void {
-    if (parallel && this.pool) this.pool.run(name, args);
-    else (this.k[name] as (...a: number[]) => void)(0, 1, ...args);
+  private run(name: ParallelKernel, parallel: boolean, a: number[]): void {
+    if (parallel && this.pool) {
+      this.calls.parallel++;
+      this.pool.run(name, a);
+    } else {
+      this.calls.serial++;
+      // Fixed arity instead of a spread: arguments past the kernel's own are ignored by wasm.
+      this.k[name](
+        0,
+        1,
+        a[0],
+        a[1],
+        a[2],
+        a[3],
+        a[4],
+        a[5],
+        a[6],
+        a[7],
+        a[8],
+        a[9],
+        a[10],
+        a[11],
+        a[12],
+        a[13],
+        a[14],
+        a[15],
+        a[16],
+        a[17],
+      );
+    }
   }
 
   // ------------------------------------------------------------------ kernels
@@ -315,7 +357,7 @@ export class WasmBackend extends CpuBackend {
     this.checkTargets(targets, N, V);
     this.withInts(targets, (tp) => {
       const args = [this.p(out), this.p(lse), this.p(logits), tp, N, V];
-      this.run("tokenStatsForward", N > 1 && N * V >= MIN_PARALLEL_ELEMENTS, args);
+      this.run("tokenStatsForward", N > 1 && N * V >= MIN_PARALLEL_EXP, args);
     });
   }
 
@@ -340,7 +382,7 @@ export class WasmBackend extends CpuBackend {
     const [s, stride] = this.scratch(V * 4);
     this.withInts(targets, (tp) => {
       const args = [this.p(dLogits), this.p(dOut), this.p(logits), this.p(lse), tp, N, V, s, stride];
-      this.run("tokenStatsBackward", N > 1 && N * V >= MIN_PARALLEL_ELEMENTS, args);
+      this.run("tokenStatsBackward", N > 1 && N * V >= MIN_PARALLEL_EXP, args);
     });
   }
 
@@ -389,7 +431,7 @@ export class WasmBackend extends CpuBackend {
     const n = out.size;
     this.need(gate, n, "swiglu gate");
     this.need(up, n, "swiglu up");
-    this.run("swigluForward", n >= MIN_PARALLEL_ELEMENTS, [this.p(out), this.p(gate), this.p(up), n]);
+    this.run("swigluForward", n >= MIN_PARALLEL_EXP, [this.p(out), this.p(gate), this.p(up), n]);
   }
 
   override swigluBackward(dGate: S, dUp: S, gate: S, up: S, dOut: S): void {
@@ -406,7 +448,7 @@ export class WasmBackend extends CpuBackend {
     ] as const)
       this.need(a, n, `swigluBackward ${what}`);
     const args = [this.p(dGate), this.p(dUp), this.p(gate), this.p(up), this.p(dOut), n];
-    this.run("swigluBackward", n >= MIN_PARALLEL_ELEMENTS, args);
+    this.run("swigluBackward", n >= MIN_PARALLEL_EXP, args);
   }
 
   override adamw(
@@ -503,7 +545,11 @@ export class WasmBackend extends CpuBackend {
       return;
     }
     this.need(a, n, "unary a");
-    this.run("unary", n >= MIN_PARALLEL_ELEMENTS, [UNARY_CODE[op], this.p(out), this.p(a), n]);
+    this.run(
+      "unary",
+      n >= (UNARY_CODE[op] === 1 || UNARY_CODE[op] >= 6 ? MIN_PARALLEL_EXP : MIN_PARALLEL_ELEMENTS),
+      [UNARY_CODE[op], this.p(out), this.p(a), n],
+    );
   }
 
   override unaryBackward(op: UnaryOp, dA: S, a: S, y: S, dOut: S): void {
@@ -516,7 +562,7 @@ export class WasmBackend extends CpuBackend {
     this.need(y, n, "unaryBackward y");
     this.need(dOut, n, "unaryBackward dOut");
     const args = [UNARY_CODE[op], this.p(dA), this.p(a), this.p(y), this.p(dOut), n];
-    this.run("unaryBackward", n >= MIN_PARALLEL_ELEMENTS, args);
+    this.run("unaryBackward", n >= (UNARY_CODE[op] === 7 ? MIN_PARALLEL_EXP : MIN_PARALLEL_ELEMENTS), args);
   }
 
   override affine(out: S, a: S, s: number, t: number): void {
