@@ -126,6 +126,10 @@ const ADVERSARIAL: string[] = [
   "(x+1)^{100000}",
   "(10^{400})!",
   "\\binom{10^9}{5 \\cdot 10^8}",
+  "\\frac{2^{19000}+1}{3^{11000}+7}",
+  `\\frac{${"9".repeat(990)}}{${"7".repeat(990)}}`,
+  "9999!",
+  "\\binom{9999}{5000}",
   "e^{e^{e^{e^{10}}}}",
   "\\sin(10^{300})",
   "1e999999999",
@@ -215,6 +219,10 @@ test("adversarial inputs: no throw, bounded time, sane verdicts", (t) => {
   assert.equal(isEquivalent("NaN", "Infinity"), false);
   assert.equal(isEquivalent("9".repeat(100_000), "9".repeat(100_000)), true);
   assert.equal(isEquivalent("9".repeat(100_000), `${"9".repeat(99_999)}8`), false);
+  // Large fractions still compare exactly (unreduced, by cross-multiplication).
+  const big = `\\frac{${"9".repeat(990)}}{${"7".repeat(990)}}`;
+  assert.equal(isEquivalent(big, `\\frac{${"9".repeat(990)}0}{${"7".repeat(990)}0}`), true);
+  assert.equal(isEquivalent(big, `\\frac{${"9".repeat(989)}8}{${"7".repeat(990)}}`), false);
   t.diagnostic(
     `adversarial: ${ADVERSARIAL.length} inputs, ${calls} calls in ${(performance.now() - t0).toFixed(0)} ms, ` +
       `slowest call ${worst.toFixed(1)} ms`,

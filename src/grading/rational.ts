@@ -7,7 +7,7 @@ import type { Node } from "./latex.ts";
 
 export interface Rational {
   n: bigint;
-  d: bigint; // > 0, gcd(n, d) = 1
+  d: bigint; // > 0; not necessarily reduced (see make)
 }
 
 const MAX_BITS = 20_000;
@@ -24,15 +24,27 @@ function gcd(a: bigint, b: bigint): bigint {
   return a;
 }
 
+// Reducing by the gcd costs quadratic time in the size (seconds at 20,000 bits), so only small
+// fractions are reduced; equality is decided by cross-multiplication, which needs no reduction.
+const REDUCE_BITS = 512;
+
 function make(n: bigint, d: bigint): Rational | null {
   if (d === 0n) return null;
   if (d < 0n) {
     n = -n;
     d = -d;
   }
-  if (bitLen(n) > MAX_BITS || bitLen(d) > MAX_BITS) return null;
+  const bn = bitLen(n);
+  const bd = bitLen(d);
+  if (bn > MAX_BITS || bd > MAX_BITS) return null;
+  if (bn > REDUCE_BITS || bd > REDUCE_BITS) return { n, d };
   const g = gcd(n, d);
   return g > 1n ? { n: n / g, d: d / g } : { n, d };
+}
+
+/** The integer value of r, or null when r is not an integer. */
+function asInteger(r: Rational): bigint | null {
+  return r.n % r.d === 0n ? r.n / r.d : null;
 }
 
 /** Parses a decimal literal such as 12, 0.50, 1.2e-3 exactly. */
@@ -49,8 +61,8 @@ export function parseDecimal(v: string): Rational | null {
 }
 
 function pow(b: Rational, e: Rational): Rational | null {
-  if (e.d !== 1n) return null;
-  let k = e.n;
+  let k = asInteger(e);
+  if (k === null) return null;
   if (k === 0n) return { n: 1n, d: 1n };
   if (b.n === 0n) return k > 0n ? b : null;
   const neg = k < 0n;
@@ -115,9 +127,10 @@ export function evalRational(node: Node): Rational | null {
 
 /** n! for a non-negative integer n, while it stays under the size cap. */
 function factorial(a: Rational): Rational | null {
-  if (a.d !== 1n || a.n < 0n || a.n > 10_000n) return null;
+  const n = asInteger(a);
+  if (n === null || n < 0n || n > 10_000n) return null;
   let r = 1n;
-  for (let i = 2n; i <= a.n; i++) {
+  for (let i = 2n; i <= n; i++) {
     r *= i;
     if ((i & 63n) === 0n && bitLen(r) > MAX_BITS) return null;
   }
@@ -125,19 +138,21 @@ function factorial(a: Rational): Rational | null {
 }
 
 /** Binomial coefficient C(n, k) for integers 0 <= k <= n (0 outside that range). */
-function binom(n: Rational, k: Rational): Rational | null {
-  if (n.d !== 1n || k.d !== 1n || n.n < 0n) return null;
-  if (k.n < 0n || k.n > n.n) return { n: 0n, d: 1n };
-  const kk = k.n < n.n - k.n ? k.n : n.n - k.n;
+function binom(nr: Rational, kr: Rational): Rational | null {
+  const n = asInteger(nr);
+  const k = asInteger(kr);
+  if (n === null || k === null || n < 0n) return null;
+  if (k < 0n || k > n) return { n: 0n, d: 1n };
+  const kk = k < n - k ? k : n - k;
   if (kk > 10_000n) return null;
   let r = 1n;
   for (let i = 1n; i <= kk; i++) {
-    r = (r * (n.n - kk + i)) / i; // exact: a product of i consecutive integers is divisible by i!
+    r = (r * (n - kk + i)) / i; // exact: a product of i consecutive integers is divisible by i!
     if ((i & 63n) === 0n && bitLen(r) > MAX_BITS) return null;
   }
   return make(r, 1n);
 }
 
 export function rationalEquals(a: Rational, b: Rational): boolean {
-  return a.n === b.n && a.d === b.d;
+  return a.n * b.d === b.n * a.d;
 }
