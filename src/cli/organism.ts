@@ -23,8 +23,8 @@ const posInt = () => z.number().int().positive();
 
 const TrainSchema = z
   .object({
-    steps: posInt().default(3000).describe("optimizer steps"),
-    batch_size: posInt().default(32).describe("sequences per step"),
+    steps: posInt().default(2000).describe("optimizer steps"),
+    batch_size: posInt().default(16).describe("sequences per step"),
     seq_len: posInt().default(256).describe("tokens per sequence"),
     lr: z.number().positive().default(3e-3).describe("peak learning rate"),
     warmup_steps: z.number().int().min(0).default(100).describe("linear warm-up steps"),

@@ -1,0 +1,124 @@
+// `rlif train`: RL from internal feedback (or RLVR) on a prompt set, with held-out evaluation.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+import { Random } from "../engine/random.ts";
+import { evaluate } from "../eval/evaluate.ts";
+import {
+  applyTemplate,
+  loadCodec,
+  loadProblems,
+  makeGrader,
+  modelKind,
+  resolveModelDir,
+} from "../eval/sources.ts";
+import { loadModel } from "../model/checkpoint.ts";
+import { type TrainConfig, TrainConfigSchema } from "../rl/config.ts";
+import { type StepMetrics, trainRl } from "../rl/trainer.ts";
+import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
+import { writeFileAtomic } from "../util/fs.ts";
+import { addConfigOptions, resolveConfig } from "./options.ts";
+
+const fmt = (x: unknown, d = 3) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "-");
+
+/** Run an RL training from a resolved config; returns the run's final model and how it stopped. */
+export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; resume?: boolean } = {}) {
+  const modelDir = resolveModelDir(cfg.model);
+  const model = loadModel(modelDir);
+  const kind = cfg.data.template === "auto" ? modelKind(model.config) : cfg.data.template;
+  const codec = loadCodec(modelDir);
+  const prompts = loadProblems(cfg.data.source, cfg.data.num_prompts, cfg.seed).map((p) => ({
+    id: p.id,
+    text: applyTemplate(p.problem, kind),
+    answer: p.answer,
+  }));
+  const trainGrade = makeGrader(cfg.data.source);
+  const evalGrade = makeGrader(cfg.eval.source);
+  const evalProblems = loadProblems(cfg.eval.source, cfg.eval.limit).map((p) => ({
+    id: p.id,
+    prompt: applyTemplate(p.problem, kind),
+    answer: p.answer,
+  }));
+  mkdirSync(cfg.out, { recursive: true });
+  writeFileAtomic(
+    join(cfg.out, "config.resolved.json"),
+    `${JSON.stringify({ ...cfg, model_dir: modelDir }, null, 2)}\n`,
+  );
+
+  const bar = opts.quiet
+    ? null
+    : new cliProgress.SingleBar(
+        {
+          format:
+            "train [{bar}] {value}/{total} | R {reward} | acc {acc} | H {H} | trans {tr} | len {len} | eval {ev} | {s}s/step",
+          hideCursor: true,
+          noTTYOutput: true,
+          notTTYSchedule: 10000,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+  bar?.start(cfg.steps, 0, { reward: "-", acc: "-", H: "-", tr: "-", len: "-", ev: "-", s: "-" });
+  let ev = "-";
+  try {
+    return await trainRl(model, cfg, {
+      resume: opts.resume,
+      codec,
+      prompts,
+      grade: (text, gold) => trainGrade(text, gold).correct,
+      transitionalRate,
+      loadReference: () => loadModel(modelDir),
+      evaluate: async (m) =>
+        (
+          await evaluate(m, codec, evalProblems, {
+            k: cfg.eval.k,
+            temperature: cfg.eval.temperature,
+            topP: 1,
+            maxNewTokens: cfg.rollout.max_new_tokens,
+            batchSize: cfg.rollout.batch_size,
+            rng: new Random(cfg.seed + 1),
+            grade: evalGrade,
+            transitionalRate,
+            hasReflection,
+          })
+        ).summary,
+      onStep: (m: StepMetrics) => {
+        const e = m.eval as { greedy_accuracy?: number } | undefined;
+        if (e?.greedy_accuracy !== undefined) ev = fmt(e.greedy_accuracy);
+        const secs = (m.time_rollout_s as number) + (m.time_reward_s as number) + (m.time_update_s as number);
+        bar?.update(m.step as number, {
+          reward: fmt(m["reward/train"]),
+          acc: fmt(m.accuracy),
+          H: fmt(m.mean_token_entropy),
+          tr: fmt(m.transitional_rate, 2),
+          len: fmt(m.response_length, 1),
+          ev,
+          s: fmt(secs, 1),
+        });
+      },
+      log: (msg) => {
+        if (bar) process.stderr.write("\n");
+        console.error(msg);
+      },
+    });
+  } finally {
+    bar?.stop();
+  }
+}
+
+export function registerTrain(program: Command): void {
+  const cmd = program
+    .command("train")
+    .description(
+      "post-train a policy with RL: internal feedback (self-certainty, token-entropy, trajectory-entropy),\n" +
+        "RLVR (correctness) or mixtures; GRPO/RLOO/REINFORCE with PPO clipping. Metrics go to\n" +
+        "<out>/metrics.jsonl, checkpoints to <out>/checkpoints.",
+    )
+    .option("--resume", "continue the run in --out from its newest checkpoint");
+  addConfigOptions(cmd, TrainConfigSchema).action(async (flags) => {
+    const cfg = resolveConfig(TrainConfigSchema, flags);
+    const r = await runTraining(cfg, { resume: !!flags.resume });
+    console.log(`${cfg.out}: stopped by ${r.stoppedBy} at step ${r.lastStep}`);
+  });
+}
