@@ -32,6 +32,30 @@ function packA(Ap: usize, A: usize, M: i32, K: i32, transA: bool, i0: i32, mr: i
         for (let r = 0; r < MR; r++) store<f32>(dst + (r << 2), r < mr ? load<f32>(src + (r << 2)) : 0);
       }
     }
+  } else if (mr == MR) {
+    // A stored [M, K], a full block: 4x4 register transposes, four k at a time.
+    const rs = <usize>K << 2;
+    const src = A + ((<usize>i0 * K + k0) << 2);
+    let k = 0;
+    for (; k + 4 <= kc; k += 4) {
+      const s = src + (<usize>k << 2);
+      const r0 = v128.load(s);
+      const r1 = v128.load(s + rs);
+      const r2 = v128.load(s + 2 * rs);
+      const r3 = v128.load(s + 3 * rs);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const d = Ap + (<usize>(k * MR) << 2);
+      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+      v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+      v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+    }
+    for (; k < kc; k++)
+      for (let r = 0; r < MR; r++)
+        store<f32>(Ap + (<usize>(k * MR + r) << 2), load<f32>(src + <usize>r * rs + (<usize>k << 2)));
   } else {
     // A stored [M, K]: each row is contiguous, scattered into column r of the panel.
     for (let r = 0; r < MR; r++) {
@@ -63,6 +87,32 @@ function packB(Bp: usize, B: usize, N: i32, K: i32, transB: bool, k0: i32, kc: i
           for (let c = 0; c < NR; c++) store<f32>(d + (c << 2), c < w ? load<f32>(src + (c << 2)) : 0);
         }
       }
+    } else if (w == NR) {
+      // B stored [N, K], a full panel: two 4x4 register transposes per four k.
+      const rs = <usize>K << 2;
+      const src = B + ((<usize>jp * K + k0) << 2);
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        for (let g = 0; g < 2; g++) {
+          const s = src + <usize>(g * 4) * rs + (<usize>k << 2);
+          const r0 = v128.load(s);
+          const r1 = v128.load(s + rs);
+          const r2 = v128.load(s + 2 * rs);
+          const r3 = v128.load(s + 3 * rs);
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const d = dst + (<usize>(k * NR + g * 4) << 2);
+          v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+          v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 32);
+          v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 64);
+          v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 96);
+        }
+      }
+      for (; k < kc; k++)
+        for (let c = 0; c < NR; c++)
+          store<f32>(dst + (<usize>(k * NR + c) << 2), load<f32>(src + <usize>c * rs + (<usize>k << 2)));
     } else {
       // B stored [N, K]: column c of the panel is row jp + c of B.
       for (let c = 0; c < NR; c++) {
