@@ -187,10 +187,18 @@ export class WasmBackend extends CpuBackend {
     }
   }
 
-  private run(name: ParallelKernel, parallel: boolean, a: number[]): void {
+  /** Run a kernel on the pool (in `chunks` pieces; `scratchArg` indexes a per-thread scratch base,
+   *  followed by its stride) or on this thread alone. */
+  private run(
+    name: ParallelKernel,
+    parallel: boolean,
+    a: number[],
+    chunks = 4 * this.threads,
+    scratchArg = -1,
+  ): void {
     if (parallel && this.pool) {
       this.calls.parallel++;
-      this.pool.run(name, a);
+      this.pool.run(name, a, Math.max(1, chunks), scratchArg);
     } else {
       this.calls.serial++;
       // Fixed arity instead of a spread: arguments past the kernel's own are ignored by wasm.
@@ -241,7 +249,10 @@ export class WasmBackend extends CpuBackend {
     if (M === 0 || N === 0) return;
     const [s, stride] = this.scratch(this.k.matmulScratchBytes());
     const args = [this.p(C), this.p(A), this.p(B), M, N, K, +transA, +transB, +accumulate, s, stride];
-    this.run("matmul", 2 * M * N * K >= MIN_PARALLEL_FLOPS, args);
+    // Chunks of at least 16 blocks (4 x 8 tiles) each: every chunk packs its own panels.
+    const blocks = Math.max(Math.ceil(M / 4), Math.ceil(N / 8));
+    const chunks = Math.min(4 * this.threads, Math.max(this.threads, Math.floor(blocks / 16)));
+    this.run("matmul", 2 * M * N * K >= MIN_PARALLEL_FLOPS, args, chunks, 9);
   }
 
   override attention(
@@ -286,7 +297,8 @@ export class WasmBackend extends CpuBackend {
         pp,
         scale,
       ];
-      this.run("attentionForward", B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS, [...args, s, stride]);
+      const par = B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS;
+      this.run("attentionForward", par, [...args, s, stride], Math.min(B * Hkv, 8 * this.threads), 13);
     });
   }
 
@@ -343,7 +355,8 @@ export class WasmBackend extends CpuBackend {
       s,
       stride,
     ];
-    this.run("attentionBackward", B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS, args);
+    const par = B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS;
+    this.run("attentionBackward", par, args, Math.min(B * Hkv, 8 * this.threads), 15);
   }
 
   override tokenStats(out: S, lse: S, logits: S, targets: Int32Array, N: number, V: number): void {
@@ -357,7 +370,7 @@ export class WasmBackend extends CpuBackend {
     this.checkTargets(targets, N, V);
     this.withInts(targets, (tp) => {
       const args = [this.p(out), this.p(lse), this.p(logits), tp, N, V];
-      this.run("tokenStatsForward", N > 1 && N * V >= MIN_PARALLEL_EXP, args);
+      this.run("tokenStatsForward", N > 1 && N * V >= MIN_PARALLEL_EXP, args, Math.min(N, 8 * this.threads));
     });
   }
 
@@ -382,7 +395,13 @@ export class WasmBackend extends CpuBackend {
     const [s, stride] = this.scratch(V * 4);
     this.withInts(targets, (tp) => {
       const args = [this.p(dLogits), this.p(dOut), this.p(logits), this.p(lse), tp, N, V, s, stride];
-      this.run("tokenStatsBackward", N > 1 && N * V >= MIN_PARALLEL_EXP, args);
+      this.run(
+        "tokenStatsBackward",
+        N > 1 && N * V >= MIN_PARALLEL_EXP,
+        args,
+        Math.min(N, 8 * this.threads),
+        7,
+      );
     });
   }
 

@@ -1,7 +1,9 @@
 // Worker-thread pool for the wasm kernels: every worker shares the one Memory and the compiled
 // module, so a kernel call is only "write the arguments into a control block in shared memory,
-// bump a generation counter, wake". The calling thread runs share t = 0 itself, then waits for
-// the others with Atomics.wait (no message passing, no copies, no event-loop turn).
+// bump a generation counter, wake". The work is cut into chunks (a kernel's (t, nt) split with
+// nt = chunks) that every thread, the caller included, takes from a shared counter: on a busy
+// machine, a worker the OS runs late simply takes fewer chunks instead of stalling the caller.
+// The caller then waits for the others with Atomics.wait (no message passing, no event-loop turn).
 // Workers are unref'd: they never keep the process alive; dispose() stops them.
 
 import { Worker } from "node:worker_threads";
@@ -16,11 +18,15 @@ const KERNEL = 2;
 const QUIT = 3;
 const ERROR = 4;
 const READY = 5;
+const NEXT = 6;
+const CHUNKS = 7;
+const SCRATCH_ARG = 8;
 
 export class ThreadPool {
   private readonly workers: Worker[] = [];
   private readonly i32: Int32Array;
   private readonly args: Float64Array;
+  private readonly local = new Float64Array(MAX_ARGS);
   private disposed = false;
 
   /** Starts `size - 1` workers (the caller is thread 0); throws if they do not come up. */
@@ -57,20 +63,60 @@ export class ThreadPool {
     }
   }
 
-  /** Run kernel `name` on all threads: args follow (t, nt) in the kernel's signature. */
-  run(name: ParallelKernel, args: readonly number[]): void {
+  /** Run kernel `name` in `chunks` pieces on all threads; args follow (t, nt) in its signature.
+   *  args[scratchArg] is a per-thread scratch base and args[scratchArg + 1] its stride. */
+  run(name: ParallelKernel, args: readonly number[], chunks: number, scratchArg = -1): void {
     if (this.disposed) throw new Error("wasm thread pool used after dispose()");
     if (args.length > MAX_ARGS) throw new Error(`too many kernel arguments (${args.length})`);
     const i32 = this.i32;
     for (let i = 0; i < args.length; i++) this.args[i] = args[i];
     i32[KERNEL] = PARALLEL_KERNELS.indexOf(name);
+    i32[CHUNKS] = chunks;
+    i32[SCRATCH_ARG] = scratchArg;
+    Atomics.store(i32, NEXT, 0);
     Atomics.store(i32, ERROR, 0);
     Atomics.store(i32, PENDING, this.size - 1);
     Atomics.add(i32, GEN, 1);
     Atomics.notify(i32, GEN);
-    (this.kernels[name] as (...a: number[]) => void)(0, this.size, ...args);
+    const f = this.kernels[name];
+    const a = this.local;
+    for (let i = 0; i < args.length; i++) a[i] = args[i];
+    if (scratchArg >= 0) a[scratchArg + 1] = 0; // thread 0's block is the base itself
+    let c: number;
+    let error: unknown = null;
+    try {
+      while ((c = Atomics.add(i32, NEXT, 1)) < chunks)
+        f(
+          c,
+          chunks,
+          a[0],
+          a[1],
+          a[2],
+          a[3],
+          a[4],
+          a[5],
+          a[6],
+          a[7],
+          a[8],
+          a[9],
+          a[10],
+          a[11],
+          a[12],
+          a[13],
+          a[14],
+          a[15],
+          a[16],
+          a[17],
+          a[18],
+          a[19],
+        );
+    } catch (e) {
+      error = e;
+      Atomics.store(i32, NEXT, chunks); // stop the others taking more
+    }
     let p: number;
     while ((p = Atomics.load(i32, PENDING)) !== 0) Atomics.wait(i32, PENDING, p);
+    if (error) throw error;
     if (Atomics.load(i32, ERROR) !== 0) throw new Error(`wasm kernel ${name} failed on a worker thread`);
   }
 
