@@ -208,6 +208,26 @@ describe("wasm allocator", () => {
     b.free(t);
   });
 
+  it("a reused block reads as zeros in kernels that accumulate or overwrite part of it", () => {
+    const b = one;
+    const blocks = [b.alloc(1000), b.alloc(1000), b.alloc(1000)];
+    for (const s of blocks) s.data.fill(9);
+    for (const s of blocks) b.free(s);
+    // axpy accumulates into its first argument: y = 0 + 2 x.
+    const y = b.alloc(1000) as WasmStorage;
+    assert.ok(y.dirty, "a reused block starts dirty (zeroed lazily)");
+    const x = b.alloc(1000);
+    b.fill(x, 1.5);
+    b.axpy(y, x, 2);
+    assert.ok(y.data.every((v) => v === 3));
+    // A matmul writes only the first M * N floats of a larger output: the rest must read 0.
+    const c = b.alloc(1000) as WasmStorage;
+    b.matmul(c, x, x, 2, 3, 4, false, false, false);
+    assert.deepEqual(Array.from(c.data.subarray(0, 6)), [9, 9, 9, 9, 9, 9]);
+    assert.ok(c.data.subarray(6).every((v) => v === 0));
+    for (const s of [x, y, c]) b.free(s);
+  });
+
   it("grows the memory past its initial size; views made before stay valid", () => {
     const b = new WasmBackend({ threads: 1, initialMiB: 1 });
     const before = b.memoryStats().capacity;

@@ -44,11 +44,13 @@ export class WasmHeap {
     return this.buf.byteLength;
   }
 
-  /** Reserve a block of at least `bytes`; returns its byte offset. Contents are unspecified. */
-  alloc(bytes: number): { ptr: number; cls: number } {
+  /** Reserve a block of at least `bytes`: its byte offset, size class, and whether it is fresh
+   *  memory (never handed out before, hence still zero) rather than a reused block. */
+  alloc(bytes: number): { ptr: number; cls: number; fresh: boolean } {
     const cls = sizeClass(bytes);
     const list = this.freeLists.get(cls);
     let ptr = list?.pop();
+    const fresh = ptr === undefined;
     if (ptr === undefined) {
       ptr = this.top;
       const end = ptr + cls;
@@ -56,7 +58,7 @@ export class WasmHeap {
       this.top = end;
     }
     this.inUse += cls;
-    return { ptr, cls };
+    return { ptr, cls, fresh };
   }
 
   release(ptr: number, cls: number): void {
