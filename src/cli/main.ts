@@ -2,7 +2,11 @@
 
 import { Command } from "commander";
 import { type BackendChoice, initBackend } from "./backend.ts";
+import { registerEval } from "./eval.ts";
+import { registerGrade } from "./grade.ts";
 import { registerModelCommands } from "./model-commands.ts";
+import { registerOrganism } from "./organism.ts";
+import { registerTrain } from "./train.ts";
 
 const program = new Command();
 program
@@ -13,24 +17,18 @@ program
   )
   .option("--backend <name>", "compute backend: auto | wasm | js", "auto")
   .option("--threads <n>", "worker threads for the wasm backend (default: all cores, at most 2)")
-  .hook("preAction", async (cmd) => {
+  .hook("preAction", async (cmd, action) => {
+    if (action.name() === "grade") return; // pure text: no compute backend needed
     const o = cmd.opts();
     await initBackend(o.backend as BackendChoice, o.threads ? Number(o.threads) : undefined);
   })
   .showHelpAfterError();
 
+registerTrain(program);
+registerEval(program);
+registerOrganism(program);
+registerGrade(program);
 registerModelCommands(program);
-
-const optional = ["./grade.ts", "./organism.ts", "./train.ts", "./eval.ts", "./reproduce.ts"];
-for (const m of optional) {
-  try {
-    const mod = await import(m);
-    for (const [k, f] of Object.entries(mod))
-      if (k.startsWith("register") && typeof f === "function") f(program);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw e;
-  }
-}
 
 try {
   await program.parseAsync(process.argv);

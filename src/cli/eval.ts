@@ -1,0 +1,151 @@
+// `rlif eval`: a model on one or more benchmarks, greedy and sampled, with a summary table.
+
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+import { Random } from "../engine/random.ts";
+import { type EvalSummary, evaluate } from "../eval/evaluate.ts";
+import {
+  applyTemplate,
+  loadCodec,
+  loadProblems,
+  makeGrader,
+  modelKind,
+  resolveModelDir,
+} from "../eval/sources.ts";
+import { loadModel } from "../model/checkpoint.ts";
+import type { PromptKind } from "../tasks/corpus.ts";
+import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
+import { writeFileAtomic } from "../util/fs.ts";
+
+interface EvalFlags {
+  model: string;
+  bench: string[];
+  limit?: string;
+  k: string;
+  temperature: string;
+  topP: string;
+  maxNewTokens: string;
+  batchSize: string;
+  seed: string;
+  template: string;
+  out?: string;
+}
+
+function num(name: string, v: string, integer = false): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || (integer && !Number.isInteger(x)) || x < 0)
+    throw new Error(`--${name}: expected a non-negative ${integer ? "integer" : "number"}, got ${v}`);
+  return x;
+}
+
+const pct = (x: number | undefined) =>
+  x === undefined || Number.isNaN(x) ? "-" : `${(100 * x).toFixed(1)}%`;
+const f3 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(3));
+
+export function summaryTable(rows: { bench: string; s: EvalSummary }[], k: number): string {
+  const head = ["benchmark", "n", "greedy", ...(k > 0 ? [`mean@${k}`, `pass@${k}`, `maj@${k}`] : [])];
+  head.push("entropy", "self-cert", "len", "trans/100w", "reflect");
+  const lines = rows.map(({ bench, s }) => {
+    const st = s.sampled ?? s.greedy;
+    const cells = [bench, String(s.n), pct(s.greedy_accuracy)];
+    if (k > 0) cells.push(pct(s.mean_at_k), pct(s.pass_at_k?.[String(k)]), pct(s.maj_at_k));
+    cells.push(
+      f3(st.mean_token_entropy),
+      f3(st.mean_self_certainty),
+      st.mean_response_length.toFixed(1),
+      st.transitional_rate.toFixed(2),
+      pct(st.reflection_frac),
+    );
+    return cells;
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
+  return [fmt(head), fmt(widths.map((w) => "-".repeat(w))), ...lines.map(fmt)].join("\n");
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command("eval")
+    .description(
+      "evaluate a model on benchmarks: greedy accuracy; with --k, mean@k, unbiased pass@k and maj@k;\n" +
+        "response statistics (entropy, self-certainty, length, transitional words)",
+    )
+    .option("--model <dir>", "model folder or organism-base / organism-instruct", "organism-base")
+    .option(
+      "--bench <sources...>",
+      "organism:test-id, organism:test-ood, organism:train, or JSONL files with problem/answer",
+      ["organism:test-id"],
+    )
+    .option("--limit <n>", "problems per benchmark (default: all; organism splits: 256)")
+    .option("--k <n>", "samples per problem besides greedy (0 = greedy only)", "0")
+    .option("--temperature <t>", "sampling temperature of the k samples", "1")
+    .option("--top-p <p>", "nucleus mass of the k samples", "1")
+    .option("--max-new-tokens <n>", "response length limit", "160")
+    .option("--batch-size <n>", "sequences sampled together", "64")
+    .option("--seed <n>", "sampling seed", "0")
+    .option("--template <kind>", "prompt template: auto | base | instruct", "auto")
+    .option("--out <file>", "write per-problem records and summaries as JSON")
+    .action(async (o: EvalFlags) => {
+      const dir = resolveModelDir(o.model);
+      const model = loadModel(dir);
+      const codec = loadCodec(dir);
+      if (!["auto", "base", "instruct"].includes(o.template))
+        throw new Error(`--template: unknown ${o.template}`);
+      const kind: PromptKind = o.template === "auto" ? modelKind(model.config) : (o.template as PromptKind);
+      const k = num("k", o.k, true);
+      const rows: { bench: string; s: EvalSummary }[] = [];
+      const results: Record<string, unknown> = {};
+      for (const bench of o.bench) {
+        const limit = o.limit
+          ? num("limit", o.limit, true)
+          : bench.startsWith("organism:")
+            ? 256
+            : Number.MAX_SAFE_INTEGER;
+        const all = loadProblems(bench, limit).map((p) => ({
+          id: p.id,
+          prompt: applyTemplate(p.problem, kind),
+          answer: p.answer,
+        }));
+        // A prompt the model's context cannot hold (with room to answer) is skipped, and said so.
+        const room = model.config.max_position_embeddings - 16;
+        const problems = all.filter((p) => codec.encode(p.prompt).length <= room);
+        if (problems.length < all.length)
+          console.error(
+            `${bench}: skipped ${all.length - problems.length} of ${all.length} problems whose prompt exceeds ` +
+              `${room} tokens (the model's context is ${model.config.max_position_embeddings})`,
+          );
+        if (!problems.length) continue;
+        const bar = new cliProgress.SingleBar(
+          { format: `${bench} [{bar}] {value}/{total} sequences | eta {eta_formatted}`, noTTYOutput: true },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(problems.length * (1 + k), 0);
+        try {
+          const r = await evaluate(model, codec, problems, {
+            k,
+            temperature: num("temperature", o.temperature),
+            topP: num("top-p", o.topP),
+            maxNewTokens: num("max-new-tokens", o.maxNewTokens, true),
+            batchSize: num("batch-size", o.batchSize, true),
+            rng: new Random(num("seed", o.seed, true)),
+            grade: makeGrader(bench),
+            transitionalRate,
+            hasReflection,
+            onProgress: (done) => bar.update(done),
+          });
+          rows.push({ bench, s: r.summary });
+          results[bench] = r;
+        } finally {
+          bar.stop();
+        }
+      }
+      console.log(`\n${dir} (${kind} template)\n${summaryTable(rows, k)}`);
+      if (o.out) {
+        mkdirSync(dirname(o.out), { recursive: true });
+        writeFileAtomic(o.out, JSON.stringify({ model: dir, template: kind, k, results }, null, 1));
+        console.log(`wrote ${o.out}`);
+      }
+    });
+}
