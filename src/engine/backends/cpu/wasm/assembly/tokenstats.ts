@@ -22,20 +22,24 @@ export function tokenStatsForward(
   for (let r = r0; r < r1; r++) {
     const row = logits + (<usize>r * V << 2);
     let mx = f32x4.splat(-Infinity);
-    let sm = f32x4.splat(0);
+    // The mean logit enters self-certainty directly: summed in float64 (large vocabularies).
+    let s0 = f64x2.splat(0);
+    let s1 = s0;
     for (let j = 0; j < V4; j += 4) {
       const z = v128.load(row + (j << 2));
       mx = f32x4.pmax(mx, z);
-      sm = f32x4.add(sm, z);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(z));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(z, z, 2, 3, 0, 1)));
     }
     let m = hmax(mx);
-    let mean = hsum(sm);
+    const s01 = f64x2.add(s0, s1);
+    let sum = f64x2.extract_lane(s01, 0) + f64x2.extract_lane(s01, 1);
     for (let j = V4; j < V; j++) {
       const z = load<f32>(row + (j << 2));
-      m = max(m, z);
-      mean += z;
+      if (z > m) m = z; // NaN-ignoring, like the reference
+      sum += z;
     }
-    mean /= <f32>V;
+    const mean = <f32>(sum / <f64>V);
     const mv = f32x4.splat(m);
     let s4 = f32x4.splat(0);
     let sz4 = s4;
