@@ -127,9 +127,20 @@ export class WasmBackend extends CpuBackend {
     this.heap = new WasmHeap(this.memory, Math.max(1024, this.k.heapBase()));
     this.relaxed = relaxed;
     const ctrl = this.heap.alloc(CTRL_BYTES).ptr;
-    this.pool = threads > 1 ? new ThreadPool(this.k, module, this.memory, ctrl, threads) : null;
-    this.threads = threads;
-    this.name = `wasm-simd${relaxed ? "-fma" : ""}-x${threads}`;
+    let pool: ThreadPool | null = null;
+    if (threads > 1) {
+      try {
+        pool = new ThreadPool(this.k, module, this.memory, ctrl, threads);
+      } catch (e) {
+        // Kernels still run, on this thread: slower, never wrong.
+        process.emitWarning(
+          `wasm backend: no worker threads (${(e as Error).message}); running on one thread`,
+        );
+      }
+    }
+    this.pool = pool;
+    this.threads = pool ? threads : 1;
+    this.name = `wasm-simd${relaxed ? "-fma" : ""}-x${this.threads}`;
   }
 
   /** Stops the worker threads. Storages stay readable; kernels then run on the calling thread. */

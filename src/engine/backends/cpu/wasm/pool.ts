@@ -52,7 +52,7 @@ export class ThreadPool {
       this.workers.push(w);
     }
     // Wait (bounded) until every worker has instantiated the module.
-    const deadline = Date.now() + 20000;
+    const deadline = Date.now() + 10000;
     let ready: number;
     while ((ready = Atomics.load(this.i32, READY)) < size - 1) {
       if (Date.now() > deadline) {
