@@ -169,6 +169,20 @@ describe("wasm thread pool", () => {
     same(o1, o2, "rope");
   });
 
+  it("workers see memory grown after they started", () => {
+    const before = two.memoryStats().capacity;
+    const filler = two.alloc(before / 4); // pushes the next blocks past the current end
+    const M = 150;
+    const [a1, a2] = both(randn(M * M));
+    const [c1, c2] = both(new Float32Array(M * M));
+    assert.ok(two.memoryStats().capacity > before);
+    assert.ok((a2 as WasmStorage).ptr >= before, "the operands lie in the grown part");
+    one.matmul(c1, a1, a1, M, M, M, false, true, false);
+    threaded(() => two.matmul(c2, a2, a2, M, M, M, false, true, false));
+    same(c1, c2, "C");
+    two.free(filler);
+  });
+
   it("workers do not keep the process alive", () => {
     const code = `import { WasmBackend } from "./src/engine/backends/cpu/wasm-backend.ts";
       const b = new WasmBackend({ threads: 2 });
