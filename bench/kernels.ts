@@ -2,7 +2,8 @@
 // model's training step (64 x 128 tokens, hidden 128, MLP 384, vocabulary 512), attention and
 // token-statistics forward + backward times; for the TypeScript reference, the wasm backend on
 // 1 thread and on 2 threads, and PyTorch (/usr/bin/python3, when it has torch) at 1 and 2 threads.
-// Medians over repeats; the machine may be shared, so the spread (min..max) is printed too.
+// Medians over repeats, the backends interleaved call by call; the machine may be shared, so the
+// spread (min..max) is printed too.
 // Usage: node --import tsx bench/kernels.ts [--reps N]
 
 import { spawnSync } from "node:child_process";
@@ -21,17 +22,29 @@ function rand(b: B, n: number): CpuStorage {
   return s;
 }
 
-/** Median, min and max milliseconds of fn over `reps` runs after one warm-up run. */
-function time(fn: () => void, reps: number): { med: number; min: number; max: number } {
-  fn();
-  const ts: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
+interface Timing {
+  med: number;
+  min: number;
+  max: number;
+}
+function stats(ts: number[]): Timing {
   ts.sort((a, b) => a - b);
   return { med: ts[Math.floor(ts.length / 2)], min: ts[0], max: ts[ts.length - 1] };
+}
+
+/** Milliseconds of each fn over `reps` rounds after a warm-up; the fns run interleaved, one call
+ *  each per round, so that load from other processes hits them alike. */
+function timeInterleaved(fns: (() => void)[], reps: number[]): Timing[] {
+  for (const f of fns) f();
+  const ts: number[][] = fns.map(() => []);
+  for (let r = 0; r < Math.max(...reps); r++)
+    fns.forEach((f, i) => {
+      if (r >= reps[i]) return;
+      const t0 = performance.now();
+      f();
+      ts[i].push(performance.now() - t0);
+    });
+  return ts.map(stats);
 }
 
 const shapes: { name: string; M: number; N: number; K: number; tA: boolean; tB: boolean }[] = [
@@ -84,55 +97,81 @@ if (torch1) header.push("torch 1 thread", "torch 2 threads");
 console.log(header.join(" | "));
 shapes.forEach((s, i) => {
   const cells: string[] = [`${s.name} ${s.M}x${s.N}x${s.K}`];
-  for (const [, b, reps] of backends) {
-    const A = rand(b, s.M * s.K);
-    const Bm = rand(b, s.K * s.N);
-    const C = b.alloc(s.M * s.N);
-    const t = time(() => b.matmul(C, A, Bm, s.M, s.N, s.K, s.tA, s.tB, false), reps);
-    const g = (ms: number) => (2 * s.M * s.N * s.K) / ms / 1e6;
-    cells.push(`${fmt(g(t.med))} [${g(t.max).toFixed(1)}..${g(t.min).toFixed(1)}]`);
-    for (const x of [A, Bm, C]) b.free(x);
-  }
+  const bufs = backends.map(([, b]) => ({
+    b,
+    A: rand(b, s.M * s.K),
+    B: rand(b, s.K * s.N),
+    C: b.alloc(s.M * s.N),
+  }));
+  const times = timeInterleaved(
+    bufs.map((x) => () => x.b.matmul(x.C, x.A, x.B, s.M, s.N, s.K, s.tA, s.tB, false)),
+    backends.map(([, , reps]) => reps),
+  );
+  const g = (ms: number) => (2 * s.M * s.N * s.K) / ms / 1e6;
+  for (const t of times) cells.push(`${fmt(g(t.med))} [${g(t.max).toFixed(1)}..${g(t.min).toFixed(1)}]`);
+  for (const x of bufs) for (const y of [x.A, x.B, x.C]) x.b.free(y);
   if (torch1 && torch2) cells.push(fmt(torch1[i]), fmt(torch2[i]));
   console.log(cells.join(" | "));
 });
 
-console.log("\nattention B=64 T=128 Hq=4 Hkv=2 D=32, ms (forward | backward)");
+console.log("\nattention B=64 T=128 Hq=4 Hkv=2 D=32, ms: forward | backward  [forward min..max]");
 const sh: AttentionShape = { B: 64, Tq: 128, Tk: 128, Hq: 4, Hkv: 2, D: 32 };
-for (const [name, b, reps] of backends) {
+{
   const nq = sh.B * sh.Tq * sh.Hq * sh.D;
   const nk = sh.B * sh.Tk * sh.Hkv * sh.D;
-  const q = rand(b, nq);
-  const k = rand(b, nk);
-  const v = rand(b, nk);
-  const out = b.alloc(nq);
-  const lse = b.alloc(sh.B * sh.Hq * sh.Tq);
-  const g = rand(b, nq);
-  const dq = b.alloc(nq);
-  const dk = b.alloc(nk);
-  const dv = b.alloc(nk);
   const p0 = new Int32Array(sh.B);
-  const r = name.startsWith("ref") ? 1 : reps;
-  const f = time(() => b.attention(out, lse, q, k, v, sh, p0, 0.17), r);
-  const bw = time(() => b.attentionBackward(dq, dk, dv, g, q, k, v, out, lse, sh, 0.17), r);
-  console.log(
-    `${name.padEnd(15)} ${fmt(f.med)} | ${fmt(bw.med)}   [fwd ${f.min.toFixed(1)}..${f.max.toFixed(1)}]`,
+  const st = backends.map(([, b]) => ({
+    b,
+    q: rand(b, nq),
+    k: rand(b, nk),
+    v: rand(b, nk),
+    out: b.alloc(nq),
+    lse: b.alloc(sh.B * sh.Hq * sh.Tq),
+    g: rand(b, nq),
+    dq: b.alloc(nq),
+    dk: b.alloc(nk),
+    dv: b.alloc(nk),
+  }));
+  const reps = backends.map(([name, , r]) => (name.startsWith("ref") ? 1 : r));
+  const f = timeInterleaved(
+    st.map((x) => () => x.b.attention(x.out, x.lse, x.q, x.k, x.v, sh, p0, 0.17)),
+    reps,
   );
+  const bw = timeInterleaved(
+    st.map((x) => () => x.b.attentionBackward(x.dq, x.dk, x.dv, x.g, x.q, x.k, x.v, x.out, x.lse, sh, 0.17)),
+    reps,
+  );
+  backends.forEach(([name], i) => {
+    const spread = `[${f[i].min.toFixed(1)}..${f[i].max.toFixed(1)}]`;
+    console.log(`${name.padEnd(15)} ${fmt(f[i].med)} | ${fmt(bw[i].med)}   ${spread}`);
+  });
 }
 
-console.log("\ntokenStats N=8192 V=512, ms (forward | backward)");
-for (const [name, b, reps] of backends) {
+console.log("\ntokenStats N=8192 V=512, ms: forward | backward");
+{
   const N = 8192;
   const V = 512;
-  const z = rand(b, N * V);
-  const out = b.alloc(N * 3);
-  const lse = b.alloc(N);
-  const g = rand(b, N * 3);
-  const dz = b.alloc(N * V);
   const tg = Int32Array.from({ length: N }, (_, i) => i % V);
-  const f = time(() => b.tokenStats(out, lse, z, tg, N, V), reps);
-  const bw = time(() => b.tokenStatsBackward(dz, g, z, lse, tg, N, V), reps);
-  console.log(`${name.padEnd(15)} ${fmt(f.med)} | ${fmt(bw.med)}`);
+  const st = backends.map(([, b]) => ({
+    b,
+    z: rand(b, N * V),
+    out: b.alloc(N * 3),
+    lse: b.alloc(N),
+    g: rand(b, N * 3),
+    dz: b.alloc(N * V),
+  }));
+  const reps = backends.map(([, , r]) => r);
+  const f = timeInterleaved(
+    st.map((x) => () => x.b.tokenStats(x.out, x.lse, x.z, tg, N, V)),
+    reps,
+  );
+  const bw = timeInterleaved(
+    st.map((x) => () => x.b.tokenStatsBackward(x.dz, x.g, x.z, x.lse, tg, N, V)),
+    reps,
+  );
+  backends.forEach(([name], i) => {
+    console.log(`${name.padEnd(15)} ${fmt(f[i].med)} | ${fmt(bw[i].med)}`);
+  });
 }
 w1.dispose();
 w2.dispose();
