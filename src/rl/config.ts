@@ -45,7 +45,7 @@ export const TrainConfigSchema = z
         group_size: posInt().default(8).describe("G: responses sampled per prompt"),
         temperature: num().positive().default(1).describe("sampling temperature"),
         top_p: num().gt(0).max(1).default(1).describe("nucleus sampling mass"),
-        max_new_tokens: posInt().default(96).describe("maximum response length in tokens"),
+        max_new_tokens: posInt().default(160).describe("maximum response length in tokens"),
         batch_size: posInt().default(128).describe("sequences sampled together"),
       })
       .strict()
