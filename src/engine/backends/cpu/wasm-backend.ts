@@ -1,8 +1,8 @@
-// The fast CPU backend: CpuBackend's storages, placed in one shared WebAssembly.Memory, with the
-// hot kernels (matmul, attention, token statistics, RMSNorm, SwiGLU, AdamW, axpy) in
-// WebAssembly SIMD and split over a worker-thread pool. Every other op is inherited from the
-// TypeScript reference, which works unchanged because each storage's `data` is an ordinary
-// Float32Array (a view into the shared memory).
+// The fast CPU backend: CpuBackend with its storages in one shared WebAssembly.Memory and its ops
+// run by WebAssembly SIMD kernels (wasm/assembly), split over a worker-thread pool when they are
+// big enough. Ops or shapes the kernels do not cover (clamp, log, attention with a head size not
+// a multiple of 4, ...) run the inherited TypeScript reference, which works unchanged because
+// each storage's `data` is an ordinary Float32Array (a view into the shared memory).
 
 import { availableParallelism } from "node:os";
 import type { AttentionShape, BinaryOp, FloatArray, UnaryOp } from "../../backend.ts";
