@@ -102,6 +102,9 @@ describe("wasm attention", () => {
   it("KV-cache decoding: Tq=1 into a cache of 9 with pos0 = 3 and 8", () => {
     fwd({ B: 2, Tq: 1, Tk: 9, Hq: 2, Hkv: 1, D: 8 }, [3, 8]);
   });
+  it("KV-cache decoding: Tq=1, head size 36, positions 0, 6 and 14 in a cache of 15", () => {
+    fwd({ B: 3, Tq: 1, Tk: 15, Hq: 6, Hkv: 2, D: 36 }, [0, 6, 14]);
+  });
   it("decoding a chunk of 3 queries at pos0 = 0 and 5 in a cache of 8", () => {
     fwd({ B: 2, Tq: 3, Tk: 8, Hq: 4, Hkv: 2, D: 16 }, [0, 5]);
   });

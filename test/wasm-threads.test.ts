@@ -88,6 +88,20 @@ describe("wasm thread pool", () => {
     same(dv1, dv2, "dv");
   });
 
+  it("decoding attention (Tq = 1) equals the single-threaded result", () => {
+    const sh = { B: 16, Tq: 1, Tk: 200, Hq: 4, Hkv: 2, D: 32 };
+    const [q1, q2] = both(randn(sh.B * sh.Hq * sh.D));
+    const [k1, k2] = both(randn(sh.B * sh.Tk * sh.Hkv * sh.D));
+    const [v1, v2] = both(randn(sh.B * sh.Tk * sh.Hkv * sh.D));
+    const [o1, o2] = both(new Float32Array(sh.B * sh.Hq * sh.D));
+    const [l1, l2] = both(new Float32Array(sh.B * sh.Hq));
+    const p0 = Int32Array.from({ length: sh.B }, (_, b) => 150 + 3 * b);
+    one.attention(o1, l1, q1, k1, v1, sh, p0, 0.2);
+    threaded(() => two.attention(o2, l2, q2, k2, v2, sh, p0, 0.2));
+    same(o1, o2, "out");
+    same(l1, l2, "lse");
+  });
+
   it("tokenStats, rmsnorm, swiglu, adamw and axpy equal the single-threaded results", () => {
     const N = 97;
     const V = 403;

@@ -348,13 +348,24 @@ export class WasmBackend extends CpuBackend {
     for (let b = 0; b < B; b++)
       if (pos0[b] < 0 || pos0[b] + Tq > Tk)
         throw new Error(`attention: sequence ${b} at position ${pos0[b]} + ${Tq} queries exceeds ${Tk} keys`);
-    const [s, stride] = this.scratch(this.k.attentionScratchBytes((Hq / Hkv) * Tq, Tk, D, 0));
-    const flops = 4 * B * Hq * Tq * Math.min(Tk, Tq + pos0[0]) * D;
     const pq = this.p(q);
     const pk = this.p(k);
     const pv = this.p(v);
     const po = this.o(out, B * Tq * Hq * D);
     const pl = this.o(lse, B * Hq * Tq);
+    if (Tq === 1) {
+      // Decoding: per (sequence, head), keys and values read in place.
+      const [s, stride] = this.scratch(this.k.attentionDecodeScratchBytes(Tk));
+      const flops = 4 * B * Hq * Math.min(Tk, pos0[0] + 1) * D;
+      this.withInts(pos0, (pp) => {
+        const args = [po, pl, pq, pk, pv, B, Tk, Hq, Hkv, D, pp, scale, s, stride];
+        const par = B * Hq > 1 && flops >= MIN_PARALLEL_FLOPS / 4;
+        this.run("attentionDecode", par, args, Math.min(B * Hq, 8 * this.threads), 12);
+      });
+      return;
+    }
+    const [s, stride] = this.scratch(this.k.attentionScratchBytes((Hq / Hkv) * Tq, Tk, D, 0));
+    const flops = 4 * B * Hq * Tq * Math.min(Tk, Tq + pos0[0]) * D;
     this.withInts(pos0, (pp) => {
       const args = [po, pl, pq, pk, pv, B, Tq, Tk, Hq, Hkv, D, pp, scale];
       const par = B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS;

@@ -63,6 +63,8 @@ export interface Kernels {
   matmul(...a: number[]): void;
   attentionForward(...a: number[]): void;
   attentionBackward(...a: number[]): void;
+  attentionDecode(...a: number[]): void;
+  attentionDecodeScratchBytes(n: number): number;
   tokenStatsForward(...a: number[]): void;
   tokenStatsBackward(...a: number[]): void;
   rmsnormForward(...a: number[]): void;
@@ -92,6 +94,7 @@ export const PARALLEL_KERNELS = [
   "matmul",
   "attentionForward",
   "attentionBackward",
+  "attentionDecode",
   "tokenStatsForward",
   "tokenStatsBackward",
   "rmsnormForward",

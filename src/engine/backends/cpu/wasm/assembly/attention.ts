@@ -518,3 +518,123 @@ export function attentionBackward(
     }
   }
 }
+
+/** Scratch bytes one thread needs for single-query decoding over `n` keys. */
+export function attentionDecodeScratchBytes(n: i32): i32 {
+  return (ceil4(n) + 16) * 4 + 64;
+}
+
+// sum of each of a0..a3, as the four lanes of one vector.
+@inline
+function hsum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t0 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const t1 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+}
+
+/** Decoding (Tq = 1): one work unit per (sequence, query head), keys and values read in place.
+ *  Without the transposed panels and 4-row blocks of attentionForward (which would hold only the
+ *  group's few rows here), each key costs one pass over its row for the score and one for P V. */
+export function attentionDecode(
+  t: i32,
+  nt: i32,
+  out: usize,
+  lse: usize,
+  q: usize,
+  k: usize,
+  v: usize,
+  B: i32,
+  Tk: i32,
+  Hq: i32,
+  Hkv: i32,
+  D: i32,
+  pos0: usize,
+  scale: f32,
+  scratch: usize,
+  scratchStride: usize,
+): void {
+  const group = Hq / Hkv;
+  const units = B * Hq;
+  const u0 = (units * t) / nt;
+  const u1 = (units * (t + 1)) / nt;
+  const P = (scratch + <usize>t * scratchStride + 15) & ~15;
+  const ks = <usize>(Hkv * D) << 2; // bytes between consecutive keys
+  const sc = f32x4.splat(scale);
+  for (let u = u0; u < u1; u++) {
+    const b = u / Hq;
+    const h = u % Hq;
+    const hk = h / group;
+    const n = min(load<i32>(pos0 + (<usize>b << 2)) + 1, Tk);
+    const n4 = ceil4(n);
+    const qp = q + (<usize>(u * D) << 2);
+    const kb = k + ((<usize>(b * Tk * Hkv + hk) * D) << 2);
+    const vb = v + ((<usize>(b * Tk * Hkv + hk) * D) << 2);
+    // Scores, four keys at a time (keys past n repeat the last one; masked below).
+    let mx = f32x4.splat(-Infinity);
+    for (let j = 0; j < n4; j += 4) {
+      const k0 = kb + <usize>j * ks;
+      const k1 = kb + <usize>min(j + 1, n - 1) * ks;
+      const k2 = kb + <usize>min(j + 2, n - 1) * ks;
+      const k3 = kb + <usize>min(j + 3, n - 1) * ks;
+      let a0 = f32x4.splat(0);
+      let a1 = a0;
+      let a2 = a0;
+      let a3 = a0;
+      for (let d = 0; d < D; d += 4) {
+        const o = <usize>d << 2;
+        const qv = v128.load(qp + o);
+        a0 = madd(qv, v128.load(k0 + o), a0);
+        a1 = madd(qv, v128.load(k1 + o), a1);
+        a2 = madd(qv, v128.load(k2 + o), a2);
+        a3 = madd(qv, v128.load(k3 + o), a3);
+      }
+      let s = f32x4.mul(hsum4(a0, a1, a2, a3), sc);
+      if (j + 4 > n) s = v128.bitselect(s, f32x4.splat(-Infinity), i32x4.lt_s(i32x4.add(IOTA, i32x4.splat(j)), i32x4.splat(n)));
+      v128.store(P + (<usize>j << 2), s);
+      mx = f32x4.pmax(mx, s);
+    }
+    const m = hmax(mx);
+    const mv = f32x4.splat(m);
+    let zs = f32x4.splat(0);
+    for (let j = 0; j < n4; j += 4) {
+      const e = exp4(f32x4.sub(v128.load(P + (<usize>j << 2)), mv));
+      v128.store(P + (<usize>j << 2), e);
+      zs = f32x4.add(zs, e);
+    }
+    const z = hsum(zs);
+    const inv = f32x4.splat(1 / z);
+    // out = sum_j P_j v_j / z, sixteen columns at a time.
+    const op = out + (<usize>(u * D) << 2);
+    let dc = 0;
+    for (; dc + 16 <= D; dc += 16) {
+      let c0 = f32x4.splat(0);
+      let c1 = c0;
+      let c2 = c0;
+      let c3 = c0;
+      let vp = vb + (<usize>dc << 2);
+      for (let j = 0; j < n; j++) {
+        const p = v128.load32_splat(P + (<usize>j << 2));
+        c0 = madd(p, v128.load(vp), c0);
+        c1 = madd(p, v128.load(vp, 16), c1);
+        c2 = madd(p, v128.load(vp, 32), c2);
+        c3 = madd(p, v128.load(vp, 48), c3);
+        vp += ks;
+      }
+      const o = op + (<usize>dc << 2);
+      v128.store(o, f32x4.mul(c0, inv));
+      v128.store(o, f32x4.mul(c1, inv), 16);
+      v128.store(o, f32x4.mul(c2, inv), 32);
+      v128.store(o, f32x4.mul(c3, inv), 48);
+    }
+    for (; dc < D; dc += 4) {
+      let c0 = f32x4.splat(0);
+      let vp = vb + (<usize>dc << 2);
+      for (let j = 0; j < n; j++) {
+        c0 = madd(v128.load32_splat(P + (<usize>j << 2)), v128.load(vp), c0);
+        vp += ks;
+      }
+      v128.store(op + (<usize>dc << 2), f32x4.mul(c0, inv));
+    }
+    store<f32>(lse + (<usize>u << 2), m + Mathf.log(z));
+  }
+}

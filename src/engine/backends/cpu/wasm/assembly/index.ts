@@ -3,7 +3,13 @@
 // Kernels never allocate: buffers and per-thread scratch come from the JS allocator.
 
 export { matmul, matmulScratchBytes } from "./matmul";
-export { attentionForward, attentionBackward, attentionScratchBytes } from "./attention";
+export {
+  attentionForward,
+  attentionBackward,
+  attentionScratchBytes,
+  attentionDecode,
+  attentionDecodeScratchBytes,
+} from "./attention";
 export { tokenStatsForward, tokenStatsBackward } from "./tokenstats";
 export { rmsnormForward, rmsnormBackward, swigluForward, swigluBackward, adamw, axpy } from "./elementwise";
 
