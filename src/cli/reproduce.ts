@@ -1,0 +1,341 @@
+// `rlif reproduce`: the paper's study on the organism (rlif-spec.md, "Findings"), then the HTML
+// report and JSON summary. Every training run has its own folder; an interrupted study picks up
+// where it stopped: finished runs are skipped, unfinished ones resume from their last checkpoint.
+
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import type { LoadedRun, RunGroup, RunInfo } from "../analysis/conditions.ts";
+import { mixModels } from "../analysis/mix.ts";
+import { isFinished, readRun } from "../analysis/runs.ts";
+import { type TheoryResult, theoryChecks } from "../analysis/theory.ts";
+import {
+  applyTemplate,
+  loadCodec,
+  loadProblems,
+  makeGrader,
+  modelKind,
+  resolveModelDir,
+} from "../eval/sources.ts";
+import { loadModel, saveModel } from "../model/checkpoint.ts";
+import { renderReport } from "../report/build.ts";
+import { type TrainConfig, TrainConfigSchema } from "../rl/config.ts";
+import { writeFileAtomic } from "../util/fs.ts";
+
+export interface Profile {
+  name: string;
+  seeds: number[];
+  steps: number;
+  baseRewards: string[];
+  instructRewards: string[];
+  alphas: number[];
+  guard: boolean;
+  lr: number;
+  rollout: { prompts_per_step: number; group_size: number; max_new_tokens: number };
+  eval: { limit: number; every: number };
+  theory: { prompts: number; samples: number };
+}
+
+const REWARDS = ["self-certainty", "token-entropy", "trajectory-entropy", "correctness"];
+
+/** Quick: one seed, short runs, small batches (sized from a measured ~5 s per step of 8×4
+ *  rollouts of ≤ 64 tokens on this 2-core machine; see docs/reproduce.md). Full: the study. */
+export const PROFILES: Record<"quick" | "full", Profile> = {
+  quick: {
+    name: "quick",
+    seeds: [0],
+    steps: 12,
+    baseRewards: REWARDS,
+    instructRewards: ["self-certainty", "correctness"],
+    alphas: [0, 0.5, 1],
+    guard: true,
+    lr: 5e-4,
+    rollout: { prompts_per_step: 8, group_size: 4, max_new_tokens: 64 },
+    eval: { limit: 32, every: 3 },
+    theory: { prompts: 4, samples: 8 },
+  },
+  full: {
+    name: "full",
+    seeds: [0, 1, 2],
+    steps: 60,
+    baseRewards: REWARDS,
+    instructRewards: ["self-certainty", "correctness"],
+    alphas: [0, 0.25, 0.5, 0.75, 1],
+    guard: true,
+    lr: 2e-4,
+    rollout: { prompts_per_step: 16, group_size: 8, max_new_tokens: 96 },
+    eval: { limit: 128, every: 5 },
+    theory: { prompts: 16, samples: 16 },
+  },
+};
+
+export interface PlannedRun extends RunInfo {
+  cfg: TrainConfig;
+  /** Guard runs end early by design (mode rollback). */
+  guardEnds: boolean;
+  /** Mixing runs need their model written first. */
+  mix?: { base: string; instruct: string; alpha: number };
+}
+
+export interface StudyOptions {
+  out: string;
+  base: string;
+  instruct: string;
+  profile: Profile;
+}
+
+function runConfig(
+  o: StudyOptions,
+  id: string,
+  model: string,
+  reward: string,
+  seed: number,
+  extra: Record<string, unknown> = {},
+) {
+  const p = o.profile;
+  return TrainConfigSchema.parse({
+    model,
+    out: join(o.out, "runs", id),
+    seed,
+    steps: p.steps,
+    reward,
+    rollout: { ...p.rollout, batch_size: p.rollout.prompts_per_step * p.rollout.group_size },
+    optim: { lr: p.lr },
+    eval: { limit: p.eval.limit, every: p.eval.every },
+    checkpoint_every: p.eval.every,
+    ...extra,
+  });
+}
+
+/** Every run of the study, in the order they are trained. */
+export function planStudy(o: StudyOptions): PlannedRun[] {
+  const p = o.profile;
+  const runs: PlannedRun[] = [];
+  const add = (
+    group: RunGroup,
+    model: string,
+    reward: string,
+    seed: number,
+    id: string,
+    extra = {},
+    more: Partial<PlannedRun> = {},
+  ) => {
+    const cfg = runConfig(o, id, model, reward, seed, extra);
+    runs.push({
+      id,
+      group,
+      model,
+      reward,
+      seed,
+      steps: p.steps,
+      dir: cfg.out,
+      cfg,
+      guardEnds: false,
+      ...more,
+    });
+  };
+  for (const seed of p.seeds)
+    for (const r of p.baseRewards) add("base", o.base, r, seed, `base-${r}-s${seed}`);
+  for (const seed of p.seeds)
+    for (const r of p.instructRewards) add("instruct", o.instruct, r, seed, `instruct-${r}-s${seed}`);
+  // Mixing path: the base template for every α, so that only the weights change along it. α = 0 is
+  // the base model itself, so its self-certainty run on seed 0 is the base condition's run.
+  for (const alpha of p.alphas) {
+    if (alpha === 0 && p.baseRewards.includes("self-certainty")) {
+      const b = runs.find((r) => r.id === `base-self-certainty-s${p.seeds[0]}`) as PlannedRun;
+      runs.push({ ...b, group: "mix", alpha: 0 });
+      continue;
+    }
+    const model = join(o.out, "models", `mix-a${alpha}`);
+    add(
+      "mix",
+      model,
+      "self-certainty",
+      p.seeds[0],
+      `mix-a${alpha}-s${p.seeds[0]}`,
+      { data: { template: "base" } },
+      {
+        alpha,
+        mix: { base: o.base, instruct: o.instruct, alpha },
+      },
+    );
+  }
+  if (p.guard)
+    add(
+      "guard",
+      o.base,
+      "self-certainty",
+      p.seeds[0],
+      `guard-self-certainty-s${p.seeds[0]}`,
+      { guard: { mode: "rollback" } },
+      { guardEnds: true },
+    );
+  return runs;
+}
+
+/** Write a mixed model folder (weights + the base model's tokenizer files) unless it exists. */
+export function ensureMixModel(dir: string, base: string, instruct: string, alpha: number): void {
+  if (existsSync(join(dir, "model.safetensors"))) return;
+  const b = resolveModelDir(base);
+  saveModel(dir, mixModels(loadModel(b), loadModel(resolveModelDir(instruct)), alpha));
+  for (const f of readdirSync(b))
+    if (f.startsWith("tokenizer") || f === "special_tokens_map.json") copyFileSync(join(b, f), join(dir, f));
+}
+
+export type Trainer = (cfg: TrainConfig, opts: { quiet?: boolean; resume?: boolean }) => Promise<unknown>;
+
+/** Train every planned run that is not finished; returns what happened to each. */
+export async function executeStudy(
+  runs: PlannedRun[],
+  train: Trainer,
+  log: (msg: string) => void = console.error,
+): Promise<{ id: string; action: "skipped" | "trained" | "resumed"; seconds: number }[]> {
+  const done = new Set<string>();
+  const out: { id: string; action: "skipped" | "trained" | "resumed"; seconds: number }[] = [];
+  for (const r of runs) {
+    if (done.has(r.dir)) continue; // a run shared by two conditions (mix α = 0)
+    done.add(r.dir);
+    if (isFinished(r.dir, r.steps, { guardEnds: r.guardEnds })) {
+      log(`${r.id}: finished, skipped`);
+      out.push({ id: r.id, action: "skipped", seconds: 0 });
+      continue;
+    }
+    if (r.mix) ensureMixModel(r.model, r.mix.base, r.mix.instruct, r.mix.alpha);
+    const resume = existsSync(join(r.dir, "checkpoints"));
+    log(`${r.id}: ${resume ? "resuming" : "training"} (${r.steps} steps)`);
+    const t0 = performance.now();
+    await train(r.cfg, { quiet: true, resume });
+    const seconds = (performance.now() - t0) / 1000;
+    log(`${r.id}: done in ${seconds.toFixed(0)} s`);
+    out.push({ id: r.id, action: resume ? "resumed" : "trained", seconds });
+  }
+  return out;
+}
+
+async function theoryFor(model: string, profile: Profile, seed: number): Promise<TheoryResult> {
+  const dir = resolveModelDir(model);
+  const m = loadModel(dir);
+  const codec = loadCodec(dir);
+  const grade = makeGrader("organism:test-id");
+  const kind = modelKind(m.config);
+  const problems = loadProblems("organism:test-id", profile.theory.prompts).map((p) => ({
+    text: applyTemplate(p.problem, kind),
+    answer: p.answer,
+  }));
+  return theoryChecks(m, codec, problems, {
+    samplesPerPrompt: profile.theory.samples,
+    maxNewTokens: profile.rollout.max_new_tokens,
+    seed,
+    grade: (t, g) => grade(t, g).correct,
+  });
+}
+
+/** Load every planned run that has metrics (unstarted runs are left out of the report). */
+export function loadStudyRuns(runs: PlannedRun[]): LoadedRun[] {
+  return runs.flatMap((r) => {
+    if (!existsSync(join(r.dir, "metrics.jsonl"))) return [];
+    const { cfg: _c, guardEnds: _g, mix: _m, ...info } = r;
+    return [{ ...info, metrics: readRun(r.dir) }];
+  });
+}
+
+export async function reproduce(
+  o: StudyOptions & { reportOnly?: boolean; train?: Trainer; log?: (m: string) => void },
+) {
+  const log = o.log ?? ((m: string) => console.error(m));
+  mkdirSync(o.out, { recursive: true });
+  const t0 = performance.now();
+  const runs = planStudy(o);
+  writeFileAtomic(
+    join(o.out, "plan.json"),
+    `${JSON.stringify({ profile: o.profile, base: o.base, instruct: o.instruct, runs: runs.map(({ cfg: _c, ...r }) => r) }, null, 2)}\n`,
+  );
+  const notes: string[] = [];
+  if (!o.reportOnly) {
+    const train = o.train ?? (await import("./train.ts")).runTraining;
+    const done = await executeStudy(runs, train, log);
+    const trained = done.filter((d) => d.action !== "skipped");
+    if (trained.length)
+      notes.push(
+        `This invocation trained ${trained.length} runs in ${trained.reduce((a, d) => a + d.seconds, 0).toFixed(0)} s (${trained.map((d) => `${d.id} ${d.seconds.toFixed(0)} s`).join(", ")}).`,
+      );
+  }
+  const theoryPath = join(o.out, "theory.json");
+  let theory: Record<string, TheoryResult> = existsSync(theoryPath)
+    ? JSON.parse(readFileSync(theoryPath, "utf8"))
+    : {};
+  if (!o.reportOnly && !Object.keys(theory).length) {
+    const t1 = performance.now();
+    theory = {};
+    for (const [label, model] of [
+      ["base", o.base],
+      ["instruct", o.instruct],
+    ] as const)
+      theory[label] = await theoryFor(model, o.profile, 0);
+    writeFileAtomic(theoryPath, `${JSON.stringify(theory, null, 2)}\n`);
+    log(`theory checks: ${((performance.now() - t1) / 1000).toFixed(0)} s`);
+  }
+  const p = o.profile;
+  notes.push(
+    `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; held-out evaluation on ${p.eval.limit} organism:test-id problems every ${p.eval.every} steps; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on seed ${p.seeds[0]} (base prompt template along the path).`,
+  );
+  const { html, summary } = await renderReport({ profile: p.name, runs: loadStudyRuns(runs), theory, notes });
+  writeFileAtomic(join(o.out, "report.html"), html);
+  writeFileAtomic(join(o.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  log(
+    `wrote ${join(o.out, "report.html")} and summary.json (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+  );
+  return summary;
+}
+
+export function registerReproduce(program: Command): void {
+  program
+    .command("reproduce")
+    .description(
+      "run the paper's study on the organism (base: 4 rewards; instruct: self-certainty and correctness;\n" +
+        "weight mixing; guard) and write <out>/report.html and <out>/summary.json. Re-running resumes:\n" +
+        "finished runs are skipped, interrupted ones continue from their last checkpoint.",
+    )
+    .option("--quick", "the quick profile (1 seed, short runs; about 15 minutes on 2 cores)")
+    .option("--out <dir>", "study folder", "runs/reproduce")
+    .option("--base <model>", "base model", "organism-base")
+    .option("--instruct <model>", "instruct model", "organism-instruct")
+    .option("--seeds <n>", "number of seeds (overrides the profile)")
+    .option("--steps <n>", "RL steps per run (overrides the profile)")
+    .option("--lr <x>", "RL learning rate (overrides the profile)")
+    .option("--report-only", "only (re)write the report from the runs already in --out")
+    .action(
+      async (f: {
+        quick?: boolean;
+        out: string;
+        base: string;
+        instruct: string;
+        seeds?: string;
+        steps?: string;
+        lr?: string;
+        reportOnly?: boolean;
+      }) => {
+        const profile: Profile = { ...PROFILES[f.quick ? "quick" : "full"] };
+        const int = (s: string, name: string) => {
+          const n = Number(s);
+          if (!Number.isInteger(n) || n < 1)
+            throw new Error(`--${name} must be a positive integer, got "${s}"`);
+          return n;
+        };
+        if (f.seeds) profile.seeds = Array.from({ length: int(f.seeds, "seeds") }, (_, i) => i);
+        if (f.steps) profile.steps = int(f.steps, "steps");
+        if (f.lr) {
+          profile.lr = Number(f.lr);
+          if (!(profile.lr > 0)) throw new Error(`--lr must be a positive number, got "${f.lr}"`);
+        }
+        const s = await reproduce({
+          out: f.out,
+          base: f.base,
+          instruct: f.instruct,
+          profile,
+          reportOnly: f.reportOnly,
+        });
+        for (const x of s.findings) console.log(`${x.id}: ${x.verdict} — ${x.observed}`);
+      },
+    );
+}

@@ -1,0 +1,328 @@
+// The reproduction report: from the study's runs (and the theory checks) to a JSON summary and a
+// self-contained HTML page (inline CSS and SVG; no scripts, no external resources).
+
+import {
+  type ConditionSummary,
+  type LoadedRun,
+  type RunGroup,
+  summarizeCondition,
+} from "../analysis/conditions.ts";
+import { type Curve, evalCurve, type Spread, spread, stepCurve } from "../analysis/curves.ts";
+import {
+  computeFindings,
+  type Finding,
+  fmtSpread,
+  type GuardSummary,
+  guardSummary,
+} from "../analysis/findings.ts";
+import type { TheoryResult } from "../analysis/theory.ts";
+import { curveChart, renderSvg, type Series, type Spec, xyChart } from "./charts.ts";
+
+export interface ReportInput {
+  title?: string;
+  profile: string;
+  runs: LoadedRun[];
+  /** Theory checks per model (label -> result). */
+  theory?: Record<string, TheoryResult>;
+  /** Early window = the first `earlyFraction` of the steps. */
+  earlyFraction?: number;
+  /** Conditions left out, deviations, timings. */
+  notes?: string[];
+}
+
+export interface Summary {
+  profile: string;
+  conditions: ConditionSummary[];
+  findings: Finding[];
+  guard: GuardSummary | null;
+  theory: Record<string, TheoryResult>;
+  /** corr/* metrics over every step of every run of a condition: "group/reward" -> name -> spread. */
+  correlations: Record<string, Record<string, Spread | null>>;
+  runs: {
+    id: string;
+    group: RunGroup;
+    reward: string;
+    seed: number;
+    alpha?: number;
+    steps: number;
+    lastStep: number;
+  }[];
+  notes: string[];
+}
+
+const conditionKey = (r: { group: string; reward: string; alpha?: number }) =>
+  r.group === "mix" ? `mix/α=${r.alpha}` : `${r.group}/${r.reward}`;
+
+function groupConditions(runs: LoadedRun[]): Map<string, LoadedRun[]> {
+  const m = new Map<string, LoadedRun[]>();
+  for (const r of runs) {
+    const k = conditionKey(r);
+    const l = m.get(k);
+    if (l) l.push(r);
+    else m.set(k, [r]);
+  }
+  return m;
+}
+
+export function buildSummary(input: ReportInput): Summary {
+  const frac = input.earlyFraction ?? 0.5;
+  const groups = groupConditions(input.runs);
+  const conditions = [...groups.values()].map((rs) => summarizeCondition(rs, frac));
+  const correlations: Summary["correlations"] = {};
+  for (const [k, rs] of groups) {
+    const names = new Set(
+      rs.flatMap((r) => r.metrics.steps.flatMap((s) => Object.keys(s).filter((n) => n.startsWith("corr/")))),
+    );
+    correlations[k] = {};
+    for (const n of names)
+      correlations[k][n.slice(5)] = spread(rs.flatMap((r) => stepCurve(r.metrics, n).map((p) => p.value)));
+  }
+  const sc = conditions.find((c) => c.group === "base" && c.reward === "self-certainty");
+  const guardRun = input.runs.find((r) => r.group === "guard");
+  const guard = guardSummary(guardRun, sc?.final?.mean ?? null, sc?.margin ?? 0);
+  return {
+    profile: input.profile,
+    conditions,
+    findings: computeFindings(conditions),
+    guard,
+    theory: input.theory ?? {},
+    correlations,
+    runs: input.runs.map((r) => ({
+      id: r.id,
+      group: r.group,
+      reward: r.reward,
+      seed: r.seed,
+      alpha: r.alpha,
+      steps: r.steps,
+      lastStep: r.metrics.steps.length ? r.metrics.steps[r.metrics.steps.length - 1].step : 0,
+    })),
+    notes: input.notes ?? [],
+  };
+}
+
+const esc = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+function table(head: string[], body: (string | number)[][], cls = ""): string {
+  const th = head.map((h) => `<th>${esc(h)}</th>`).join("");
+  const tr = body.map((r) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join("")}</tr>`).join("\n");
+  return `<table${cls ? ` class="${cls}"` : ""}><thead><tr>${th}</tr></thead><tbody>\n${tr}\n</tbody></table>`;
+}
+
+function seriesBy(runs: LoadedRun[], curve: (r: LoadedRun) => Curve): Series[] {
+  const m = new Map<string, Curve[]>();
+  for (const r of runs) {
+    const label = r.group === "mix" ? `α=${r.alpha}` : r.group === "guard" ? `${r.reward} + guard` : r.reward;
+    const l = m.get(label);
+    if (l) l.push(curve(r));
+    else m.set(label, [curve(r)]);
+  }
+  return [...m.entries()].map(([label, curves]) => ({ label, curves }));
+}
+
+const DYNAMICS: [string, string][] = [
+  ["mean_token_entropy", "mean token entropy (nats)"],
+  ["transitional_rate", "transitional words / 100 words"],
+  ["response_length", "response length (tokens)"],
+];
+
+/** Chart specs of the report, by section (exported for tests). */
+export function reportCharts(input: ReportInput): { section: string; title: string; spec: Spec }[] {
+  const out: { section: string; title: string; spec: Spec }[] = [];
+  for (const group of ["base", "instruct"] as const) {
+    const rs = input.runs.filter((r) => r.group === group);
+    if (!rs.length) continue;
+    out.push({
+      section: group,
+      title: `${group}: held-out accuracy`,
+      spec: curveChart(
+        seriesBy(rs, (r) => evalCurve(r.metrics)),
+        {
+          title: `${group} model: held-out greedy accuracy`,
+          y: "accuracy",
+          width: 420,
+          height: 240,
+        },
+      ),
+    });
+    for (const [key, label] of DYNAMICS)
+      out.push({
+        section: group,
+        title: `${group}: ${key}`,
+        spec: curveChart(
+          seriesBy(rs, (r) => stepCurve(r.metrics, key)),
+          { title: label, y: label, width: 250, height: 170 },
+        ),
+      });
+  }
+  const summary = buildSummary(input);
+  const mix = summary.conditions
+    .filter((c) => c.group === "mix")
+    .sort((a, b) => (a.alpha ?? 0) - (b.alpha ?? 0));
+  if (mix.length) {
+    const pt = (c: ConditionSummary, s: Spread | null) =>
+      s ? [{ x: c.alpha as number, mean: s.mean, min: s.min, max: s.max }] : [];
+    const panels: [string, (c: ConditionSummary) => Spread | null][] = [
+      ["initial entropy", (c) => c.initialEntropy],
+      ["initial accuracy", (c) => c.start],
+      ["peak gain", (c) => c.peak],
+      ["final gain", (c) => c.final],
+    ];
+    for (const [t, f] of panels)
+      out.push({
+        section: "mix",
+        title: `mix: ${t}`,
+        spec: xyChart(
+          mix.flatMap((c) => pt(c, f(c))),
+          { title: `${t} vs α`, x: "α (instruct weight)", y: t },
+        ),
+      });
+  }
+  const guard = input.runs.filter((r) => r.group === "guard");
+  if (guard.length) {
+    const plain = input.runs.filter(
+      (r) => r.group === "base" && r.reward === guard[0].reward && r.seed === guard[0].seed,
+    );
+    out.push({
+      section: "guard",
+      title: "guard",
+      spec: curveChart(
+        seriesBy([...plain, ...guard], (r) => evalCurve(r.metrics)),
+        {
+          title: "held-out accuracy with and without the guard",
+          y: "accuracy",
+          width: 420,
+        },
+      ),
+    });
+  }
+  return out;
+}
+
+const CSS = `body{font:14px/1.45 system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.8em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}
+th{background:#f3f3f3}.agrees{background:#e3f5e1}.disagrees{background:#fbe3e1}.inconclusive{background:#f6f1dc}
+.charts{display:flex;flex-wrap:wrap;gap:8px}.muted{color:#666;font-size:90%}code{background:#f3f3f3;padding:0 .2em}`;
+
+const f = (x: number | null | undefined, d = 4) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(d);
+const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : "n/a");
+
+function theorySection(theory: Record<string, TheoryResult>): string {
+  const entries = Object.entries(theory);
+  if (!entries.length) return "<p>No theory checks were run.</p>";
+  const rows = entries.map(([m, t]) => [
+    m,
+    `${t.responses} / ${t.tokens}`,
+    e(t.entropyIdentityMaxErr),
+    `${e(t.minKlPU)} / ${e(t.minKlUP)}`,
+    e(t.selfCertaintyMaxErr),
+    `${e(t.samplerEntropyMaxErr)} / ${e(t.samplerLogpMaxErr)}`,
+    `${f(t.chain.meanNegLogp, 3)} vs ${f(t.chain.meanSumEntropy, 3)}: diff ${f(t.chain.diff, 3)} ± ${f(t.chain.se, 3)} (z ${f(t.chain.z, 2)})`,
+  ]);
+  const corr = entries.map(([m, t]) =>
+    [m, ...Object.entries(t.correlations).map(([k, v]) => `${k}: ${f(v, 3)}`)].join(" · "),
+  );
+  return (
+    table(
+      [
+        "model",
+        "responses / tokens",
+        "max |−H − (KL(p‖U) − log V)|",
+        "min KL(p‖U) / min KL(U‖p)",
+        "max |sc (sampler) − KL(U‖p)|",
+        "max |H|, |log p| sampler vs float64",
+        "chain rule: mean −Σlog p vs mean ΣH",
+      ],
+      rows,
+    ) +
+    `<p class="muted">Distributions recomputed from a full forward pass in float64. The chain rule holds in expectation: |z| < 3 is consistent with it.</p>` +
+    `<p>Per-response correlations on the same batch (Pearson; point-biserial with correctness):</p><ul>${corr.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>`
+  );
+}
+
+export async function renderReport(input: ReportInput): Promise<{ html: string; summary: Summary }> {
+  const summary = buildSummary(input);
+  const charts = reportCharts(input);
+  const svgs = await Promise.all(charts.map((c) => renderSvg(c.spec)));
+  const chartsOf = (section: string) =>
+    `<div class="charts">${charts
+      .map((c, i) => (c.section === section ? `<figure title="${esc(c.title)}">${svgs[i]}</figure>` : ""))
+      .join("")}</div>`;
+  const findings = `<table class="findings"><thead><tr><th>id</th><th>paper</th><th>organism</th><th>verdict</th><th>rule</th></tr></thead><tbody>
+${summary.findings
+  .map(
+    (x) =>
+      `<tr class="${x.verdict}"><td>${x.id}</td><td>${esc(x.claim)}</td><td>${esc(x.observed)}</td><td><b>${x.verdict}</b></td><td class="muted">${esc(x.rule)}</td></tr>`,
+  )
+  .join("\n")}
+</tbody></table>`;
+  const condTable = table(
+    [
+      "condition",
+      "seeds",
+      "steps",
+      "start acc",
+      "early gain",
+      "peak gain",
+      "final gain",
+      "margin",
+      "entropy first → last",
+      "transitional first → last",
+      "length first → last",
+    ],
+    summary.conditions.map((c) => [
+      conditionKey(c),
+      c.seeds,
+      c.steps,
+      fmtSpread(c.start, 3, false),
+      fmtSpread(c.early),
+      fmtSpread(c.peak),
+      fmtSpread(c.final),
+      c.margin.toFixed(3),
+      `${fmtSpread(c.entropy.first, 3, false)} → ${fmtSpread(c.entropy.last, 3, false)}`,
+      `${fmtSpread(c.transitional.first, 2, false)} → ${fmtSpread(c.transitional.last, 2, false)}`,
+      `${fmtSpread(c.length.first, 1, false)} → ${fmtSpread(c.length.last, 1, false)}`,
+    ]),
+  );
+  const corrNames = [...new Set(Object.values(summary.correlations).flatMap((c) => Object.keys(c)))].sort();
+  const corrTable = table(
+    ["condition", ...corrNames],
+    Object.entries(summary.correlations).map(([k, c]) => [
+      k,
+      ...corrNames.map((n) => fmtSpread(c[n] ?? null, 2)),
+    ]),
+  );
+  const g = summary.guard;
+  const guardHtml = g
+    ? `<p>Guard (mode rollback) ${g.fired ? `fired at step ${g.firedAt}${g.rolledBackTo !== null ? `, rolled back to step ${g.rolledBackTo}` : ""}` : "did not fire"}. ` +
+      `Gain kept: ${f(g.keptGain, 3)}; its early gain: ${f(g.earlyGain, 3)}; unguarded run's final gain: ${f(g.unguardedFinal, 3)}. ` +
+      `Keeps the early gain (kept ≥ early − margin ${g.margin.toFixed(3)}): <b>${g.keepsEarlyGain === null ? "n/a" : g.keepsEarlyGain ? "yes" : "no"}</b>.</p>${chartsOf("guard")}`
+    : "<p>No guard run.</p>";
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(input.title ?? "rlif: reproduction report")}</title><style>${CSS}</style></head>
+<body>
+<h1>${esc(input.title ?? "rlif: reproduction report")}</h1>
+<p class="muted">Profile <b>${esc(input.profile)}</b>, ${input.runs.length} runs. Reproducing “No Free Lunch: Rethinking Internal Feedback for LLM Reasoning” (arXiv 2506.17219) on the model organism. Spread: ± sample std over seeds (n = seeds); bands: min–max over seeds.</p>
+<h2>Findings</h2>
+${findings}
+<h2>Conditions</h2>
+${condTable}
+<h2>Base model</h2>
+${chartsOf("base")}
+<h2>Instruct model</h2>
+${chartsOf("instruct")}
+<h2>Weight mixing</h2>
+${chartsOf("mix")}
+<h2>Guard</h2>
+${guardHtml}
+<h2>Theory checks</h2>
+${theorySection(summary.theory)}
+<h2>Reward correlations during training</h2>
+<p class="muted">Mean ± std over all steps and seeds of the per-step correlations logged by the trainer (<code>corr/*</code>).</p>
+${corrTable}
+${summary.notes.length ? `<h2>Notes</h2><ul>${summary.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : ""}
+</body></html>
+`;
+  return { html, summary };
+}
