@@ -256,6 +256,28 @@ describe("wasm allocator", () => {
     for (const s of [x, y, c]) b.free(s);
   });
 
+  it("copy moves floats between storages, with offsets, into a reused block", () => {
+    const b = one;
+    const junk = b.alloc(64);
+    junk.data.fill(7);
+    b.free(junk);
+    const dst = b.alloc(64); // reused: logically zero
+    const src = b.alloc(10);
+    b.write(
+      src,
+      Float32Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    b.copy(dst, src, 4, 30, 2);
+    const want = new Float32Array(64);
+    want.set([3, 4, 5, 6], 30);
+    assert.deepEqual(dst.data, want);
+    b.copy(dst, dst, 8, 31, 28); // overlapping, like memmove
+    want.copyWithin(31, 28, 36);
+    assert.deepEqual(dst.data, want);
+    assert.throws(() => b.copy(dst, src, 11), RangeError);
+    for (const s of [dst, src]) b.free(s);
+  });
+
   it("grows the memory past its initial size; views made before stay valid", () => {
     const b = new WasmBackend({ threads: 1, initialMiB: 1 });
     const before = b.memoryStats().capacity;

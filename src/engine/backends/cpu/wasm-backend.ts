@@ -175,8 +175,24 @@ export class WasmBackend extends CpuBackend {
   }
 
   override copy(dst: S, src: S, n = src.size, dstOff = 0, srcOff = 0): void {
-    if (this.mine(dst) && dst !== src && dstOff === 0 && n >= dst.size) (dst as WasmStorage).dirty = false;
-    super.copy(dst, src, n, dstOff, srcOff);
+    if (!this.mine(dst) || !this.mine(src)) {
+      super.copy(dst, src, n, dstOff, srcOff);
+      return;
+    }
+    if (n < 0 || srcOff < 0 || dstOff < 0 || srcOff + n > src.size || dstOff + n > dst.size)
+      throw new RangeError(`copy of ${n} floats from ${srcOff} of ${src.size} to ${dstOff} of ${dst.size}`);
+    // One native move inside the memory: the KV cache takes many small copies per decoding step.
+    const s0 = this.p(src) / 4 + srcOff;
+    const d0 = (dstOff === 0 && n >= dst.size ? this.o(dst, n) : this.p(dst)) / 4 + dstOff;
+    this.all().copyWithin(d0, s0, s0 + n);
+  }
+
+  private allView: Float32Array | null = null;
+  /** A view over the whole memory (remade after growth). */
+  private all(): Float32Array {
+    const buf = this.heap.buffer;
+    if (this.allView?.buffer !== buf) this.allView = new Float32Array(buf);
+    return this.allView;
   }
 
   override free(s: S): void {
