@@ -50,7 +50,11 @@ describe("report", () => {
         rollbackTo: 4,
       }),
     ];
-    const { html, summary } = await renderReport({ profile: "test", runs, notes: ["a note <&>"] });
+    const { html, summary, markdown, headlineSvg } = await renderReport({
+      profile: "test",
+      runs,
+      notes: ["a note <&>"],
+    });
     assert.match(html, /^<!doctype html>/);
     assert.ok((html.match(/<svg/g) ?? []).length >= 10, "charts are inline SVG");
     assert.doesNotMatch(html, /<script/i);
@@ -59,6 +63,10 @@ describe("report", () => {
     for (const id of ["F1", "F2", "F3", "F4", "F5", "F6"])
       assert.match(html, new RegExp(`<tr class="(agrees|disagrees|inconclusive)"><td>${id}</td>`));
     assert.match(html, /a note &lt;&amp;&gt;/);
+    const mdRows = markdown.split("\n").filter((l) => /^\| F[1-6]: /.test(l));
+    assert.equal(mdRows.length, 6);
+    assert.ok(mdRows.every((l) => / (agrees|disagrees|inconclusive) \|$/.test(l)));
+    assert.match(headlineSvg ?? "", /^<svg/);
     // The summary carries the computed verdicts and the guard outcome.
     assert.equal(summary.findings.length, 6);
     const sc = summary.conditions.find((c) => c.group === "base" && c.reward === "self-certainty");

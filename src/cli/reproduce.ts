@@ -29,6 +29,8 @@ export interface Profile {
   baseRewards: string[];
   instructRewards: string[];
   alphas: number[];
+  /** How many of the seeds the mixing path runs on. */
+  mixSeeds: number;
   guard: boolean;
   lr: number;
   rollout: { prompts_per_step: number; group_size: number; max_new_tokens: number };
@@ -48,6 +50,7 @@ export const PROFILES: Record<"quick" | "full", Profile> = {
     baseRewards: REWARDS,
     instructRewards: ["self-certainty", "correctness"],
     alphas: [0, 0.5, 1],
+    mixSeeds: 1,
     guard: true,
     lr: 5e-4,
     rollout: { prompts_per_step: 8, group_size: 4, max_new_tokens: 64 },
@@ -61,6 +64,7 @@ export const PROFILES: Record<"quick" | "full", Profile> = {
     baseRewards: REWARDS,
     instructRewards: ["self-certainty", "correctness"],
     alphas: [0, 0.25, 0.5, 0.75, 1],
+    mixSeeds: 3,
     guard: true,
     lr: 2e-4,
     rollout: { prompts_per_step: 16, group_size: 8, max_new_tokens: 96 },
@@ -140,26 +144,27 @@ export function planStudy(o: StudyOptions): PlannedRun[] {
     for (const r of p.instructRewards) add("instruct", o.instruct, r, seed, `instruct-${r}-s${seed}`);
   // Mixing path: the base template for every α, so that only the weights change along it. α = 0 is
   // the base model itself, so its self-certainty run on seed 0 is the base condition's run.
-  for (const alpha of p.alphas) {
-    if (alpha === 0 && p.baseRewards.includes("self-certainty")) {
-      const b = runs.find((r) => r.id === `base-self-certainty-s${p.seeds[0]}`) as PlannedRun;
-      runs.push({ ...b, group: "mix", alpha: 0 });
-      continue;
+  for (const alpha of p.alphas)
+    for (const seed of p.seeds.slice(0, p.mixSeeds)) {
+      const shared = runs.find((r) => r.id === `base-self-certainty-s${seed}`);
+      if (alpha === 0 && shared) {
+        runs.push({ ...shared, group: "mix", alpha: 0 });
+        continue;
+      }
+      const model = join(o.out, "models", `mix-a${alpha}`);
+      add(
+        "mix",
+        model,
+        "self-certainty",
+        seed,
+        `mix-a${alpha}-s${seed}`,
+        { data: { template: "base" } },
+        {
+          alpha,
+          mix: { base: o.base, instruct: o.instruct, alpha },
+        },
+      );
     }
-    const model = join(o.out, "models", `mix-a${alpha}`);
-    add(
-      "mix",
-      model,
-      "self-certainty",
-      p.seeds[0],
-      `mix-a${alpha}-s${p.seeds[0]}`,
-      { data: { template: "base" } },
-      {
-        alpha,
-        mix: { base: o.base, instruct: o.instruct, alpha },
-      },
-    );
-  }
   if (p.guard)
     add(
       "guard",
@@ -189,6 +194,7 @@ export async function executeStudy(
   runs: PlannedRun[],
   train: Trainer,
   log: (msg: string) => void = console.error,
+  onDone: (id: string, seconds: number) => void = () => {},
 ): Promise<{ id: string; action: "skipped" | "trained" | "resumed"; seconds: number }[]> {
   const done = new Set<string>();
   const out: { id: string; action: "skipped" | "trained" | "resumed"; seconds: number }[] = [];
@@ -207,6 +213,7 @@ export async function executeStudy(
     await train(r.cfg, { quiet: true, resume });
     const seconds = (performance.now() - t0) / 1000;
     log(`${r.id}: done in ${seconds.toFixed(0)} s`);
+    onDone(r.id, seconds);
     out.push({ id: r.id, action: resume ? "resumed" : "trained", seconds });
   }
   return out;
@@ -251,15 +258,26 @@ export async function reproduce(
     `${JSON.stringify({ profile: o.profile, base: o.base, instruct: o.instruct, runs: runs.map(({ cfg: _c, ...r }) => r) }, null, 2)}\n`,
   );
   const notes: string[] = [];
+  // Seconds of training per run, kept across invocations (a resumed run adds to its time).
+  const timingsPath = join(o.out, "timings.json");
+  const timings: Record<string, number> = existsSync(timingsPath)
+    ? JSON.parse(readFileSync(timingsPath, "utf8"))
+    : {};
   if (!o.reportOnly) {
     const train = o.train ?? (await import("./train.ts")).runTraining;
-    const done = await executeStudy(runs, train, log);
+    const done = await executeStudy(runs, train, log, (id, seconds) => {
+      timings[id] = (timings[id] ?? 0) + seconds;
+      writeFileAtomic(timingsPath, `${JSON.stringify(timings, null, 2)}\n`);
+    });
     const trained = done.filter((d) => d.action !== "skipped");
     if (trained.length)
-      notes.push(
-        `This invocation trained ${trained.length} runs in ${trained.reduce((a, d) => a + d.seconds, 0).toFixed(0)} s (${trained.map((d) => `${d.id} ${d.seconds.toFixed(0)} s`).join(", ")}).`,
-      );
+      log(`trained ${trained.length} runs in ${trained.reduce((a, d) => a + d.seconds, 0).toFixed(0)} s`);
   }
+  const ids = Object.keys(timings);
+  if (ids.length)
+    notes.push(
+      `Training time: ${ids.reduce((a, k) => a + timings[k], 0).toFixed(0)} s over ${ids.length} runs (${ids.map((k) => `${k} ${timings[k].toFixed(0)} s`).join(", ")}).`,
+    );
   const theoryPath = join(o.out, "theory.json");
   let theory: Record<string, TheoryResult> = existsSync(theoryPath)
     ? JSON.parse(readFileSync(theoryPath, "utf8"))
@@ -277,11 +295,19 @@ export async function reproduce(
   }
   const p = o.profile;
   notes.push(
-    `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; held-out evaluation on ${p.eval.limit} organism:test-id problems every ${p.eval.every} steps; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on seed ${p.seeds[0]} (base prompt template along the path).`,
+    `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; held-out evaluation on ${p.eval.limit} organism:test-id problems every ${p.eval.every} steps; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on ${Math.min(p.mixSeeds, p.seeds.length)} seed(s) (base prompt template along the path).`,
   );
-  const { html, summary } = await renderReport({ profile: p.name, runs: loadStudyRuns(runs), theory, notes });
+  const { html, summary, markdown, headlineSvg } = await renderReport({
+    profile: p.name,
+    runs: loadStudyRuns(runs),
+    theory,
+    notes,
+  });
   writeFileAtomic(join(o.out, "report.html"), html);
   writeFileAtomic(join(o.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  // For the README: the findings table and the base model's accuracy chart as separate files.
+  writeFileAtomic(join(o.out, "findings.md"), markdown);
+  if (headlineSvg) writeFileAtomic(join(o.out, "accuracy-base.svg"), headlineSvg);
   log(
     `wrote ${join(o.out, "report.html")} and summary.json (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
   );

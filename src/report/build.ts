@@ -241,7 +241,19 @@ function theorySection(theory: Record<string, TheoryResult>): string {
   );
 }
 
-export async function renderReport(input: ReportInput): Promise<{ html: string; summary: Summary }> {
+/** The findings as a Markdown table (for a README or a terminal). */
+export function findingsMarkdown(findings: Finding[]): string {
+  const cell = (x: string) => x.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return [
+    "| finding | organism | verdict |",
+    "| --- | --- | --- |",
+    ...findings.map((x) => `| ${x.id}: ${cell(x.claim)} | ${cell(x.observed)} | ${x.verdict} |`),
+  ].join("\n");
+}
+
+export async function renderReport(
+  input: ReportInput,
+): Promise<{ html: string; summary: Summary; markdown: string; headlineSvg: string | null }> {
   const summary = buildSummary(input);
   const charts = reportCharts(input);
   const svgs = await Promise.all(charts.map((c) => renderSvg(c.spec)));
@@ -324,5 +336,11 @@ ${corrTable}
 ${summary.notes.length ? `<h2>Notes</h2><ul>${summary.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : ""}
 </body></html>
 `;
-  return { html, summary };
+  const head = charts.findIndex((c) => c.section === "base");
+  return {
+    html,
+    summary,
+    markdown: `${findingsMarkdown(summary.findings)}\n`,
+    headlineSvg: head >= 0 ? svgs[head] : null,
+  };
 }
