@@ -220,5 +220,12 @@ describe("conditions and findings", () => {
       F6: "disagrees",
     });
     assert.ok(computeFindings([]).every((x) => x.verdict === "inconclusive"));
+    // Nothing moved anywhere (too short a profile): accuracy findings are not disagreements.
+    const still = computeFindings([cond("self-certainty", flat), cond("correctness", flat)]);
+    assert.deepEqual(
+      still.filter((x) => ["F1", "F2"].includes(x.id)).map((x) => x.verdict),
+      ["inconclusive", "inconclusive"],
+    );
+    assert.match(still[0].observed, /no run of the study changed accuracy/);
   });
 });

@@ -54,6 +54,15 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
   const gainLine = (c: ConditionSummary, key: "early" | "final" | "peak") =>
     `${c.reward}: ${fmtSpread(c[key])} (start ${fmtSpread(c.start, 3, false)}, margin ${c.margin.toFixed(3)})`;
 
+  // Sensitivity: when no run of the whole study moved held-out accuracy beyond its margin, the
+  // profile was too short or the model too weak to see any change, so the accuracy findings
+  // (F1, F2, F4) are inconclusive rather than disagreements.
+  const sensitive = conds.some(
+    (c) => signOf(c.peak, c.margin) === "up" || signOf(c.final, c.margin) === "down",
+  );
+  const gate = (v: Verdict): Verdict => (sensitive ? v : "inconclusive");
+  const insensitiveNote = sensitive ? "" : " (no run of the study changed accuracy beyond its margin)";
+
   // F1
   const withEarly = base.filter((c) => c.early);
   const up1 = withEarly.filter((c) => signOf(c.early, c.margin) === "up");
@@ -65,8 +74,10 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
         ? "no base-model RLIF runs"
         : `early gain (peak in the first half − start): ${base.map((c) => gainLine(c, "early")).join("; ")}` +
           (rlvr ? `; RLVR ${fmtSpread(rlvr.early)}` : ""),
-    verdict: majority(up1.length, withEarly.length),
-    rule: "per internal reward: up if the mean early gain > margin. Agrees if most rewards are up, disagrees if none is.",
+    verdict: gate(majority(up1.length, withEarly.length)),
+    rule:
+      "per internal reward: up if the mean early gain > margin. Agrees if most rewards are up, disagrees if none is. " +
+      "F1, F2, F4: inconclusive when no run of the study changed accuracy beyond its margin.",
   });
 
   // F2
@@ -82,7 +93,7 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
         : `final gain: ${base.map((c) => gainLine(c, "final")).join("; ")}; early peak − final: ${base
             .map((c) => `${c.reward} ${fmtSpread(c.drop)}`)
             .join(", ")}`,
-    verdict:
+    verdict: gate(
       withFinal.length === 0
         ? "inconclusive"
         : 2 * below.length > withFinal.length
@@ -90,6 +101,7 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
           : declined.length === 0 && below.length === 0
             ? "disagrees"
             : "inconclusive",
+    ),
     rule:
       "per internal reward: below start if the mean final gain < −margin; declined if early peak − final > margin. " +
       "Agrees if most are below start; disagrees if none declined; else inconclusive.",
@@ -132,17 +144,21 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
           )
           .join("; ")
       : "no RLIF run with evaluations on the instruct model",
-    verdict: !inst.length
-      ? "inconclusive"
-      : f4.every((x) => x.small)
-        ? "agrees"
-        : f4.some((x) => x.big)
-          ? "disagrees"
-          : "inconclusive",
+    verdict: gate(
+      !inst.length
+        ? "inconclusive"
+        : f4.every((x) => x.small)
+          ? "agrees"
+          : f4.some((x) => x.big)
+            ? "disagrees"
+            : "inconclusive",
+    ),
     rule:
       "per internal reward on the instruct model: little gain if the early gain is not above margin or is below half the base " +
       "model's; agrees if all are little; disagrees if one is above margin and at least the base model's.",
   });
+
+  for (const x of out) if (x.id !== "F3") x.observed += insensitiveNote;
 
   // F5
   const f5 = base.map((c) => ({ c, h: relFall(c.entropy), t: relFall(c.transitional) }));
