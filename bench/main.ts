@@ -216,6 +216,10 @@ interface Figures {
   matmul_gflops: number | null;
   peak_rss_mb: number | null;
   rl_step_tokens_per_s?: number | null;
+  /** Tokens per second of the process's CPU time (all its threads): the work, apart from waiting
+   *  for a core on a shared machine. On 1 thread and an idle machine it equals the rate above. */
+  train_tokens_per_cpu_s?: number | null;
+  sample_tokens_per_cpu_s?: number | null;
   /** Median and spread (min..max) of the step times in ms, over all repetitions of all rounds. */
   train_ms?: [number, number, number];
   sample_ms?: [number, number, number];
@@ -229,7 +233,8 @@ interface Figures {
 function summarise(runs: Run[]): Figures {
   const ok = runs.filter((r) => r.result).map((r) => r.result!);
   const errors = runs.filter((r) => r.error).map((r) => r.error!);
-  const pool = (k: "train_ms" | "sample_ms" | "matmul_ms" | "rl_ms") => ok.flatMap((r) => r[k] ?? []);
+  const pool = (k: "train_ms" | "sample_ms" | "matmul_ms" | "rl_ms" | "train_cpu_ms" | "sample_cpu_ms") =>
+    ok.flatMap((r) => r[k] ?? []);
   const rate = (ms: number[], per: number | undefined) =>
     ms.length && per ? (per / median(ms)) * 1000 : null;
   const spread = (ms: number[]): [number, number, number] | undefined =>
@@ -243,6 +248,8 @@ function summarise(runs: Run[]): Figures {
       return r === null ? null : r / 1e9;
     })(),
     peak_rss_mb: ok.length ? median(ok.map((r) => r.peak_rss_mb)) : null,
+    train_tokens_per_cpu_s: rate(pool("train_cpu_ms"), ok[0]?.train_tokens),
+    sample_tokens_per_cpu_s: rate(pool("sample_cpu_ms"), ok[0]?.sample_tokens),
     train_ms: spread(pool("train_ms")),
     sample_ms: spread(pool("sample_ms")),
     first_loss: ok[0]?.first_loss,
@@ -350,6 +357,8 @@ const rows: string[][] = [
     "matmul GFLOP/s",
     "peak RSS MB",
     "RL step tok/s",
+    "train tok/CPU-s",
+    "sample tok/CPU-s",
   ],
 ];
 for (const [impl, rep] of Object.entries(report)) {
@@ -363,6 +372,8 @@ for (const [impl, rep] of Object.entries(report)) {
       fmt(f.matmul_gflops, 1),
       fmt(f.peak_rss_mb),
       f.rl_step_tokens_per_s === undefined ? "" : fmt(f.rl_step_tokens_per_s),
+      fmt(f.train_tokens_per_cpu_s),
+      fmt(f.sample_tokens_per_cpu_s),
     ]);
 }
 const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
@@ -389,6 +400,8 @@ const ratioOf = (a: Figures, b: Figures) => ({
   train: ratio(a.train_tokens_per_s, b.train_tokens_per_s),
   sample: ratio(a.sample_tokens_per_s, b.sample_tokens_per_s),
   matmul: ratio(a.matmul_gflops, b.matmul_gflops),
+  train_per_cpu_s: ratio(a.train_tokens_per_cpu_s, b.train_tokens_per_cpu_s),
+  sample_per_cpu_s: ratio(a.sample_tokens_per_cpu_s, b.sample_tokens_per_cpu_s),
 });
 if (rl && !("skipped" in rl)) {
   for (const [impl, rep] of Object.entries(report)) {
@@ -405,10 +418,11 @@ if (rl && !("skipped" in rl)) {
     ratios["rlif x2 / rlif x1"] = ratioOf(rl.by_threads[2], rl.by_threads[1]);
 }
 if (Object.keys(ratios).length) {
-  console.log("\nratios            train  sample  matmul");
+  console.log(`\n${"ratios rlif / peer".padEnd(38)} train  sample  matmul  train/CPU-s  sample/CPU-s`);
   for (const [k, v] of Object.entries(ratios))
     console.log(
-      `  ${k.padEnd(36)} ${fmt(v.train, 2).padStart(6)} ${fmt(v.sample, 2).padStart(7)} ${fmt(v.matmul, 2).padStart(7)}`,
+      `  ${k.padEnd(36)} ${fmt(v.train, 2).padStart(6)} ${fmt(v.sample, 2).padStart(7)} ${fmt(v.matmul, 2).padStart(7)}` +
+        ` ${fmt(v.train_per_cpu_s, 2).padStart(12)} ${fmt(v.sample_per_cpu_s, 2).padStart(13)}`,
     );
 }
 const loads = runs.map((r) => r.load_before);

@@ -45,9 +45,11 @@ export interface PeerResult {
   params: number;
   backend?: string;
   train_ms?: number[];
+  train_cpu_ms?: number[];
   train_tokens?: number;
   first_loss?: number;
   sample_ms?: number[];
+  sample_cpu_ms?: number[];
   sample_tokens?: number;
   matmul_ms?: number[];
   matmul_flops?: number;
@@ -112,14 +114,23 @@ export function lcgIds(n: number, seed: number, V: number): Int32Array {
   return out;
 }
 
-/** Wall times (ms) of `reps` runs after `warmup` runs. */
-export async function timed(fn: () => unknown, reps: number, warmup: number): Promise<number[]> {
+/** Wall times (ms) of `reps` runs after `warmup` runs; the process's CPU time (all threads, ms) of
+ *  each run is pushed to `cpu` when given: on a shared machine it shows the work apart from the wait. */
+export async function timed(
+  fn: () => unknown,
+  reps: number,
+  warmup: number,
+  cpu?: number[],
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();
   const ts: number[] = [];
   for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await fn();
     ts.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu?.push((c.user + c.system) / 1000);
   }
   return ts;
 }

@@ -41,6 +41,7 @@ if (!w.skip.has("train")) {
   const { batch: B, seq: T } = w;
   const ids = lcgIds(B * T, 1, V);
   const losses: number[] = [];
+  result.train_cpu_ms = [];
   result.train_ms = await timed(
     () => {
       const loss = tidy(() => {
@@ -55,6 +56,7 @@ if (!w.skip.has("train")) {
     },
     w.reps,
     w.warmup,
+    result.train_cpu_ms,
   );
   result.train_tokens = B * T;
   result.first_loss = losses[0];
@@ -66,10 +68,12 @@ if (!w.skip.has("sample")) {
     Array.from(ids.subarray(b * w.promptLen, (b + 1) * w.promptLen)),
   );
   let seed = 0;
+  result.sample_cpu_ms = [];
   result.sample_ms = await timed(
     () => sample(model, prompts, { maxNewTokens: w.newTokens, temperature: 1, seed: seed++ }),
     w.reps,
     w.warmup,
+    result.sample_cpu_ms,
   );
   result.sample_tokens = w.prompts * w.newTokens;
 }

@@ -237,32 +237,69 @@ const result: PeerResult = {
 };
 if (w.threads !== 1) result.note = "TF.js's threaded wasm build cannot start in Node: ran on 1 thread";
 
+// TF.js keeps every intermediate of variableGrads alive and its wasm heap is capped, so the full
+// 64 x 128 batch does not fit (it dies in a kernel); the step runs as micro-batches of at most
+// MICRO sequences whose gradients add up (the loss is weighted by the whole batch's token count,
+// so the sum is the full batch's gradient), then one AdamW update.
+const MICRO = Number(process.env.RLIF_BENCH_TFJS_MICRO ?? 16);
+
 if (!w.skip.has("train")) {
   const { batch: B, seq: T } = w;
   const raw = lcgIds(B * T, 1, V);
-  const ids = tf.tensor1d(raw, "int32");
-  const targets = new Int32Array(B * T);
-  const weights = new Float32Array(B * T);
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T - 1; t++) {
-      targets[b * T + t] = raw[b * T + t + 1];
-      weights[b * T + t] = 1;
-    }
-  const labels = tf.oneHot(tf.tensor1d(targets, "int32"), V).toFloat();
-  const wt = tf.tensor1d(weights);
+  const chunks: { ids: tf.Tensor1D; labels: tf.Tensor; wt: tf.Tensor; n: number }[] = [];
+  for (let b0 = 0; b0 < B; b0 += MICRO) {
+    const n = Math.min(MICRO, B - b0);
+    const part = raw.subarray(b0 * T, (b0 + n) * T);
+    const targets = new Int32Array(n * T);
+    const weights = new Float32Array(n * T);
+    for (let b = 0; b < n; b++)
+      for (let t = 0; t < T - 1; t++) {
+        targets[b * T + t] = part[b * T + t + 1];
+        weights[b * T + t] = 1 / (B * (T - 1));
+      }
+    chunks.push({
+      ids: tf.tensor1d(part, "int32"),
+      labels: tf.oneHot(tf.tensor1d(targets, "int32"), V).toFloat(),
+      wt: tf.tensor1d(weights),
+      n,
+    });
+  }
+  if (chunks.length > 1)
+    result.note = `training step as ${chunks.length} micro-batches of ${MICRO} sequences`;
   const losses: number[] = [];
+  result.train_cpu_ms = [];
   result.train_ms = await timed(
     () => {
-      const { value, grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(labels, forward(ids, B, T), wt) as tf.Scalar,
-        allVars,
-      );
-      adamw(grads, 1e-3);
-      losses.push(value.dataSync()[0]);
-      tf.dispose([value, grads]);
+      let total: tf.NamedTensorMap | null = null;
+      let loss = 0;
+      for (const c of chunks) {
+        const { value, grads } = tf.variableGrads(
+          () =>
+            tf.losses.softmaxCrossEntropy(
+              c.labels,
+              forward(c.ids, c.n, T),
+              c.wt,
+              undefined,
+              tf.Reduction.SUM,
+            ) as tf.Scalar,
+          allVars,
+        );
+        loss += value.dataSync()[0];
+        value.dispose();
+        if (total === null) total = grads;
+        else {
+          const prev: tf.NamedTensorMap = total;
+          total = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, prev[k].add(g)]));
+          tf.dispose([prev, grads]);
+        }
+      }
+      adamw(total!, 1e-3);
+      tf.dispose(total!);
+      losses.push(loss);
     },
     w.reps,
     w.warmup,
+    result.train_cpu_ms,
   );
   result.train_tokens = B * T;
   result.first_loss = losses[0];
@@ -303,6 +340,7 @@ if (!w.skip.has("sample")) {
   const prompts = lcgIds(P * Tp, 2, V);
   let state = 12345;
   const rand = () => (state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff) / 2147483648;
+  result.sample_cpu_ms = [];
   result.sample_ms = await timed(
     () => {
       const cache: Cache = { k: [], v: [] };
@@ -323,6 +361,7 @@ if (!w.skip.has("sample")) {
     },
     w.reps,
     w.warmup,
+    result.sample_cpu_ms,
   );
   result.sample_tokens = P * w.newTokens;
 }

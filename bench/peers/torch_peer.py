@@ -120,14 +120,18 @@ def lcg_ids(n, seed):
     return torch.tensor(out, dtype=torch.long)
 
 
-def timed(fn, reps, warmup):
+def timed(fn, reps, warmup, cpu=None):
+    """Wall ms of each run; the process's CPU ms (all threads) appended to cpu if given."""
     for _ in range(warmup):
         fn()
     ts = []
     for _ in range(reps):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         ts.append((time.perf_counter() - t0) * 1000)
+        if cpu is not None:
+            cpu.append((time.process_time() - c0) * 1000)
     return ts
 
 
@@ -153,7 +157,8 @@ if "train" not in skip:
         opt.step()
         losses.append(loss.item())
 
-    result["train_ms"] = timed(train_step, args.reps, args.warmup)
+    result["train_cpu_ms"] = []
+    result["train_ms"] = timed(train_step, args.reps, args.warmup, result["train_cpu_ms"])
     result["train_tokens"] = B * T
     result["first_loss"] = losses[0]
 
@@ -181,7 +186,8 @@ if "sample" not in skip:
             pos += 1
         return torch.cat(toks, 1)
 
-    result["sample_ms"] = timed(sample, args.reps, args.warmup)
+    result["sample_cpu_ms"] = []
+    result["sample_ms"] = timed(sample, args.reps, args.warmup, result["sample_cpu_ms"])
     result["sample_tokens"] = P * N
 
 if "matmul" not in skip:
