@@ -43,9 +43,17 @@ function same(a: CpuStorage, b: CpuStorage, what: string) {
 }
 
 describe("wasm thread pool", () => {
-  it("uses two threads", () => {
+  it("uses two threads, and the worker takes a share of the chunks", () => {
     assert.equal(two.threads, 2);
     assert.equal(one.threads, 1);
+    const n = 384;
+    const [a1, a2] = both(randn(n * n));
+    const [, c2] = both(new Float32Array(n * n));
+    const before = two.workerChunks;
+    for (let r = 0; r < 30 && two.workerChunks === before; r++)
+      threaded(() => two.matmul(c2, a2, a2, n, n, n, false, false, false));
+    assert.ok(two.workerChunks > before, "the worker thread never ran a chunk");
+    one.free(a1);
   });
 
   // Sizes above the thresholds where the backend splits work, and awkward ones.

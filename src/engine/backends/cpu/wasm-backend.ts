@@ -149,6 +149,11 @@ export class WasmBackend extends CpuBackend {
     this.pool = null;
   }
 
+  /** Chunks of parallel kernels run by the worker threads (the rest ran on the calling thread). */
+  get workerChunks(): number {
+    return this.pool?.workerChunks ?? 0;
+  }
+
   /** Bytes of the shared memory (the backend's high-water mark) and bytes in live storages. */
   memoryStats(): { capacity: number; inUse: number } {
     return { capacity: this.heap.capacity, inUse: this.heap.inUse };

@@ -21,6 +21,7 @@ const READY = 5;
 const NEXT = 6;
 const CHUNKS = 7;
 const SCRATCH_ARG = 8;
+const WORKER_CHUNKS = 9;
 
 export class ThreadPool {
   private readonly workers: Worker[] = [];
@@ -48,6 +49,9 @@ export class ThreadPool {
         stdout: false,
         stderr: false,
       });
+      // A worker that fails to load must not take the process down: the wait below times out
+      // (its error event only arrives once this thread is free again) and the backend runs on one.
+      w.on("error", () => {});
       w.unref();
       this.workers.push(w);
     }
@@ -118,6 +122,11 @@ export class ThreadPool {
     while ((p = Atomics.load(i32, PENDING)) !== 0) Atomics.wait(i32, PENDING, p);
     if (error) throw error;
     if (Atomics.load(i32, ERROR) !== 0) throw new Error(`wasm kernel ${name} failed on a worker thread`);
+  }
+
+  /** Chunks run by the workers so far (the rest ran on the calling thread). */
+  get workerChunks(): number {
+    return Atomics.load(this.i32, WORKER_CHUNKS);
   }
 
   dispose(): void {

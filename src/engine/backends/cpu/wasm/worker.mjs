@@ -3,7 +3,8 @@
 // counter of the control block, then take chunks of the posted kernel from a shared counter until
 // none is left (so a thread that the OS runs late takes fewer), and count down.
 // Control block (Int32 slots): 0 generation, 1 pending, 2 kernel index, 3 quit, 4 error, 5 ready,
-// 6 next chunk, 7 chunk count, 8 index of the scratch-pointer argument (-1: none);
+// 6 next chunk, 7 chunk count, 8 index of the scratch-pointer argument (-1: none), 9 chunks run
+// by workers (a statistic);
 // kernel arguments are float64s from byte 64. The scratch argument is followed by its per-thread
 // stride: each thread passes its own block (base + t * stride) and a stride of 0.
 import { workerData } from "node:worker_threads";
@@ -32,7 +33,8 @@ for (;;) {
       x[s + 1] = 0;
     }
     let c;
-    while ((c = Atomics.add(i32, 6, 1)) < chunks)
+    while ((c = Atomics.add(i32, 6, 1)) < chunks) {
+      Atomics.add(i32, 9, 1);
       f(
         c,
         chunks,
@@ -57,6 +59,7 @@ for (;;) {
         x[18],
         x[19],
       );
+    }
   } catch {
     Atomics.store(i32, 4, 1);
   }
