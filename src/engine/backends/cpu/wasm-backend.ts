@@ -175,8 +175,10 @@ export class WasmBackend extends CpuBackend {
   }
 
   override write(s: S, data: ArrayLike<number>, offset = 0): void {
-    if (this.mine(s) && offset === 0 && data.length >= s.size) (s as WasmStorage).dirty = false;
-    super.write(s, data, offset);
+    if (this.mine(s) && offset === 0 && data.length === s.size) {
+      (s as WasmStorage).view.set(data); // all of it: no need to zero first
+      (s as WasmStorage).dirty = false;
+    } else super.write(s, data, offset);
   }
 
   override copy(dst: S, src: S, n = src.size, dstOff = 0, srcOff = 0): void {
