@@ -40,13 +40,14 @@ export interface Profile {
 
 const REWARDS = ["self-certainty", "token-entropy", "trajectory-entropy", "correctness"];
 
-/** Quick: one seed, short runs, small batches (sized from a measured ~5 s per step of 8×4
- *  rollouts of ≤ 64 tokens on this 2-core machine; see docs/reproduce.md). Full: the study. */
+/** Quick: one seed, short runs, small batches, sized from measured runs on this 2-core machine
+ *  (12 steps of 8×4 rollouts of ≤ 64 tokens: 26–40 s per run on a partly trained organism,
+ *  55–90 s on an untrained one that never stops early; see docs/reproduce.md). Full: the study. */
 export const PROFILES: Record<"quick" | "full", Profile> = {
   quick: {
     name: "quick",
     seeds: [0],
-    steps: 12,
+    steps: 16,
     baseRewards: REWARDS,
     instructRewards: ["self-certainty", "correctness"],
     alphas: [0, 0.5, 1],
@@ -54,7 +55,7 @@ export const PROFILES: Record<"quick" | "full", Profile> = {
     guard: true,
     lr: 5e-4,
     rollout: { prompts_per_step: 8, group_size: 4, max_new_tokens: 64 },
-    eval: { limit: 32, every: 3 },
+    eval: { limit: 40, every: 4 },
     theory: { prompts: 4, samples: 8 },
   },
   full: {

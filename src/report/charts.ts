@@ -1,15 +1,16 @@
 // Charts as Vega-Lite specs, rendered to SVG strings in Node (renderer "none": no canvas, no DOM,
 // no network), so the report embeds them inline and opens from disk.
 
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 import { type AggPoint, aggregate, type Curve } from "../analysis/curves.ts";
 
 export type Spec = TopLevelSpec;
 
 /** One SVG string for a Vega-Lite spec. */
 export async function renderSvg(spec: Spec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  // Loaded on first use: vega takes ~0.5 s to import, which every other command would pay.
+  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
   } finally {
