@@ -312,8 +312,9 @@ for (const impl of IMPLS) {
   for (const t of impl === "tfjs_wasm" ? [1] : threadCounts) plan.push([impl, t]);
 }
 const runs: Run[] = [];
+// Odd rounds run the plan backwards, so that a load that drifts during the run hits all alike.
 for (let r = 0; r < rounds; r++)
-  for (const [impl, t] of plan) {
+  for (const [impl, t] of r % 2 ? [...plan].reverse() : plan) {
     process.stdout.write(`  round ${r + 1}/${rounds}: ${impl} ${t} thread(s) ... `);
     const run = await runPeer(impl, t, blasDir);
     runs.push(run);
