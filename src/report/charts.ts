@@ -54,7 +54,14 @@ export function curveChart(
   o: { title: string; y: string; width?: number; height?: number },
 ): Spec {
   const labels = series.map((s) => s.label);
-  const color = { field: "label", type: "nominal" as const, title: null, scale: colorScale(labels) };
+  const color = {
+    field: "label",
+    type: "nominal" as const,
+    title: null,
+    scale: colorScale(labels),
+    // Opaque symbols: the legend would otherwise take the band's transparency.
+    legend: { labelLimit: 300, symbolOpacity: 1 },
+  };
   const x = { field: "step", type: "quantitative" as const, title: "step" };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -65,7 +72,12 @@ export function curveChart(
     layer: [
       {
         mark: { type: "area", opacity: 0.18 },
-        encoding: { x, y: { field: "min", type: "quantitative" }, y2: { field: "max" }, color },
+        encoding: {
+          x,
+          y: { field: "min", type: "quantitative" },
+          y2: { field: "max" },
+          color,
+        },
       },
       {
         mark: { type: "line", point: true },
