@@ -192,6 +192,9 @@ describe("conditions and findings", () => {
         ),
       ),
     ];
+    // entropy 3 − 0.1s < 2.9 / 2 first at s = 16; transitional 2 − 0.08s never < 0.2·1.92 by step 20;
+    // accuracy 0.1 at step 20 < 0.3 − margin (2·√(2·0.3·0.7/400) ≈ 0.065).
+    assert.deepEqual(conds[0].collapse, [{ entropyStep: 16, transitionalStep: null, accuracyStep: 20 }]);
     const f = computeFindings(conds);
     assert.deepEqual(
       f.map((x) => `${x.id}:${x.verdict}`),

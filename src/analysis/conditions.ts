@@ -2,7 +2,9 @@
 // held-out accuracy and the trend of entropy, transitional-word rate and length.
 
 import {
+  type Collapse,
   type Curve,
+  detectCollapse,
   endWindows,
   evalCurve,
   finalGain,
@@ -56,6 +58,8 @@ export interface ConditionSummary {
   entropy: { first: Spread | null; last: Spread | null };
   transitional: { first: Spread | null; last: Spread | null };
   length: { first: Spread | null; last: Spread | null };
+  /** Per seed: first steps of entropy / transitional-rate / accuracy collapse (null = none). */
+  collapse: Collapse[];
   /** Decision margin for gains: 2·max(SE over seeds, SE of an accuracy difference on evalN problems). */
   margin: number;
 }
@@ -93,6 +97,7 @@ export function summarizeCondition(runs: LoadedRun[], earlyFraction = 0.5): Cond
   const evalN = ns.length ? Math.min(...ns) : null;
   const start = spread(early.map((g, i) => g?.start ?? acc[i].find((p) => p.step === 0)?.value));
   const earlyS = spread(early.map((g) => g?.gain));
+  const margin = gainMargin(earlyS, start?.mean ?? 0, evalN);
   return {
     group: runs[0].group,
     reward: runs[0].reward,
@@ -109,6 +114,7 @@ export function summarizeCondition(runs: LoadedRun[], earlyFraction = 0.5): Cond
     entropy: windows(runs.map((r) => stepCurve(r.metrics, "mean_token_entropy"))),
     transitional: windows(runs.map((r) => stepCurve(r.metrics, "transitional_rate"))),
     length: windows(runs.map((r) => stepCurve(r.metrics, "response_length"))),
-    margin: gainMargin(earlyS, start?.mean ?? 0, evalN),
+    collapse: runs.map((r) => detectCollapse(r.metrics, { margin })),
+    margin,
   };
 }

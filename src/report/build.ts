@@ -282,6 +282,7 @@ ${summary.findings
       "entropy first → last",
       "transitional first → last",
       "length first → last",
+      "collapse step: entropy / transitional / accuracy (per seed)",
     ],
     summary.conditions.map((c) => [
       conditionKey(c),
@@ -295,6 +296,9 @@ ${summary.findings
       `${fmtSpread(c.entropy.first, 3, false)} → ${fmtSpread(c.entropy.last, 3, false)}`,
       `${fmtSpread(c.transitional.first, 2, false)} → ${fmtSpread(c.transitional.last, 2, false)}`,
       `${fmtSpread(c.length.first, 1, false)} → ${fmtSpread(c.length.last, 1, false)}`,
+      c.collapse
+        .map((k) => [k.entropyStep, k.transitionalStep, k.accuracyStep].map((x) => x ?? "–").join(" / "))
+        .join("; "),
     ]),
   );
   const corrNames = [...new Set(Object.values(summary.correlations).flatMap((c) => Object.keys(c)))].sort();
