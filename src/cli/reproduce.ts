@@ -265,6 +265,9 @@ export async function reproduce(
     ? JSON.parse(readFileSync(timingsPath, "utf8"))
     : {};
   if (!o.reportOnly) {
+    // Fail before any training when a model is missing (the error says how to build it).
+    resolveModelDir(o.base);
+    resolveModelDir(o.instruct);
     const train = o.train ?? (await import("./train.ts")).runTraining;
     const done = await executeStudy(runs, train, log, (id, seconds) => {
       timings[id] = (timings[id] ?? 0) + seconds;
