@@ -55,6 +55,11 @@ export const PretrainSchema = z
     out: z.string().default("runs/organism-base").describe("run folder (metrics, checkpoints)"),
     export: z.string().default("models/organism-base").describe("final model folder (HF layout)"),
     seed: z.number().int().default(0).describe("seed of weights and data"),
+    init: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe("continue pretraining this model folder (a later stage) instead of fresh weights"),
     model: z
       .object({
         hidden_size: posInt().default(128),
@@ -209,7 +214,11 @@ export function registerOrganism(program: Command): void {
       eos_token_id: tok.eosId,
       pad_token_id: tok.padId,
     });
-    const model = Transformer.init(config, cfg.seed);
+    const model = cfg.init ? loadModel(cfg.init) : Transformer.init(config, cfg.seed);
+    if (cfg.init && model.config.vocab_size !== tok.vocabSize)
+      throw new Error(
+        `${cfg.init}: vocabulary of ${model.config.vocab_size}, the organism tokenizer has ${tok.vocabSize}`,
+      );
     const epochs = (cfg.train.steps * cfg.train.batch_size * cfg.train.seq_len) / data.tokens;
     console.error(
       `model: ${(model.numParameters() / 1e6).toFixed(3)}M parameters, vocab ${tok.vocabSize}; corpus ` +

@@ -119,7 +119,10 @@ export class ThreadPool {
       Atomics.store(i32, NEXT, chunks); // stop the others taking more
     }
     let p: number;
-    while ((p = Atomics.load(i32, PENDING)) !== 0) Atomics.wait(i32, PENDING, p);
+    // Bounded waits, re-posting the wake-up each time: a lost wake-up (rare hangs of long runs were
+    // seen, cause not found) then costs a few milliseconds instead of the whole process.
+    while ((p = Atomics.load(i32, PENDING)) !== 0)
+      if (Atomics.wait(i32, PENDING, p, 20) === "timed-out") Atomics.notify(i32, GEN);
     if (error) throw error;
     if (Atomics.load(i32, ERROR) !== 0) throw new Error(`wasm kernel ${name} failed on a worker thread`);
   }
