@@ -2,7 +2,7 @@
 // Everything random is a pure function of (seed, step), so a resumed run repeats exactly what an
 // uninterrupted one would have done.
 
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as op from "../engine/ops.ts";
 import { AdamW, clipGradNorm, learningRate } from "../engine/optim.ts";
@@ -19,7 +19,7 @@ import {
 import type { Transformer } from "../model/transformer.ts";
 import { computeRewards } from "../rewards/compute.ts";
 import type { Grader, Rollout } from "../rewards/types.ts";
-import { appendJsonLine, writeFileAtomic } from "../util/fs.ts";
+import { appendJsonLine, truncateJsonlAfterStep } from "../util/fs.ts";
 import { computeAdvantages, klInReward, perToken } from "./advantages.ts";
 import { parseRewardSpec, type TrainConfig } from "./config.ts";
 import { policyLoss } from "./loss.ts";
@@ -64,22 +64,6 @@ export function promptsForStep(pool: PromptItem[], n: number, seed: number, step
 }
 
 export class NonFiniteError extends Error {}
-
-/** Drop metric lines past the checkpoint we resume from (they will be produced again). */
-function truncateMetrics(path: string, step: number): void {
-  if (!existsSync(path)) return;
-  const keep = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => {
-      if (!line.trim()) return false;
-      try {
-        return (JSON.parse(line) as { step?: number }).step! <= step;
-      } catch {
-        return false; // a torn last line from a killed process
-      }
-    });
-  writeFileAtomic(path, keep.length ? `${keep.join("\n")}\n` : "");
-}
 
 interface UpdateStats {
   loss: number;
@@ -225,7 +209,7 @@ export async function trainRl(
     );
   if (resumed) {
     restore(resumed);
-    truncateMetrics(metricsPath, start);
+    truncateJsonlAfterStep(metricsPath, start);
     log(`resuming ${cfg.out} from step ${start}`);
   }
   const ref = cfg.algo.kl_coef > 0 && deps.loadReference ? deps.loadReference() : null;

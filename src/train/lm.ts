@@ -11,7 +11,7 @@ import { backward, tidy } from "../engine/tensor.ts";
 import { loadLatestCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { nextTokenLoss } from "../model/loss.ts";
 import type { Transformer } from "../model/transformer.ts";
-import { appendJsonLine } from "../util/fs.ts";
+import { appendJsonLine, truncateJsonlAfterStep } from "../util/fs.ts";
 
 export interface TokenBatch {
   ids: Int32Array;
@@ -76,6 +76,7 @@ export async function trainLm(
     opt = new AdamW(model.parameters(), adamOpts);
     if (ck.optimizer) opt.loadState(ck.optimizer.step, ck.optimizer.tensors);
     start = ck.state.step;
+    truncateJsonlAfterStep(join(o.outDir, "metrics.jsonl"), start);
   } else {
     if (o.resume && existsSync(join(o.outDir, "checkpoints")))
       throw new Error(`--resume: no usable checkpoint in ${o.outDir}/checkpoints`);

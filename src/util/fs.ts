@@ -1,6 +1,15 @@
 // Crash-safe file writes: a reader sees the old file or the new one, never a torn one.
 
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 function fsyncDir(dir: string): void {
@@ -45,6 +54,23 @@ export function appendJsonLine(path: string, obj: unknown): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Drop metric lines past the step a run resumes from (they will be produced again); a torn
+ *  last line from a killed process goes too. */
+export function truncateJsonlAfterStep(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const keep = readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => {
+      if (!line.trim()) return false;
+      try {
+        return (JSON.parse(line) as { step?: number }).step! <= step;
+      } catch {
+        return false; // a torn last line from a killed process
+      }
+    });
+  writeFileAtomic(path, keep.length ? `${keep.join("\n")}\n` : "");
 }
 
 export { fsyncDir };
