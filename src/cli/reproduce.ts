@@ -248,7 +248,13 @@ export function loadStudyRuns(runs: PlannedRun[]): LoadedRun[] {
 }
 
 export async function reproduce(
-  o: StudyOptions & { reportOnly?: boolean; train?: Trainer; log?: (m: string) => void },
+  o: StudyOptions & {
+    reportOnly?: boolean;
+    /** Train only the runs of these groups (the report still shows every run that exists). */
+    only?: RunGroup[];
+    train?: Trainer;
+    log?: (m: string) => void;
+  },
 ) {
   const log = o.log ?? ((m: string) => console.error(m));
   mkdirSync(o.out, { recursive: true });
@@ -266,10 +272,11 @@ export async function reproduce(
     : {};
   if (!o.reportOnly) {
     // Fail before any training when a model is missing (the error says how to build it).
+    const selected = o.only ? runs.filter((r) => o.only?.includes(r.group)) : runs;
     resolveModelDir(o.base);
-    resolveModelDir(o.instruct);
+    if (selected.some((r) => r.group === "instruct" || r.mix)) resolveModelDir(o.instruct);
     const train = o.train ?? (await import("./train.ts")).runTraining;
-    const done = await executeStudy(runs, train, log, (id, seconds) => {
+    const done = await executeStudy(selected, train, log, (id, seconds) => {
       timings[id] = (timings[id] ?? 0) + seconds;
       writeFileAtomic(timingsPath, `${JSON.stringify(timings, null, 2)}\n`);
     });
@@ -282,21 +289,27 @@ export async function reproduce(
     notes.push(
       `Training time: ${ids.reduce((a, k) => a + timings[k], 0).toFixed(0)} s over ${ids.length} runs (${ids.map((k) => `${k} ${timings[k].toFixed(0)} s`).join(", ")}).`,
     );
+  // Theory checks per model, cached; a model that is not built yet is checked on a later call.
   const theoryPath = join(o.out, "theory.json");
-  let theory: Record<string, TheoryResult> = existsSync(theoryPath)
+  const theory: Record<string, TheoryResult> = existsSync(theoryPath)
     ? JSON.parse(readFileSync(theoryPath, "utf8"))
     : {};
-  if (!o.reportOnly && !Object.keys(theory).length) {
-    const t1 = performance.now();
-    theory = {};
+  if (!o.reportOnly)
     for (const [label, model] of [
       ["base", o.base],
       ["instruct", o.instruct],
-    ] as const)
+    ] as const) {
+      if (theory[label]) continue;
+      try {
+        resolveModelDir(model);
+      } catch {
+        continue;
+      }
+      const t1 = performance.now();
       theory[label] = await theoryFor(model, o.profile, 0);
-    writeFileAtomic(theoryPath, `${JSON.stringify(theory, null, 2)}\n`);
-    log(`theory checks: ${((performance.now() - t1) / 1000).toFixed(0)} s`);
-  }
+      writeFileAtomic(theoryPath, `${JSON.stringify(theory, null, 2)}\n`);
+      log(`theory checks (${label}): ${((performance.now() - t1) / 1000).toFixed(0)} s`);
+    }
   const p = o.profile;
   notes.push(
     `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; held-out evaluation on ${p.eval.limit} organism:test-id problems every ${p.eval.every} steps; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on ${Math.min(p.mixSeeds, p.seeds.length)} seed(s) (base prompt template along the path).`,
@@ -318,6 +331,16 @@ export async function reproduce(
   return summary;
 }
 
+const GROUPS: RunGroup[] = ["base", "instruct", "mix", "guard"];
+
+function parseGroups(s: string): RunGroup[] {
+  const gs = s.split(",").map((x) => x.trim());
+  for (const g of gs)
+    if (!(GROUPS as string[]).includes(g))
+      throw new Error(`--only: unknown group "${g}" (valid: ${GROUPS.join(", ")})`);
+  return gs as RunGroup[];
+}
+
 export function registerReproduce(program: Command): void {
   program
     .command("reproduce")
@@ -333,6 +356,7 @@ export function registerReproduce(program: Command): void {
     .option("--seeds <n>", "number of seeds (overrides the profile)")
     .option("--steps <n>", "RL steps per run (overrides the profile)")
     .option("--lr <x>", "RL learning rate (overrides the profile)")
+    .option("--only <groups>", "train only these groups (comma list of base, instruct, mix, guard)")
     .option("--report-only", "only (re)write the report from the runs already in --out")
     .action(
       async (f: {
@@ -344,6 +368,7 @@ export function registerReproduce(program: Command): void {
         steps?: string;
         lr?: string;
         reportOnly?: boolean;
+        only?: string;
       }) => {
         const profile: Profile = { ...PROFILES[f.quick ? "quick" : "full"] };
         const int = (s: string, name: string) => {
@@ -364,6 +389,7 @@ export function registerReproduce(program: Command): void {
           instruct: f.instruct,
           profile,
           reportOnly: f.reportOnly,
+          only: f.only ? parseGroups(f.only) : undefined,
         });
         for (const x of s.findings) console.log(`${x.id}: ${x.verdict} — ${x.observed}`);
       },
