@@ -6,7 +6,9 @@
 //
 // Usage: npm run bench -- [--quick] [--json FILE] [--rounds R] [--reps N] [--threads 1,2]
 //                         [--only rlif,tfjs_wasm,pytorch_cpu,pytorch_cpu_openblas] [--no-rl]
-// PyTorch runs with /usr/bin/python3 (Debian python3-torch); skipped with a note where missing.
+//                         [--timeout SECONDS per peer process]
+// PyTorch runs with /usr/bin/python3 (Debian python3-torch; RLIF_BENCH_PYTHON overrides);
+// skipped with a note where it has no torch.
 // "pytorch_cpu_openblas" is the same script with OpenBLAS in front of Debian's reference BLAS
 // (LD_LIBRARY_PATH only, nothing installed): set RLIF_BENCH_OPENBLAS to the folder holding its
 // libblas.so.3, see bench/README.md.
@@ -36,7 +38,7 @@ if (opts.help) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), "utf8")
       .split("\n")
-      .slice(0, 12)
+      .slice(0, 14)
       .join("\n"),
   );
   process.exit(0);
@@ -70,7 +72,8 @@ for (const o of only)
   if (!IMPLS.includes(o as ImplName)) throw new Error(`--only: unknown implementation ${o}`);
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const PYTHON = "/usr/bin/python3";
+/** Debian's python3-torch is in the system python, not necessarily the default `python3`. */
+const PYTHON = process.env.RLIF_BENCH_PYTHON ?? "/usr/bin/python3";
 
 function torchVersion(): string | null {
   if (!existsSync(PYTHON)) return null;
@@ -427,9 +430,10 @@ if (Object.keys(ratios).length) {
     );
 }
 const loads = runs.map((r) => r.load_before);
-console.log(
-  `\nload average (1 min) before each run: ${Math.min(...loads).toFixed(1)}..${Math.max(...loads).toFixed(1)} on ${machine.cores} cores`,
-);
+if (loads.length)
+  console.log(
+    `\nload average (1 min) before each run: ${Math.min(...loads).toFixed(1)}..${Math.max(...loads).toFixed(1)} on ${machine.cores} cores`,
+  );
 
 if (opts.json) {
   const out = {
