@@ -6,6 +6,7 @@ import { registerEval } from "./eval.ts";
 import { registerGrade } from "./grade.ts";
 import { registerModelCommands } from "./model-commands.ts";
 import { registerOrganism } from "./organism.ts";
+import { registerReproduce } from "./reproduce.ts";
 import { registerTrain } from "./train.ts";
 
 const program = new Command();
@@ -26,6 +27,7 @@ program
 
 registerTrain(program);
 registerEval(program);
+registerReproduce(program);
 registerOrganism(program);
 registerGrade(program);
 registerModelCommands(program);

@@ -1,6 +1,6 @@
 // The CPU backend: storages are typed arrays, kernels are the TypeScript references.
 // In float64 it is the reference for gradient checks; in float32 it is the portable fallback
-// that the WebAssembly backend (wasm.ts) extends with SIMD, multi-threaded kernels.
+// that the WebAssembly backend (wasm-backend.ts) extends with SIMD, multi-threaded kernels.
 
 import type {
   AttentionShape,
