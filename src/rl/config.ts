@@ -41,7 +41,7 @@ export const TrainConfigSchema = z
       .prefault({}),
     rollout: z
       .object({
-        prompts_per_step: posInt().default(16).describe("prompts per RL step"),
+        prompts_per_step: posInt().default(8).describe("prompts per RL step"),
         group_size: posInt().default(8).describe("G: responses sampled per prompt"),
         temperature: num().positive().default(1).describe("sampling temperature"),
         top_p: num().gt(0).max(1).default(1).describe("nucleus sampling mass"),
@@ -75,7 +75,10 @@ export const TrainConfigSchema = z
       .prefault({}),
     optim: z
       .object({
-        lr: num().positive().default(2e-5).describe("peak learning rate"),
+        lr: num()
+          .positive()
+          .default(1e-4)
+          .describe("peak learning rate (1e-4 suits the 0.8M organism; large models use 1e-6 to 3e-6)"),
         warmup_ratio: num().min(0).max(1).default(0.1).describe("fraction of steps of linear warm-up"),
         min_lr_ratio: num()
           .min(0)
