@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { type ExtractMode, extractAnswer, gradeAnswer, isExtractMode } from "../grading/index.ts";
+import { jsonlObjects } from "../util/jsonl.ts";
 
 export interface GradeIo {
   stdout?: (text: string) => void;
@@ -28,21 +29,7 @@ function answerField(v: unknown, name: string, where: string): string {
  */
 export function gradeJsonlText(text: string, file: string, mode?: ExtractMode): string[] {
   const out: string[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "") continue;
-    const where = `${file}:${i + 1}`;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
-    }
-    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
-      throw new Error(`${where}: expected a JSON object with "pred" and "gold"`);
-    }
-    const r = rec as Record<string, unknown>;
+  for (const { rec: r, where } of jsonlObjects(text, file, `"pred" and "gold"`)) {
     if (!("pred" in r)) throw new Error(`${where}: missing field "pred"`);
     if (!("gold" in r)) throw new Error(`${where}: missing field "gold"`);
     let pred = answerField(r.pred, "pred", where);

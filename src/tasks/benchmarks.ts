@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { jsonlObjects } from "../util/jsonl.ts";
 
 export interface BenchmarkProblem {
   id: string;
@@ -24,21 +25,7 @@ export interface BenchmarkFile {
 export function parseJsonlProblems(text: string, file: string): BenchmarkProblem[] {
   const out: BenchmarkProblem[] = [];
   const defaultSource = basename(file, extname(file));
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "") continue;
-    const where = `${file}:${i + 1}`;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
-    }
-    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
-      throw new Error(`${where}: expected a JSON object with "problem" and "answer"`);
-    }
-    const r = rec as Record<string, unknown>;
+  for (const { rec: r, where, line } of jsonlObjects(text, file, '"problem" and "answer"')) {
     if (typeof r.problem !== "string" || r.problem.trim() === "") {
       throw new Error(`${where}: missing or empty string field "problem"`);
     }
@@ -50,7 +37,7 @@ export function parseJsonlProblems(text: string, file: string): BenchmarkProblem
     if (r.id !== undefined && typeof r.id !== "string" && typeof r.id !== "number") {
       throw new Error(`${where}: field "id" must be a string or a number`);
     }
-    const id = r.id === undefined ? `${basename(file)}:${i + 1}` : String(r.id);
+    const id = r.id === undefined ? `${basename(file)}:${line}` : String(r.id);
     const source = typeof r.source === "string" && r.source !== "" ? r.source : defaultSource;
     out.push({ ...r, id, problem: r.problem, answer, source });
   }
