@@ -65,6 +65,11 @@ export function promptsForStep(pool: PromptItem[], n: number, seed: number, step
 
 export class NonFiniteError extends Error {}
 
+function allFinite(xs: ArrayLike<number>): boolean {
+  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) return false;
+  return true;
+}
+
 interface UpdateStats {
   loss: number;
   pg_loss: number;
@@ -233,6 +238,22 @@ export async function trainRl(
 
   let stoppedBy: TrainResult["stoppedBy"] = "steps";
   let step = start;
+  /** NaN/Inf at `at`: stop, or roll back to the newest checkpoint and skip the batch. */
+  const onNonFinite = (at: number, what: string): "stop" | "skip" => {
+    const msg = `step ${at + 1}: non-finite ${what}`;
+    if (cfg.on_nan === "stop") {
+      log(`${msg}. Stopped; the last checkpoint in ${cfg.out}/checkpoints is intact.`);
+      appendJsonLine(metricsPath, { step: at + 1, event: "nan-stop" });
+      stoppedBy = "nan";
+      return "stop";
+    }
+    const ck = loadLatestCheckpoint(cfg.out, log);
+    if (!ck) throw new Error(`${msg}, and there is no checkpoint to roll back to`);
+    log(`${msg}. Rolled back to step ${ck.state.step} and skipped this batch.`);
+    restore(ck);
+    appendJsonLine(metricsPath, { step: at + 1, event: "nan-rollback", to_step: ck.state.step });
+    return "skip";
+  };
   for (; step < totalSteps; step++) {
     const t0 = performance.now();
     const prompts = promptsForStep(deps.prompts, cfg.rollout.prompts_per_step, cfg.seed, step);
@@ -246,6 +267,13 @@ export async function trainRl(
       rng,
     });
     const t1 = performance.now();
+    const bad = rollouts.findIndex(
+      (r) => !allFinite(r.logp) || !allFinite(r.entropy) || !allFinite(r.selfCertainty),
+    );
+    if (bad >= 0) {
+      if (onNonFinite(step, `log-probabilities while sampling (rollout ${bad})`) === "stop") break;
+      continue;
+    }
     const rewards = computeRewards(rollouts, { terms, mode: cfg.reward_mode }, { grade: deps.grade });
     let trainReward: ArrayLike<number> = rewards.train;
     if (ref && cfg.algo.kl_coef > 0 && cfg.algo.kl_in_reward) {
@@ -317,18 +345,7 @@ export async function trainRl(
       }
     } catch (err) {
       if (!(err instanceof NonFiniteError)) throw err;
-      const msg = `step ${step + 1}: non-finite ${err.message}`;
-      if (cfg.on_nan === "stop") {
-        log(`${msg}. Stopped; the last checkpoint in ${cfg.out}/checkpoints is intact.`);
-        stoppedBy = "nan";
-        break;
-      }
-      const ck = loadLatestCheckpoint(cfg.out, log);
-      if (!ck) throw new Error(`${msg}, and there is no checkpoint to roll back to`);
-      log(`${msg}. Rolled back to step ${ck.state.step} and skipped this batch.`);
-      restore(ck);
-      appendJsonLine(metricsPath, { step: step + 1, event: "nan-rollback", to_step: ck.state.step });
-      step = Math.max(step, ck.state.step); // continue with the next batch, never repeat this one
+      if (onNonFinite(step, err.message) === "stop") break;
       continue;
     }
     const t3 = performance.now();
