@@ -41,21 +41,20 @@ export interface Profile {
 const REWARDS = ["self-certainty", "token-entropy", "trajectory-entropy", "correctness"];
 
 /** Quick: one seed, short runs, small batches, sized from measured runs on this 2-core machine
- *  (12 steps of 8×4 rollouts of ≤ 64 tokens: 26–40 s per run on a partly trained organism,
- *  55–90 s on an untrained one that never stops early; see docs/reproduce.md). Full: the study. */
+ *  (40–55 s per 24-step run on the organism; see docs/reproduce.md). Full: the study. */
 export const PROFILES: Record<"quick" | "full", Profile> = {
   quick: {
     name: "quick",
     seeds: [0],
-    steps: 16,
+    steps: 24,
     baseRewards: REWARDS,
     instructRewards: ["self-certainty", "correctness"],
     alphas: [0, 0.5, 1],
     mixSeeds: 1,
     guard: true,
-    lr: 5e-4,
-    rollout: { prompts_per_step: 8, group_size: 4, max_new_tokens: 64 },
-    eval: { limit: 40, every: 4 },
+    lr: 1e-4,
+    rollout: { prompts_per_step: 8, group_size: 4, max_new_tokens: 96 },
+    eval: { limit: 64, every: 4 },
     theory: { prompts: 4, samples: 8 },
   },
   full: {
@@ -67,7 +66,7 @@ export const PROFILES: Record<"quick" | "full", Profile> = {
     alphas: [0, 0.25, 0.5, 0.75, 1],
     mixSeeds: 3,
     guard: true,
-    lr: 2e-4,
+    lr: 5e-5,
     rollout: { prompts_per_step: 16, group_size: 8, max_new_tokens: 96 },
     eval: { limit: 128, every: 5 },
     theory: { prompts: 16, samples: 16 },
