@@ -55,7 +55,7 @@ export const PROFILES: Record<"quick" | "full", Profile> = {
     lr: 1e-4,
     rollout: { prompts_per_step: 8, group_size: 4, max_new_tokens: 96 },
     eval: { limit: 64, every: 4 },
-    theory: { prompts: 4, samples: 8 },
+    theory: { prompts: 8, samples: 32 },
   },
   full: {
     name: "full",
@@ -69,7 +69,7 @@ export const PROFILES: Record<"quick" | "full", Profile> = {
     lr: 5e-5,
     rollout: { prompts_per_step: 16, group_size: 8, max_new_tokens: 96 },
     eval: { limit: 128, every: 5 },
-    theory: { prompts: 16, samples: 16 },
+    theory: { prompts: 16, samples: 64 },
   },
 };
 
