@@ -47,9 +47,20 @@ export class WasmHeap {
   /** Reserve a block of at least `bytes`: its byte offset, size class, and whether it is fresh
    *  memory (never handed out before, hence still zero) rather than a reused block. */
   alloc(bytes: number): { ptr: number; cls: number; fresh: boolean } {
-    const cls = sizeClass(bytes);
-    const list = this.freeLists.get(cls);
-    let ptr = list?.pop();
+    let cls = sizeClass(bytes);
+    let ptr = this.freeLists.get(cls)?.pop();
+    if (ptr === undefined) {
+      // Before growing, reuse a free block of a larger class (at most twice the size): shapes
+      // that vary from step to step (RL batches) otherwise strand freed memory in other classes
+      // and a long process (a whole study) grows without bound.
+      let best = 0;
+      for (const [c, list] of this.freeLists)
+        if (c > cls && c <= 2 * cls && list.length > 0 && (best === 0 || c < best)) best = c;
+      if (best) {
+        ptr = this.freeLists.get(best)!.pop();
+        cls = best;
+      }
+    }
     const fresh = ptr === undefined;
     if (ptr === undefined) {
       ptr = this.top;
