@@ -2,7 +2,6 @@
 
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { Random } from "../engine/random.ts";
 import { type EvalSummary, evaluate } from "../eval/evaluate.ts";
@@ -18,6 +17,7 @@ import { loadModel } from "../model/checkpoint.ts";
 import type { PromptKind } from "../tasks/corpus.ts";
 import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
 import { writeFileAtomic } from "../util/fs.ts";
+import { startProgress } from "./progress.ts";
 
 interface EvalFlags {
   model: string;
@@ -117,11 +117,13 @@ export function registerEval(program: Command): void {
               `${room} tokens (the model's context is ${model.config.max_position_embeddings})`,
           );
         if (!problems.length) continue;
-        const bar = new cliProgress.SingleBar(
-          { format: `${bench} [{bar}] {value}/{total} sequences | eta {eta_formatted}`, noTTYOutput: true },
-          cliProgress.Presets.shades_classic,
+        // cli-progress's default schedule off a terminal (2 s): evaluations are short.
+        const bar = startProgress(
+          `${bench} [{bar}] {value}/{total} sequences | eta {eta_formatted}`,
+          problems.length * (1 + k),
+          {},
+          2000,
         );
-        bar.start(problems.length * (1 + k), 0);
         try {
           const r = await evaluate(model, codec, problems, {
             k,

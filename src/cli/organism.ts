@@ -2,7 +2,6 @@
 
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { z } from "zod";
 import { Random } from "../engine/random.ts";
@@ -18,6 +17,7 @@ import { type BatchSource, type LmStepMetrics, trainLm } from "../train/lm.ts";
 import { organismTokenizer, PackedStream, SftBatches } from "../train/organism-data.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { addConfigOptions, resolveConfig } from "./options.ts";
+import { startProgress } from "./progress.ts";
 
 const posInt = () => z.number().int().positive();
 
@@ -104,17 +104,11 @@ export const SftSchema = z
   .strict();
 
 function progressBar(total: number, label: string) {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `${label} [{bar}] {value}/{total} | loss {loss} | {tps} tok/s | acc {acc} | eta {eta_formatted}`,
-      hideCursor: true,
-      noTTYOutput: true,
-      notTTYSchedule: 10000,
-    },
-    cliProgress.Presets.shades_classic,
+  return startProgress(
+    `${label} [{bar}] {value}/{total} | loss {loss} | {tps} tok/s | acc {acc} | eta {eta_formatted}`,
+    total,
+    { loss: "-", tps: "-", acc: "-" },
   );
-  bar.start(total, 0, { loss: "-", tps: "-", acc: "-" });
-  return bar;
 }
 
 function organismEval(tok: Tokenizer, kind: PromptKind, limit: number, maxNewTokens: number) {

@@ -2,7 +2,6 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { Random } from "../engine/random.ts";
 import { evaluate } from "../eval/evaluate.ts";
@@ -20,6 +19,7 @@ import { type StepMetrics, trainRl } from "../rl/trainer.ts";
 import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { addConfigOptions, resolveConfig } from "./options.ts";
+import { startProgress } from "./progress.ts";
 
 const fmt = (x: unknown, d = 3) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "-");
 
@@ -49,17 +49,11 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; res
 
   const bar = opts.quiet
     ? null
-    : new cliProgress.SingleBar(
-        {
-          format:
-            "train [{bar}] {value}/{total} | R {reward} | acc {acc} | H {H} | trans {tr} | len {len} | eval {ev} | {s}s/step",
-          hideCursor: true,
-          noTTYOutput: true,
-          notTTYSchedule: 10000,
-        },
-        cliProgress.Presets.shades_classic,
+    : startProgress(
+        "train [{bar}] {value}/{total} | R {reward} | acc {acc} | H {H} | trans {tr} | len {len} | eval {ev} | {s}s/step",
+        cfg.steps,
+        { reward: "-", acc: "-", H: "-", tr: "-", len: "-", ev: "-", s: "-" },
       );
-  bar?.start(cfg.steps, 0, { reward: "-", acc: "-", H: "-", tr: "-", len: "-", ev: "-", s: "-" });
   let ev = "-";
   try {
     return await trainRl(model, cfg, {

@@ -23,6 +23,16 @@ export class Random {
     return Math.floor(this.next() * n);
   }
 
+  /** A uniformly random permutation of 0..n-1 (Fisher-Yates, drawing from the last index down). */
+  permutation(n: number): number[] {
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    return order;
+  }
+
   /** Standard normal (Box-Muller). */
   normal(): number {
     let u = this.next();

@@ -53,12 +53,7 @@ function mixSeed(seed: number, step: number, salt: number): number {
 export function promptsForStep(pool: PromptItem[], n: number, seed: number, step: number): PromptItem[] {
   const perEpoch = Math.max(1, Math.floor(pool.length / n));
   const epoch = Math.floor(step / perEpoch);
-  const rng = new Random(mixSeed(seed, epoch, 17));
-  const order = Array.from({ length: pool.length }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = new Random(mixSeed(seed, epoch, 17)).permutation(pool.length);
   const start = (step % perEpoch) * n;
   return Array.from({ length: n }, (_, i) => pool[order[(start + i) % pool.length]]);
 }
@@ -164,12 +159,13 @@ function mean(xs: ArrayLike<number>): number {
 function rolloutMetrics(rollouts: Rollout[], deps: TrainerDeps): StepMetrics {
   const lens = rollouts.map((r) => r.responseIds.length);
   const tokH = rollouts.flatMap((r) => Array.from(r.entropy));
+  const rates = rollouts.map((r) => deps.transitionalRate(r.responseText));
   return {
     response_length: mean(lens),
     truncated_frac: mean(rollouts.map((r) => (r.truncated ? 1 : 0))),
     mean_token_entropy: mean(tokH),
-    transitional_rate: mean(rollouts.map((r) => deps.transitionalRate(r.responseText))),
-    reflection_frac: mean(rollouts.map((r) => (deps.transitionalRate(r.responseText) > 0 ? 1 : 0))),
+    transitional_rate: mean(rates),
+    reflection_frac: mean(rates.map((x) => (x > 0 ? 1 : 0))),
   };
 }
 
@@ -316,14 +312,11 @@ export async function trainRl(
     let trainTokens = 0;
     try {
       for (let e = 0; e < cfg.algo.epochs; e++) {
-        const order = Array.from({ length: rollouts.length }, (_, i) => i);
-        if (e > 0 || cfg.algo.mini_batches > 1) {
-          const r2 = new Random(mixSeed(cfg.seed, step, 100 + e));
-          for (let i = order.length - 1; i > 0; i--) {
-            const j = r2.int(i + 1);
-            [order[i], order[j]] = [order[j], order[i]];
-          }
-        }
+        // The first pass of a single mini-batch keeps rollout order; later ones are shuffled.
+        const order =
+          e > 0 || cfg.algo.mini_batches > 1
+            ? new Random(mixSeed(cfg.seed, step, 100 + e)).permutation(rollouts.length)
+            : Array.from({ length: rollouts.length }, (_, i) => i);
         for (let m = 0; m < rollouts.length; m += mbSize) {
           const idx = order.slice(m, m + mbSize);
           const mb = idx.map((i) => rollouts[i]);

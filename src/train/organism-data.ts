@@ -27,6 +27,7 @@ function withBos(tok: Tokenizer, ids: number[]): number[] {
 export class PackedStream implements BatchSource {
   readonly stream: Int32Array;
   private readonly windows: number;
+  private order: { pass: number; windows: number[] } | null = null;
   constructor(
     docs: string[],
     tok: Tokenizer,
@@ -54,15 +55,15 @@ export class PackedStream implements BatchSource {
   batchAt(step: number): TokenBatch {
     const { B, T } = this;
     const ids = new Int32Array(B * T);
-    // Window order: a seeded permutation per pass over the corpus.
+    // Window order: a seeded permutation per pass over the corpus, made once per pass.
     const perPass = Math.floor(this.windows / B);
     const pass = Math.floor(step / perPass);
-    const rng = new Random((this.seed * 7919 + pass * 104729) >>> 0);
-    const order = Array.from({ length: this.windows }, (_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    if (this.order?.pass !== pass)
+      this.order = {
+        pass,
+        windows: new Random((this.seed * 7919 + pass * 104729) >>> 0).permutation(this.windows),
+      };
+    const order = this.order.windows;
     const first = (step % perPass) * B;
     for (let b = 0; b < B; b++) {
       const w = order[first + b];
