@@ -2,13 +2,14 @@
 // URLs, the findings table) and a JSON summary; and the study's resume logic.
 
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { LoadedRun } from "../src/analysis/conditions.ts";
 import { isFinished, readRun } from "../src/analysis/runs.ts";
-import { executeStudy, PROFILES, planStudy } from "../src/cli/reproduce.ts";
+import { executeStudy, PROFILES, planStudy, selectRuns } from "../src/cli/reproduce.ts";
 import { renderReport } from "../src/report/build.ts";
 import { type SyntheticRun, writeSyntheticRun } from "./helpers/synthetic-runs.ts";
 
@@ -31,7 +32,12 @@ describe("report", () => {
     const rise = { 0: 0.3, 4: 0.45, 8: 0.35, 12: 0.1 };
     const H = (s: number) => 3 - 0.2 * s;
     const runs = [
-      run("sc0", "base", "self-certainty", { steps: 12, acc: rise, entropy: H }),
+      run("sc0", "base", "self-certainty", {
+        steps: 12,
+        acc: rise,
+        entropy: H,
+        sampled: { 0: 0.1, 4: 0.3, 8: 0.2, 12: 0.05 },
+      }),
       run(
         "sc1",
         "base",
@@ -49,6 +55,7 @@ describe("report", () => {
         guardFiredAt: 9,
         rollbackTo: 4,
       }),
+      run("g1", "guard", "token-entropy", { steps: 12, acc: { 0: 0.3, 4: 0.5, 8: 0.2, 12: 0.1 } }),
     ];
     const { html, summary, markdown, headlineSvg } = await renderReport({
       profile: "test",
@@ -64,7 +71,7 @@ describe("report", () => {
       assert.match(html, new RegExp(`<tr class="(agrees|disagrees|inconclusive)"><td>${id}</td>`));
     assert.match(html, /a note &lt;&amp;&gt;/);
     const mdRows = markdown.split("\n").filter((l) => /^\| F[1-6]: /.test(l));
-    assert.equal(mdRows.length, 6);
+    assert.equal(mdRows.length, 12, "greedy and sampled tables");
     assert.ok(mdRows.every((l) => / (agrees|disagrees|inconclusive) \|$/.test(l)));
     assert.match(headlineSvg ?? "", /^<svg/);
     // The summary carries the computed verdicts and the guard outcome.
@@ -72,10 +79,26 @@ describe("report", () => {
     const sc = summary.conditions.find((c) => c.group === "base" && c.reward === "self-certainty");
     assert.equal(sc?.seeds, 2);
     assert.ok(Math.abs((sc?.early?.mean ?? 0) - 0.125) < 1e-12); // (0.15 + 0.10) / 2
-    assert.equal(summary.guard?.fired, true);
-    assert.equal(summary.guard?.rolledBackTo, 4);
-    assert.ok(Math.abs((summary.guard?.keptGain ?? 0) - 0.15) < 1e-12);
-    assert.equal(summary.guard?.keepsEarlyGain, true);
+    assert.equal(summary.guards[0]?.fired, true);
+    assert.equal(summary.guards[0]?.rolledBackTo, 4);
+    assert.ok(Math.abs((summary.guards[0]?.keptGain ?? 0) - 0.15) < 1e-12);
+    assert.equal(summary.guards[0]?.keepsEarlyGain, true);
+    // One guard summary per guarded reward; the second never fired and lost accuracy.
+    assert.deepEqual(
+      summary.guards.map((g) => [g.reward, g.fired, g.keepsEarlyGain]),
+      [
+        ["self-certainty", true, true],
+        ["token-entropy", false, false],
+      ],
+    );
+    // Sampled accuracy: its own conditions and findings (only sc0 evaluated samples).
+    const scs = summary.sampled?.conditions.find((c) => c.group === "base" && c.reward === "self-certainty");
+    assert.equal(scs?.start?.mean, 0.1);
+    assert.ok(Math.abs((scs?.early?.mean ?? 0) - 0.2) < 1e-12);
+    assert.ok(Math.abs((scs?.final?.mean ?? 0) + 0.05) < 1e-12);
+    assert.equal(summary.sampled?.findings.length, 6);
+    assert.match(html, /same findings on sampled accuracy/);
+    assert.equal(markdown.split("\n").filter((l) => /^\| F1: /.test(l)).length, 2);
     assert.ok(
       Math.abs(
         (summary.correlations["base/self-certainty"]["self-certainty~token-entropy"]?.mean ?? 0) - 0.9,
@@ -103,7 +126,7 @@ describe("study resume", () => {
 
   test("finished runs are skipped, interrupted ones resumed, new ones trained", async () => {
     const out = join(root, "study");
-    const profile = { ...PROFILES.quick, steps: 6, alphas: [0], guard: false, instructRewards: [] };
+    const profile = { ...PROFILES.quick, steps: 6, alphas: [0], guard: null, instructRewards: [] };
     const plan = planStudy({ out, base: "b", instruct: "i", profile });
     assert.deepEqual(
       plan.map((r) => `${r.group}:${r.id}`),
@@ -140,5 +163,60 @@ describe("study resume", () => {
       [true, false, false],
     );
     assert.equal(calls[0].out, plan[1].dir);
+  });
+
+  test("the full plan: guard runs per internal reward with their thresholds; --only keeps shared runs with their owner", () => {
+    const plan = planStudy({ out: join(root, "plan"), base: "b", instruct: "i", profile: PROFILES.full });
+    const guard = plan.filter((r) => r.group === "guard");
+    assert.deepEqual(
+      guard.map((r) => r.id),
+      ["guard-self-certainty-s0", "guard-token-entropy-s0", "guard-trajectory-entropy-s0"],
+    );
+    for (const g of guard) {
+      assert.equal(g.cfg.guard.mode, "rollback");
+      assert.equal(g.cfg.guard.entropy_drop, PROFILES.full.guard?.entropy_drop);
+      assert.equal(g.guardEnds, true);
+    }
+    // 12 base + 6 instruct + 12 mixed (α > 0) + 3 guard runs, and 3 α = 0 entries shared with base.
+    assert.equal(new Set(plan.map((r) => r.dir)).size, 33);
+    const mix = selectRuns(plan, ["mix"]);
+    assert.equal(mix.length, 12);
+    assert.ok(mix.every((r) => r.group === "mix" && r.mix && r.alpha !== 0));
+    assert.equal(selectRuns(plan, ["base"]).length, 15, "base trains the α = 0 runs");
+    assert.equal(plan[0].cfg.eval.k, PROFILES.full.eval.k);
+  });
+
+  test("two processes share a study: a run locked by a live process is skipped, a stale lock is taken over", async () => {
+    const out = join(root, "shared");
+    const profile = {
+      ...PROFILES.quick,
+      steps: 6,
+      alphas: [0],
+      guard: null,
+      instructRewards: [],
+      baseRewards: ["self-certainty", "correctness"],
+    };
+    const plan = planStudy({ out, base: "b", instruct: "i", profile });
+    mkdirSync(plan[0].dir, { recursive: true });
+    mkdirSync(plan[1].dir, { recursive: true });
+    writeFileSync(join(plan[0].dir, ".lock"), String(process.ppid)); // a live process
+    const dead = spawnSync(process.execPath, ["-e", "process.pid"]).pid;
+    writeFileSync(join(plan[1].dir, ".lock"), String(dead)); // its owner has exited
+    const trained: string[] = [];
+    const done = await executeStudy(
+      plan,
+      async (cfg) => {
+        assert.ok(existsSync(join(cfg.out, ".lock")), "the lock is held while training");
+        trained.push(cfg.out);
+      },
+      () => {},
+    );
+    assert.deepEqual(
+      done.map((d) => `${d.id}:${d.action}`),
+      ["base-self-certainty-s0:skipped", "base-correctness-s0:trained"],
+    );
+    assert.deepEqual(trained, [plan[1].dir]);
+    assert.ok(!existsSync(join(plan[1].dir, ".lock")), "released after training");
+    assert.ok(existsSync(join(plan[0].dir, ".lock")), "another process's lock is left alone");
   });
 });

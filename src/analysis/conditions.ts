@@ -2,6 +2,7 @@
 // held-out accuracy and the trend of entropy, transitional-word rate and length.
 
 import {
+  type AccuracyMetric,
   type Collapse,
   type Curve,
   detectCollapse,
@@ -81,10 +82,16 @@ function windows(curves: Curve[]) {
   return { first: spread(w.map((x) => x?.first)), last: spread(w.map((x) => x?.last)) };
 }
 
-export function summarizeCondition(runs: LoadedRun[], earlyFraction = 0.5): ConditionSummary {
+/** A condition's gains in one accuracy metric. The margin's evaluation term uses the number of
+ *  problems also for mean@k: the k samples of a problem are not independent draws of the set. */
+export function summarizeCondition(
+  runs: LoadedRun[],
+  earlyFraction = 0.5,
+  metric: AccuracyMetric = "greedy_accuracy",
+): ConditionSummary {
   if (!runs.length) throw new Error("summarizeCondition: no runs");
   const steps = Math.max(...runs.map((r) => r.steps));
-  const acc = runs.map((r) => evalCurve(r.metrics));
+  const acc = runs.map((r) => evalCurve(r.metrics, metric));
   // The early window holds at least the first evaluation after step 0, however coarse the grid.
   const early = acc.map((c) =>
     peakGain(c, Math.max(earlyFraction * steps, c.find((p) => p.step > 0)?.step ?? 0)),
@@ -114,7 +121,7 @@ export function summarizeCondition(runs: LoadedRun[], earlyFraction = 0.5): Cond
     entropy: windows(runs.map((r) => stepCurve(r.metrics, "mean_token_entropy"))),
     transitional: windows(runs.map((r) => stepCurve(r.metrics, "transitional_rate"))),
     length: windows(runs.map((r) => stepCurve(r.metrics, "response_length"))),
-    collapse: runs.map((r) => detectCollapse(r.metrics, { margin })),
+    collapse: runs.map((r) => detectCollapse(r.metrics, { margin, metric })),
     margin,
   };
 }

@@ -54,8 +54,11 @@ export function stepCurve(run: RunMetrics, key: string): Curve {
   return run.steps.flatMap((s) => (isNum(s[key]) ? [{ step: s.step, value: s[key] as number }] : []));
 }
 
+/** Held-out accuracy: greedy, or the mean over the k samples per problem (temperature 1). */
+export type AccuracyMetric = "greedy_accuracy" | "mean_at_k";
+
 /** A held-out evaluation metric (e.g. greedy_accuracy) as a curve, including step 0. */
-export function evalCurve(run: RunMetrics, path = "greedy_accuracy"): Curve {
+export function evalCurve(run: RunMetrics, path: string = "greedy_accuracy"): Curve {
   return run.evals.flatMap((e) => {
     const v = at(e.eval, path);
     return isNum(v) ? [{ step: e.step, value: v }] : [];
@@ -134,14 +137,14 @@ export interface Collapse {
 
 export function detectCollapse(
   run: RunMetrics,
-  o: { entropyDrop?: number; transitionalDrop?: number; margin?: number } = {},
+  o: { entropyDrop?: number; transitionalDrop?: number; margin?: number; metric?: AccuracyMetric } = {},
 ): Collapse {
   const firstBelow = (c: Curve, drop: number) => {
     if (!c.length || !(c[0].value > 0)) return null;
     const lim = (1 - drop) * c[0].value;
     return c.find((p) => p.value < lim)?.step ?? null;
   };
-  const acc = evalCurve(run);
+  const acc = evalCurve(run, o.metric);
   const g = peakGain(acc);
   let accuracyStep: number | null = null;
   if (g)

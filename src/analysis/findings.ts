@@ -237,6 +237,7 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
 }
 
 export interface GuardSummary {
+  reward: string;
   fired: boolean;
   firedAt: number | null;
   rolledBackTo: number | null;
@@ -269,6 +270,7 @@ export function guardSummary(
   const early =
     peakGain(acc, Math.max(0.5 * run.steps, acc.find((p) => p.step > 0)?.step ?? 0))?.gain ?? null;
   return {
+    reward: run.reward,
     fired: !!firedLine,
     firedAt: firedLine?.step ?? null,
     rolledBackTo: rb?.to_step ?? null,

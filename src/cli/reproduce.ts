@@ -2,15 +2,26 @@
 // report and JSON summary. Every training run has its own folder; an interrupted study picks up
 // where it stopped: finished runs are skipped, unfinished ones resume from their last checkpoint.
 
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { LoadedRun, RunGroup, RunInfo } from "../analysis/conditions.ts";
 import { mixModels } from "../analysis/mix.ts";
 import { isFinished, readRun } from "../analysis/runs.ts";
 import { type TheoryResult, theoryChecks } from "../analysis/theory.ts";
+import { Random } from "../engine/random.ts";
+import { evaluate, type TextCodec } from "../eval/evaluate.ts";
 import {
   applyTemplate,
+  codecFor,
   loadCodec,
   loadProblems,
   makeGrader,
@@ -18,8 +29,12 @@ import {
   resolveModelDir,
 } from "../eval/sources.ts";
 import { loadModel, saveModel } from "../model/checkpoint.ts";
+import { loadTokenizer } from "../model/tokenizer.ts";
+import type { Transformer } from "../model/transformer.ts";
 import { renderReport } from "../report/build.ts";
 import { type TrainConfig, TrainConfigSchema } from "../rl/config.ts";
+import type { PromptKind } from "../tasks/corpus.ts";
+import { transitionalRate } from "../tasks/transitional.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 
 export interface Profile {
@@ -31,17 +46,35 @@ export interface Profile {
   alphas: number[];
   /** How many of the seeds the mixing path runs on. */
   mixSeeds: number;
-  guard: boolean;
+  /** Guarded runs (base model, seed 0, mode rollback): one per reward, with these thresholds. */
+  guard: {
+    rewards: string[];
+    entropy_drop: number;
+    transitional_drop: number;
+    patience: number;
+    baseline_steps: number;
+  } | null;
   lr: number;
   rollout: { prompts_per_step: number; group_size: number; max_new_tokens: number };
-  eval: { limit: number; every: number };
+  /** Held-out evaluation: greedy on `limit` problems plus k samples each at temperature 1. */
+  eval: { limit: number; every: number; k: number };
   theory: { prompts: number; samples: number };
 }
 
 const REWARDS = ["self-certainty", "token-entropy", "trajectory-entropy", "correctness"];
 
 /** Quick: one seed, short runs, small batches, sized from measured runs on this 2-core machine
- *  (40–55 s per 24-step run on the organism; see docs/reproduce.md). Full: the study. */
+ *  (40–55 s per 24-step run on the organism; see docs/reproduce.md). Full: the study, sized to
+ *  about 4 minutes per run on one core (two `reproduce` processes share the runs).
+ *  The guard thresholds were set from the quick study, where the sampled entropy fell 3–31% and
+ *  the guard's defaults (a 50% entropy drop) never fired: a 25% drop over a 3-step baseline. */
+const GUARD = {
+  rewards: ["self-certainty", "token-entropy", "trajectory-entropy"],
+  entropy_drop: 0.25,
+  transitional_drop: 0.5,
+  patience: 3,
+  baseline_steps: 3,
+};
 export const PROFILES: Record<"quick" | "full", Profile> = {
   quick: {
     name: "quick",
@@ -51,24 +84,24 @@ export const PROFILES: Record<"quick" | "full", Profile> = {
     instructRewards: ["self-certainty", "correctness"],
     alphas: [0, 0.5, 1],
     mixSeeds: 1,
-    guard: true,
+    guard: GUARD,
     lr: 1e-4,
     rollout: { prompts_per_step: 8, group_size: 4, max_new_tokens: 96 },
-    eval: { limit: 64, every: 4 },
+    eval: { limit: 64, every: 4, k: 2 },
     theory: { prompts: 8, samples: 32 },
   },
   full: {
     name: "full",
     seeds: [0, 1, 2],
-    steps: 60,
+    steps: 48,
     baseRewards: REWARDS,
     instructRewards: ["self-certainty", "correctness"],
     alphas: [0, 0.25, 0.5, 0.75, 1],
     mixSeeds: 3,
-    guard: true,
+    guard: GUARD,
     lr: 5e-5,
-    rollout: { prompts_per_step: 16, group_size: 8, max_new_tokens: 96 },
-    eval: { limit: 128, every: 5 },
+    rollout: { prompts_per_step: 8, group_size: 8, max_new_tokens: 96 },
+    eval: { limit: 128, every: 4, k: 2 },
     theory: { prompts: 16, samples: 64 },
   },
 };
@@ -79,6 +112,8 @@ export interface PlannedRun extends RunInfo {
   guardEnds: boolean;
   /** Mixing runs need their model written first. */
   mix?: { base: string; instruct: string; alpha: number };
+  /** Set on the mixing path's α = 0 entry: the same run as the base condition's, trained there. */
+  sharedWith?: RunGroup;
 }
 
 export interface StudyOptions {
@@ -105,7 +140,7 @@ function runConfig(
     reward,
     rollout: { ...p.rollout, batch_size: p.rollout.prompts_per_step * p.rollout.group_size },
     optim: { lr: p.lr },
-    eval: { limit: p.eval.limit, every: p.eval.every },
+    eval: { limit: p.eval.limit, every: p.eval.every, k: p.eval.k },
     checkpoint_every: p.eval.every,
     ...extra,
   });
@@ -142,13 +177,14 @@ export function planStudy(o: StudyOptions): PlannedRun[] {
     for (const r of p.baseRewards) add("base", o.base, r, seed, `base-${r}-s${seed}`);
   for (const seed of p.seeds)
     for (const r of p.instructRewards) add("instruct", o.instruct, r, seed, `instruct-${r}-s${seed}`);
-  // Mixing path: the base template for every α, so that only the weights change along it. α = 0 is
-  // the base model itself, so its self-certainty run on seed 0 is the base condition's run.
+  // Mixing path: each mixed model is prompted with the template it answers best (chosen on training
+  // problems when the model is written, see ensureMixModel). α = 0 is the base model itself, so its
+  // self-certainty run of the same seed is the base condition's run.
   for (const alpha of p.alphas)
     for (const seed of p.seeds.slice(0, p.mixSeeds)) {
       const shared = runs.find((r) => r.id === `base-self-certainty-s${seed}`);
       if (alpha === 0 && shared) {
-        runs.push({ ...shared, group: "mix", alpha: 0 });
+        runs.push({ ...shared, group: "mix", alpha: 0, sharedWith: "base" });
         continue;
       }
       const model = join(o.out, "models", `mix-a${alpha}`);
@@ -158,33 +194,119 @@ export function planStudy(o: StudyOptions): PlannedRun[] {
         "self-certainty",
         seed,
         `mix-a${alpha}-s${seed}`,
-        { data: { template: "base" } },
+        {},
         {
           alpha,
           mix: { base: o.base, instruct: o.instruct, alpha },
         },
       );
     }
-  if (p.guard)
-    add(
-      "guard",
-      o.base,
-      "self-certainty",
-      p.seeds[0],
-      `guard-self-certainty-s${p.seeds[0]}`,
-      { guard: { mode: "rollback" } },
-      { guardEnds: true },
-    );
+  if (p.guard) {
+    const { rewards, ...thresholds } = p.guard;
+    for (const r of rewards)
+      add(
+        "guard",
+        o.base,
+        r,
+        p.seeds[0],
+        `guard-${r}-s${p.seeds[0]}`,
+        { guard: { mode: "rollback", ...thresholds } },
+        { guardEnds: true },
+      );
+  }
   return runs;
 }
 
-/** Write a mixed model folder (weights + the base model's tokenizer files) unless it exists. */
-export function ensureMixModel(dir: string, base: string, instruct: string, alpha: number): void {
+/** Problems the template of a mixed model is chosen on: training problems, never the held-out ones. */
+const TEMPLATE_CHOICE = { source: "organism:train", limit: 64, seed: 7 };
+
+/** Greedy accuracy of a model under each prompt template on `problems`. */
+export async function templateAccuracy(
+  model: Transformer,
+  codec: TextCodec,
+  problems: { problem: string; answer: string }[],
+  maxNewTokens: number,
+): Promise<Record<PromptKind, number>> {
+  const grade = makeGrader(TEMPLATE_CHOICE.source);
+  const out = {} as Record<PromptKind, number>;
+  for (const kind of ["base", "instruct"] as const) {
+    const { summary } = await evaluate(
+      model,
+      codec,
+      problems.map((p, i) => ({ id: String(i), prompt: applyTemplate(p.problem, kind), answer: p.answer })),
+      {
+        k: 0,
+        temperature: 1,
+        topP: 1,
+        maxNewTokens,
+        batchSize: 64,
+        rng: new Random(0),
+        grade,
+        transitionalRate,
+      },
+    );
+    out[kind] = summary.greedy_accuracy;
+  }
+  return out;
+}
+
+/** Write a mixed model folder (weights + the base model's tokenizer files) unless it exists. The
+ *  model is prompted with the template it answers best: greedy accuracy on 64 training problems
+ *  under each template decides, recorded as rlif_kind in its config.json (read by template "auto")
+ *  and in template-choice.json. A model in between base and instruct may answer in either format;
+ *  prompting every α with one template would measure how well it follows that format instead. */
+export async function ensureMixModel(
+  dir: string,
+  base: string,
+  instruct: string,
+  alpha: number,
+  maxNewTokens: number,
+): Promise<void> {
   if (existsSync(join(dir, "model.safetensors"))) return;
   const b = resolveModelDir(base);
-  saveModel(dir, mixModels(loadModel(b), loadModel(resolveModelDir(instruct)), alpha));
+  const mixed = mixModels(loadModel(b), loadModel(resolveModelDir(instruct)), alpha);
+  const problems = loadProblems(TEMPLATE_CHOICE.source, TEMPLATE_CHOICE.limit, TEMPLATE_CHOICE.seed);
+  const acc = await templateAccuracy(mixed, codecFor(loadTokenizer(b)), problems, maxNewTokens);
+  const kind: PromptKind = acc.instruct > acc.base ? "instruct" : "base";
+  mixed.config.rlif_kind = kind;
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(
+    join(dir, "template-choice.json"),
+    `${JSON.stringify({ alpha, chosen: kind, greedy_accuracy: acc, on: TEMPLATE_CHOICE }, null, 2)}\n`,
+  );
   for (const f of readdirSync(b))
     if (f.startsWith("tokenizer") || f === "special_tokens_map.json") copyFileSync(join(b, f), join(dir, f));
+  // The weights last: their presence marks the folder complete.
+  saveModel(dir, mixed);
+}
+
+/** The runs `--only` trains: a shared run (mix α = 0) belongs to the group that trains it. */
+export function selectRuns(runs: PlannedRun[], only?: RunGroup[]): PlannedRun[] {
+  return only ? runs.filter((r) => only.includes(r.sharedWith ?? r.group)) : runs;
+}
+
+/** Another live process is training this run (its lock names a running pid). */
+function lockedByOther(lock: string): number | null {
+  try {
+    const pid = Number(readFileSync(lock, "utf8"));
+    if (!Number.isInteger(pid) || pid === process.pid) return null;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null; // no lock, unreadable, or its process is gone: a stale lock
+  }
+}
+
+/** Take the run's lock unless a live process holds it; true when taken. */
+function takeLock(lock: string): boolean {
+  try {
+    writeFileSync(lock, String(process.pid), { flag: "wx" });
+    return true;
+  } catch {
+    if (lockedByOther(lock) !== null) return false;
+    writeFileSync(lock, String(process.pid)); // stale: its owner died
+    return true;
+  }
 }
 
 export type Trainer = (cfg: TrainConfig, opts: { quiet?: boolean; resume?: boolean }) => Promise<unknown>;
@@ -206,11 +328,38 @@ export async function executeStudy(
       out.push({ id: r.id, action: "skipped", seconds: 0 });
       continue;
     }
-    if (r.mix) ensureMixModel(r.model, r.mix.base, r.mix.instruct, r.mix.alpha);
-    const resume = existsSync(join(r.dir, "checkpoints"));
-    log(`${r.id}: ${resume ? "resuming" : "training"} (${r.steps} steps)`);
+    // Several `reproduce` processes on one study folder share the runs: each takes a run's lock.
+    mkdirSync(r.dir, { recursive: true });
+    const lock = join(r.dir, ".lock");
+    if (!takeLock(lock)) {
+      log(`${r.id}: being trained by process ${lockedByOther(lock)}, skipped`);
+      out.push({ id: r.id, action: "skipped", seconds: 0 });
+      continue;
+    }
     const t0 = performance.now();
-    await train(r.cfg, { quiet: true, resume });
+    let resume = false;
+    try {
+      if (r.mix) {
+        const mixLock = `${r.model}.lock`;
+        while (!takeLock(mixLock)) await new Promise((res) => setTimeout(res, 1000));
+        try {
+          await ensureMixModel(
+            r.model,
+            r.mix.base,
+            r.mix.instruct,
+            r.mix.alpha,
+            r.cfg.rollout.max_new_tokens,
+          );
+        } finally {
+          rmSync(mixLock, { force: true });
+        }
+      }
+      resume = existsSync(join(r.dir, "checkpoints"));
+      log(`${r.id}: ${resume ? "resuming" : "training"} (${r.steps} steps)`);
+      await train(r.cfg, { quiet: true, resume });
+    } finally {
+      rmSync(lock, { force: true });
+    }
     const seconds = (performance.now() - t0) / 1000;
     log(`${r.id}: done in ${seconds.toFixed(0)} s`);
     onDone(r.id, seconds);
@@ -271,11 +420,13 @@ export async function reproduce(
     : {};
   if (!o.reportOnly) {
     // Fail before any training when a model is missing (the error says how to build it).
-    const selected = o.only ? runs.filter((r) => o.only?.includes(r.group)) : runs;
+    const selected = selectRuns(runs, o.only);
     resolveModelDir(o.base);
     if (selected.some((r) => r.group === "instruct" || r.mix)) resolveModelDir(o.instruct);
     const train = o.train ?? (await import("./train.ts")).runTraining;
     const done = await executeStudy(selected, train, log, (id, seconds) => {
+      // Re-read first: another process on the same study may have added its runs.
+      if (existsSync(timingsPath)) Object.assign(timings, JSON.parse(readFileSync(timingsPath, "utf8")));
       timings[id] = (timings[id] ?? 0) + seconds;
       writeFileAtomic(timingsPath, `${JSON.stringify(timings, null, 2)}\n`);
     });
@@ -311,8 +462,20 @@ export async function reproduce(
     }
   const p = o.profile;
   notes.push(
-    `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; held-out evaluation on ${p.eval.limit} organism:test-id problems every ${p.eval.every} steps; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on ${Math.min(p.mixSeeds, p.seeds.length)} seed(s) (base prompt template along the path).`,
+    `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; held-out evaluation on ${p.eval.limit} organism:test-id problems every ${p.eval.every} steps; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on ${Math.min(p.mixSeeds, p.seeds.length)} seed(s) (each mixed model prompted with the template it answers best on 64 training problems).`,
   );
+  const choices = p.alphas.flatMap((a) => {
+    const f = join(o.out, "models", `mix-a${a}`, "template-choice.json");
+    if (!existsSync(f)) return [];
+    const c = JSON.parse(readFileSync(f, "utf8"));
+    return [
+      `α=${a}: ${c.chosen} (greedy accuracy base ${c.greedy_accuracy.base.toFixed(3)}, instruct ${c.greedy_accuracy.instruct.toFixed(3)})`,
+    ];
+  });
+  if (choices.length)
+    notes.push(
+      `Prompt template of each mixed model (α = 0 is the base model with the base template): ${choices.join("; ")}.`,
+    );
   const { html, summary, markdown, headlineSvg } = await renderReport({
     profile: p.name,
     runs: loadStudyRuns(runs),

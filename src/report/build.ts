@@ -34,7 +34,11 @@ export interface Summary {
   profile: string;
   conditions: ConditionSummary[];
   findings: Finding[];
-  guard: GuardSummary | null;
+  /** The same conditions and findings on sampled held-out accuracy (mean@k at temperature 1),
+   *  when the runs evaluated samples. */
+  sampled: { conditions: ConditionSummary[]; findings: Finding[] } | null;
+  /** One per guarded run (each against the unguarded run of its reward). */
+  guards: GuardSummary[];
   theory: Record<string, TheoryResult>;
   /** corr/* metrics over every step of every run of a condition: "group/reward" -> name -> spread. */
   correlations: Record<string, Record<string, Spread | null>>;
@@ -77,14 +81,27 @@ export function buildSummary(input: ReportInput): Summary {
     for (const n of names)
       correlations[k][n.slice(5)] = spread(rs.flatMap((r) => stepCurve(r.metrics, n).map((p) => p.value)));
   }
-  const sc = conditions.find((c) => c.group === "base" && c.reward === "self-certainty");
-  const guardRun = input.runs.find((r) => r.group === "guard");
-  const guard = guardSummary(guardRun, sc?.final?.mean ?? null, sc?.margin ?? 0);
+  const guards = input.runs
+    .filter((r) => r.group === "guard")
+    .flatMap((r) => {
+      const plain = conditions.find((c) => c.group === "base" && c.reward === r.reward);
+      const g = guardSummary(r, plain?.final?.mean ?? null, plain?.margin ?? 0);
+      return g ? [g] : [];
+    });
+  const hasSamples = input.runs.some((r) =>
+    r.metrics.evals.some((e) => typeof e.eval.mean_at_k === "number"),
+  );
+  const sampledConditions = hasSamples
+    ? [...groups.values()].map((rs) => summarizeCondition(rs, frac, "mean_at_k"))
+    : null;
   return {
     profile: input.profile,
     conditions,
     findings: computeFindings(conditions),
-    guard,
+    sampled: sampledConditions
+      ? { conditions: sampledConditions, findings: computeFindings(sampledConditions) }
+      : null,
+    guards,
     theory: input.theory ?? {},
     correlations,
     runs: input.runs.map((r) => ({
@@ -145,6 +162,20 @@ export function reportCharts(input: ReportInput): { section: string; title: stri
         },
       ),
     });
+    if (rs.some((r) => r.metrics.evals.some((e) => typeof e.eval.mean_at_k === "number")))
+      out.push({
+        section: group,
+        title: `${group}: held-out sampled accuracy`,
+        spec: curveChart(
+          seriesBy(rs, (r) => evalCurve(r.metrics, "mean_at_k")),
+          {
+            title: `${group} model: held-out sampled accuracy (mean@k, T = 1)`,
+            y: "accuracy",
+            width: 420,
+            height: 240,
+          },
+        ),
+      });
     for (const [key, label] of DYNAMICS)
       out.push({
         section: group,
@@ -156,9 +187,10 @@ export function reportCharts(input: ReportInput): { section: string; title: stri
       });
   }
   const summary = buildSummary(input);
-  const mix = summary.conditions
-    .filter((c) => c.group === "mix")
-    .sort((a, b) => (a.alpha ?? 0) - (b.alpha ?? 0));
+  const byAlpha = (cs: ConditionSummary[]) =>
+    cs.filter((c) => c.group === "mix").sort((a, b) => (a.alpha ?? 0) - (b.alpha ?? 0));
+  const mix = byAlpha(summary.conditions);
+  const mixSampled = byAlpha(summary.sampled?.conditions ?? []);
   if (mix.length) {
     const pt = (c: ConditionSummary, s: Spread | null) =>
       s ? [{ x: c.alpha as number, mean: s.mean, min: s.min, max: s.max }] : [];
@@ -168,30 +200,34 @@ export function reportCharts(input: ReportInput): { section: string; title: stri
       ["peak gain", (c) => c.peak],
       ["final gain", (c) => c.final],
     ];
-    for (const [t, f] of panels)
+    const sampledPanels: typeof panels = mixSampled.length
+      ? [
+          ["initial sampled accuracy", (c) => c.start],
+          ["peak gain, sampled", (c) => c.peak],
+          ["final gain, sampled", (c) => c.final],
+        ]
+      : [];
+    for (const [t, f] of [...panels, ...sampledPanels])
       out.push({
         section: "mix",
         title: `mix: ${t}`,
         spec: xyChart(
-          mix.flatMap((c) => pt(c, f(c))),
+          (t.includes("sampled") ? mixSampled : mix).flatMap((c) => pt(c, f(c))),
           { title: `${t} vs α`, x: "α (instruct weight)", y: t },
         ),
       });
   }
-  const guard = input.runs.filter((r) => r.group === "guard");
-  if (guard.length) {
-    const plain = input.runs.filter(
-      (r) => r.group === "base" && r.reward === guard[0].reward && r.seed === guard[0].seed,
-    );
+  for (const g of input.runs.filter((r) => r.group === "guard")) {
+    const plain = input.runs.filter((r) => r.group === "base" && r.reward === g.reward && r.seed === g.seed);
     out.push({
       section: "guard",
-      title: "guard",
+      title: `guard: ${g.reward}`,
       spec: curveChart(
-        seriesBy([...plain, ...guard], (r) => evalCurve(r.metrics)),
+        seriesBy([...plain, g], (r) => evalCurve(r.metrics)),
         {
-          title: "held-out accuracy with and without the guard",
+          title: `${g.reward}: held-out accuracy with and without the guard`,
           y: "accuracy",
-          width: 420,
+          width: 330,
         },
       ),
     });
@@ -261,46 +297,61 @@ export async function renderReport(
     `<div class="charts">${charts
       .map((c, i) => (c.section === section ? `<figure title="${esc(c.title)}">${svgs[i]}</figure>` : ""))
       .join("")}</div>`;
-  const findings = `<table class="findings"><thead><tr><th>id</th><th>paper</th><th>organism</th><th>verdict</th><th>rule</th></tr></thead><tbody>
-${summary.findings
+  const findingsTable = (
+    fs: Finding[],
+  ) => `<table class="findings"><thead><tr><th>id</th><th>paper</th><th>organism</th><th>verdict</th><th>rule</th></tr></thead><tbody>
+${fs
   .map(
     (x) =>
       `<tr class="${x.verdict}"><td>${x.id}</td><td>${esc(x.claim)}</td><td>${esc(x.observed)}</td><td><b>${x.verdict}</b></td><td class="muted">${esc(x.rule)}</td></tr>`,
   )
   .join("\n")}
 </tbody></table>`;
-  const condTable = table(
-    [
-      "condition",
-      "seeds",
-      "steps",
-      "start acc",
-      "early gain",
-      "peak gain",
-      "final gain",
-      "margin",
-      "entropy first → last",
-      "transitional first → last",
-      "length first → last",
-      "collapse step: entropy / transitional / accuracy (per seed)",
-    ],
-    summary.conditions.map((c) => [
-      conditionKey(c),
-      c.seeds,
-      c.steps,
-      fmtSpread(c.start, 3, false),
-      fmtSpread(c.early),
-      fmtSpread(c.peak),
-      fmtSpread(c.final),
-      c.margin.toFixed(3),
-      `${fmtSpread(c.entropy.first, 3, false)} → ${fmtSpread(c.entropy.last, 3, false)}`,
-      `${fmtSpread(c.transitional.first, 2, false)} → ${fmtSpread(c.transitional.last, 2, false)}`,
-      `${fmtSpread(c.length.first, 1, false)} → ${fmtSpread(c.length.last, 1, false)}`,
-      c.collapse
-        .map((k) => [k.entropyStep, k.transitionalStep, k.accuracyStep].map((x) => x ?? "–").join(" / "))
-        .join("; "),
-    ]),
-  );
+  const findings =
+    findingsTable(summary.findings) +
+    (summary.sampled
+      ? `<h3>The same findings on sampled accuracy (mean@k, temperature 1)</h3>
+<p class="muted">Greedy decoding shows the model's most likely answer; the RL objective acts on samples at temperature 1, where sharpening the distribution shows first. F5 does not depend on the accuracy metric.</p>
+${findingsTable(summary.sampled.findings)}`
+      : "");
+  const condTable = (cs: ConditionSummary[]) =>
+    table(
+      [
+        "condition",
+        "seeds",
+        "steps",
+        "start acc",
+        "early gain",
+        "peak gain",
+        "final gain",
+        "margin",
+        "entropy first → last",
+        "transitional first → last",
+        "length first → last",
+        "collapse step: entropy / transitional / accuracy (per seed)",
+      ],
+      cs.map((c) => [
+        conditionKey(c),
+        c.seeds,
+        c.steps,
+        fmtSpread(c.start, 3, false),
+        fmtSpread(c.early),
+        fmtSpread(c.peak),
+        fmtSpread(c.final),
+        c.margin.toFixed(3),
+        `${fmtSpread(c.entropy.first, 3, false)} → ${fmtSpread(c.entropy.last, 3, false)}`,
+        `${fmtSpread(c.transitional.first, 2, false)} → ${fmtSpread(c.transitional.last, 2, false)}`,
+        `${fmtSpread(c.length.first, 1, false)} → ${fmtSpread(c.length.last, 1, false)}`,
+        c.collapse
+          .map((k) => [k.entropyStep, k.transitionalStep, k.accuracyStep].map((x) => x ?? "–").join(" / "))
+          .join("; "),
+      ]),
+    );
+  const conditionsHtml =
+    condTable(summary.conditions) +
+    (summary.sampled
+      ? `<h3>Sampled accuracy (mean@k, temperature 1)</h3>${condTable(summary.sampled.conditions)}`
+      : "");
   const corrNames = [...new Set(Object.values(summary.correlations).flatMap((c) => Object.keys(c)))].sort();
   const corrTable = table(
     ["condition", ...corrNames],
@@ -309,11 +360,29 @@ ${summary.findings
       ...corrNames.map((n) => fmtSpread(c[n] ?? null, 2)),
     ]),
   );
-  const g = summary.guard;
-  const guardHtml = g
-    ? `<p>Guard (mode rollback) ${g.fired ? `fired at step ${g.firedAt}${g.rolledBackTo !== null ? `, rolled back to step ${g.rolledBackTo}` : ""}` : "did not fire"}. ` +
-      `Gain kept: ${f(g.keptGain, 3)}; its early gain: ${f(g.earlyGain, 3)}; unguarded run's final gain: ${f(g.unguardedFinal, 3)}. ` +
-      `Keeps the early gain (kept ≥ early − margin ${g.margin.toFixed(3)}): <b>${g.keepsEarlyGain === null ? "n/a" : g.keepsEarlyGain ? "yes" : "no"}</b>.</p>${chartsOf("guard")}`
+  const guardHtml = summary.guards.length
+    ? `<p class="muted">Each guarded run (mode rollback) is the unguarded base run of its reward and seed with the guard on; when it fires it rolls back to the checkpoint with the best held-out accuracy (which needs labels: the guard's trigger does not, its choice of checkpoint does).</p>${table(
+        [
+          "reward",
+          "guard",
+          "gain kept",
+          "its early gain",
+          "unguarded final gain",
+          "keeps the early gain (kept ≥ early − margin)",
+        ],
+        summary.guards.map((g) => [
+          g.reward,
+          g.fired
+            ? `fired at step ${g.firedAt}${g.rolledBackTo !== null ? `, rolled back to step ${g.rolledBackTo}` : ""}`
+            : "did not fire",
+          f(g.keptGain, 3),
+          f(g.earlyGain, 3),
+          f(g.unguardedFinal, 3),
+          g.keepsEarlyGain === null
+            ? "n/a"
+            : `${g.keepsEarlyGain ? "yes" : "no"} (margin ${g.margin.toFixed(3)})`,
+        ]),
+      )}${chartsOf("guard")}`
     : "<p>No guard run.</p>";
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(input.title ?? "rlif: reproduction report")}</title><style>${CSS}</style></head>
@@ -323,7 +392,7 @@ ${summary.findings
 <h2>Findings</h2>
 ${findings}
 <h2>Conditions</h2>
-${condTable}
+${conditionsHtml}
 <h2>Base model</h2>
 ${chartsOf("base")}
 <h2>Instruct model</h2>
@@ -344,7 +413,11 @@ ${summary.notes.length ? `<h2>Notes</h2><ul>${summary.notes.map((n) => `<li>${es
   return {
     html,
     summary,
-    markdown: `${findingsMarkdown(summary.findings)}\n`,
+    markdown:
+      `${findingsMarkdown(summary.findings)}\n` +
+      (summary.sampled
+        ? `\nOn sampled accuracy (mean@k, temperature 1):\n\n${findingsMarkdown(summary.sampled.findings)}\n`
+        : ""),
     headlineSvg: head >= 0 ? svgs[head] : null,
   };
 }

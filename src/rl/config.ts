@@ -132,6 +132,9 @@ export const TrainConfigSchema = z
           .default(0.8)
           .describe("trigger when the transitional-word rate < (1 - x) * initial"),
         patience: posInt().default(2).describe("consecutive triggered steps before acting"),
+        baseline_steps: posInt()
+          .default(3)
+          .describe("the initial entropy and transitional rate are the means over this many first steps"),
       })
       .strict()
       .prefault({}),

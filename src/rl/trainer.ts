@@ -170,8 +170,11 @@ function rolloutMetrics(rollouts: Rollout[], deps: TrainerDeps): StepMetrics {
 }
 
 interface GuardState {
+  /** Means over the first baseline_steps steps (a single step's rollouts are too noisy). */
   initialEntropy: number | null;
   initialTransitional: number | null;
+  /** Sums over the baseline steps seen so far. */
+  baseline: { n: number; entropy: number; transitional: number };
   strikes: number;
 }
 
@@ -194,14 +197,19 @@ export async function trainRl(
   let opt = new AdamW(model.parameters(), optOpts);
   let start = 0;
   let best = { score: Number.NEGATIVE_INFINITY, step: -1 };
-  let guard: GuardState = { initialEntropy: null, initialTransitional: null, strikes: 0 };
+  let guard: GuardState = {
+    initialEntropy: null,
+    initialTransitional: null,
+    baseline: { n: 0, entropy: 0, transitional: 0 },
+    strikes: 0,
+  };
   const restore = (ck: LoadedCheckpoint) => {
     model = ck.model;
     opt = new AdamW(model.parameters(), optOpts);
     if (ck.optimizer) opt.loadState(ck.optimizer.step, ck.optimizer.tensors);
     start = ck.state.step;
     if (ck.state.best) best = ck.state.best as typeof best;
-    if (ck.state.guard) guard = ck.state.guard as GuardState;
+    if (ck.state.guard) guard = { ...guard, ...(ck.state.guard as Partial<GuardState>) };
   };
   const resumed = loadLatestCheckpoint(cfg.out, log);
   if (resumed && !deps.resume)
@@ -387,13 +395,26 @@ export async function trainRl(
     if (cfg.guard.mode !== "off") {
       const H = m.mean_token_entropy as number;
       const tr = m.transitional_rate as number;
-      guard.initialEntropy ??= H;
-      guard.initialTransitional ??= tr;
-      const lowH = H < (1 - cfg.guard.entropy_drop) * guard.initialEntropy;
-      const lowT =
-        guard.initialTransitional > 0 && tr < (1 - cfg.guard.transitional_drop) * guard.initialTransitional;
-      guard.strikes = lowH || lowT ? guard.strikes + 1 : 0;
-      if (guard.strikes >= cfg.guard.patience) {
+      const b = guard.baseline;
+      if (guard.initialEntropy === null || guard.initialTransitional === null) {
+        b.n++;
+        b.entropy += H;
+        b.transitional += tr;
+        if (b.n >= cfg.guard.baseline_steps) {
+          guard.initialEntropy = b.entropy / b.n;
+          guard.initialTransitional = b.transitional / b.n;
+        }
+      } else {
+        const lowH = H < (1 - cfg.guard.entropy_drop) * guard.initialEntropy;
+        const lowT =
+          guard.initialTransitional > 0 && tr < (1 - cfg.guard.transitional_drop) * guard.initialTransitional;
+        guard.strikes = lowH || lowT ? guard.strikes + 1 : 0;
+      }
+      if (
+        guard.initialEntropy !== null &&
+        guard.initialTransitional !== null &&
+        guard.strikes >= cfg.guard.patience
+      ) {
         guardFired = true;
         m.guard = `fired: entropy ${H.toFixed(3)} (start ${guard.initialEntropy.toFixed(3)}), transitional ${tr.toFixed(2)} (start ${guard.initialTransitional.toFixed(2)})`;
       }

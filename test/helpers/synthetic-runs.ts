@@ -7,6 +7,8 @@ import { join } from "node:path";
 export interface SyntheticRun {
   /** Held-out greedy accuracy by step (step 0 = before training). */
   acc: Record<number, number>;
+  /** Held-out sampled accuracy (mean@k) by step, when the run evaluated samples. */
+  sampled?: Record<number, number>;
   steps: number;
   entropy?: (step: number) => number;
   transitional?: (step: number) => number;
@@ -20,6 +22,7 @@ export function metricsLines(r: SyntheticRun): string {
   const ev = (step: number) => ({
     n: r.n ?? 100,
     greedy_accuracy: r.acc[step],
+    ...(r.sampled?.[step] !== undefined ? { mean_at_k: r.sampled[step] } : {}),
     greedy: { mean_token_entropy: 1, transitional_rate: 0 },
   });
   lines.push({ step: 0, eval: ev(0) });

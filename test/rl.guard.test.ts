@@ -1,0 +1,81 @@
+// The guard (the paper's practical advice): it measures its baseline over the first steps, counts
+// consecutive steps below the thresholds, and warns, stops, or rolls back to the best checkpoint.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import type { EvalSummary } from "../src/eval/evaluate.ts";
+import { loadCheckpointDir } from "../src/model/checkpoint.ts";
+import { trainRl } from "../src/rl/trainer.ts";
+import { toyConfig, toyDeps, toyModel } from "./helpers/toy-rl.ts";
+
+function lines(dir: string): Record<string, unknown>[] {
+  return readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+}
+
+/** A held-out "accuracy" that peaks at step 4, so the best checkpoint is known. */
+const fakeEval = async (_m: unknown, step: number) =>
+  ({ n: 10, greedy_accuracy: step === 4 ? 0.9 : 0.5 }) as unknown as EvalSummary;
+
+const weights = (m: { parameters(): Map<string, { toArray(): number[] }> }) =>
+  [...m.parameters().values()].flatMap((t) => t.toArray());
+
+describe("guard", () => {
+  // Self-certainty on the toy task lowers entropy by far more than 25% within 20 steps.
+  const guard = (mode: string) => ({
+    reward: "self-certainty",
+    steps: 20,
+    eval: { every: 2 },
+    guard: { mode, entropy_drop: 0.25, transitional_drop: 0.5, patience: 2, baseline_steps: 3 },
+  });
+
+  test("rollback: fires after `patience` low steps against the baseline mean, restores the best checkpoint", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rlif-guard-"));
+    try {
+      const r = await trainRl(toyModel(0), toyConfig(dir, guard("rollback")), {
+        ...toyDeps(),
+        evaluate: fakeEval,
+      });
+      assert.equal(r.stoppedBy, "guard");
+      const steps = lines(dir).filter((m) => !m.event && (m.step as number) > 0);
+      const H = steps.map((m) => m.mean_token_entropy as number);
+      const base = (H[0] + H[1] + H[2]) / 3;
+      const fired = steps.findIndex((m) => typeof m.guard === "string");
+      assert.ok(fired >= 0 && fired < 19, "the guard fired before the last step");
+      // Never during the baseline; fired at the second consecutive step below 0.75 × baseline mean.
+      assert.ok(fired >= 4, `fired at step ${fired + 1}`);
+      assert.ok(H[fired] < 0.75 * base && H[fired - 1] < 0.75 * base);
+      assert.ok(!(H[fired - 2] < 0.75 * base) || fired - 2 < 3, "not already at the step before");
+      assert.match(steps[fired].guard as string, new RegExp(`start ${base.toFixed(3)}`));
+      assert.equal(steps.length, fired + 1, "no step after the guard fired");
+      const rb = lines(dir).find((m) => m.event === "guard-rollback");
+      assert.equal(rb?.to_step, 4);
+      const best = loadCheckpointDir(join(dir, "checkpoints", "step-0000004")).model;
+      assert.deepEqual(weights(r.model), weights(best));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("warn: logs the guard line and trains every step", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rlif-guard-"));
+    try {
+      const r = await trainRl(toyModel(0), toyConfig(dir, guard("warn")), {
+        ...toyDeps(),
+        evaluate: fakeEval,
+      });
+      assert.equal(r.stoppedBy, "steps");
+      const steps = lines(dir).filter((m) => !m.event && (m.step as number) > 0);
+      assert.equal(steps.length, 20);
+      assert.ok(steps.some((m) => typeof m.guard === "string"));
+      assert.ok(!lines(dir).some((m) => m.event === "guard-rollback"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
