@@ -2,13 +2,20 @@
 // and templates and sources resolve as documented.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Random } from "../src/engine/random.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
-import { applyTemplate, loadProblems, makeGrader } from "../src/eval/sources.ts";
+import {
+  applyTemplate,
+  loadCodec,
+  loadProblems,
+  makeGrader,
+  resolveModelDir,
+  tokenizerDir,
+} from "../src/eval/sources.ts";
 import { passAtK } from "../src/rl/stats.ts";
 import { toyCodec, toyModel } from "./helpers/toy-rl.ts";
 
@@ -33,6 +40,24 @@ const opts = (seed: number) => ({
 });
 
 describe("evaluation harness", () => {
+  test("an RL checkpoint (weights only) uses the tokenizer of the model its run started from", () => {
+    const root = mkdtempSync(join(tmpdir(), "rlif-ckpt-"));
+    try {
+      const model = join(root, "model");
+      mkdirSync(model);
+      copyFileSync(join(resolveModelDir("organism-base"), "tokenizer.json"), join(model, "tokenizer.json"));
+      const ckpt = join(root, "run", "checkpoints", "step-0000004");
+      mkdirSync(ckpt, { recursive: true });
+      assert.equal(tokenizerDir(ckpt), ckpt, "no run config: the folder itself (and its error)");
+      assert.throws(() => loadCodec(ckpt), /tokenizer\.json/);
+      writeFileSync(join(root, "run", "config.resolved.json"), JSON.stringify({ model_dir: model }));
+      assert.equal(tokenizerDir(ckpt), model);
+      assert.deepEqual(loadCodec(ckpt).encode("12+3"), loadCodec(model).encode("12+3"));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test("summary statistics are those of the records", async () => {
     const { records, summary } = await evaluate(toyModel(3), toyCodec, problems, opts(1));
     assert.equal(summary.n, 3);

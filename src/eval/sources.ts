@@ -1,7 +1,7 @@
 // Where problems and models come from: "organism:<split>" or a JSONL file of problems, and a model
 // folder or an organism name. Prompt templates per model kind live here too.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ExtractMode, gradeResponse } from "../grading/index.ts";
@@ -76,8 +76,20 @@ export function codecFor(tok: Tokenizer): TextCodec {
   };
 }
 
+/** Where a model folder's tokenizer is: the folder itself, or for an RL checkpoint
+ *  (<run>/checkpoints/step-N, weights only) the model its run started from. */
+export function tokenizerDir(modelDir: string): string {
+  if (existsSync(join(modelDir, "tokenizer.json"))) return modelDir;
+  const run = join(modelDir, "..", "..", "config.resolved.json");
+  if (existsSync(run)) {
+    const from = JSON.parse(readFileSync(run, "utf8")).model_dir;
+    if (typeof from === "string" && existsSync(join(from, "tokenizer.json"))) return from;
+  }
+  return modelDir; // loadTokenizer names the missing file
+}
+
 export function loadCodec(modelDir: string) {
-  return codecFor(loadTokenizer(modelDir));
+  return codecFor(loadTokenizer(tokenizerDir(modelDir)));
 }
 
 /** Organism answers are boxed integers; benchmarks use the auto extractor. */
