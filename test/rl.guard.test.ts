@@ -6,8 +6,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { resolveConfig } from "../src/cli/options.ts";
+import { guardShorthand } from "../src/cli/train.ts";
 import type { EvalSummary } from "../src/eval/evaluate.ts";
 import { loadCheckpointDir } from "../src/model/checkpoint.ts";
+import { TrainConfigSchema } from "../src/rl/config.ts";
 import { trainRl } from "../src/rl/trainer.ts";
 import { toyConfig, toyDeps, toyModel } from "./helpers/toy-rl.ts";
 
@@ -77,5 +80,15 @@ describe("guard", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("rlif train --guard [mode]: bare means rollback, a mode is checked, --guard.mode wins", () => {
+    const mode = (flags: Record<string, unknown>) =>
+      resolveConfig(TrainConfigSchema, guardShorthand(flags)).guard.mode;
+    assert.equal(mode({}), "off");
+    assert.equal(mode({ guard: true }), "rollback");
+    assert.equal(mode({ guard: "warn" }), "warn");
+    assert.equal(mode({ guard: true, "guard.mode": "stop" }), "stop");
+    assert.throws(() => mode({ guard: "sideways" }), /guard\.mode/);
   });
 });

@@ -101,6 +101,13 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; res
   }
 }
 
+/** `--guard [mode]` -> guard.mode (bare: rollback); an explicit --guard.mode wins. */
+export function guardShorthand(flags: Record<string, unknown>): Record<string, unknown> {
+  const { guard, ...rest } = flags;
+  if (guard === undefined || rest["guard.mode"] !== undefined) return rest;
+  return { ...rest, "guard.mode": guard === true ? "rollback" : guard };
+}
+
 export function registerTrain(program: Command): void {
   const cmd = program
     .command("train")
@@ -109,9 +116,10 @@ export function registerTrain(program: Command): void {
         "RLVR (correctness) or mixtures; GRPO/RLOO/REINFORCE with PPO clipping. Metrics go to\n" +
         "<out>/metrics.jsonl, checkpoints to <out>/checkpoints.",
     )
-    .option("--resume", "continue the run in --out from its newest checkpoint");
+    .option("--resume", "continue the run in --out from its newest checkpoint")
+    .option("--guard [mode]", "shorthand for --guard.mode (a bare --guard means rollback)");
   addConfigOptions(cmd, TrainConfigSchema).action(async (flags) => {
-    const cfg = resolveConfig(TrainConfigSchema, flags);
+    const cfg = resolveConfig(TrainConfigSchema, guardShorthand(flags));
     const r = await runTraining(cfg, { resume: !!flags.resume });
     console.log(`${cfg.out}: stopped by ${r.stoppedBy} at step ${r.lastStep}`);
   });
