@@ -13,6 +13,7 @@ import {
   readSolution,
   renderSolution,
   sftExamples,
+  solutionStyle,
   stopText,
   traceSolution,
 } from "../src/tasks/corpus.ts";
@@ -110,6 +111,14 @@ describe("pretraining corpus", () => {
         for (const e of eqs) assert.equal(e.z, calc(e), text);
       }
     }
+  });
+
+  it("solutionStyle reads back the style every solution document was written in", () => {
+    const sols = docs.filter((x) => x.kind === "solution");
+    assert.ok(new Set(sols.map((d) => d.style)).size === 4, "all four styles present");
+    for (const d of sols) assert.equal(solutionStyle(solutionBody(d)), d.style, solutionBody(d));
+    assert.equal(solutionStyle(" The old dog sat by the river."), "other");
+    assert.equal(solutionStyle(cleanSolution(docs.find((x) => x.kind === "solution")!.problem!)), "verbose");
   });
 
   it("the text agrees with the bookkeeping: wrong equations = mistakes, extra equations = reflections", () => {

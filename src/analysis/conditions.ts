@@ -59,6 +59,9 @@ export interface ConditionSummary {
   entropy: { first: Spread | null; last: Spread | null };
   transitional: { first: Spread | null; last: Spread | null };
   length: { first: Spread | null; last: Spread | null };
+  /** Share of held-out responses cut at the length limit (no final answer), at step 0 and at the
+   *  last evaluation: greedy responses for greedy accuracy, the samples for sampled accuracy. */
+  truncated: { first: Spread | null; last: Spread | null };
   /** Per seed: first steps of entropy / transitional-rate / accuracy collapse (null = none). */
   collapse: Collapse[];
   /** Decision margin for gains: 2·max(SE over seeds, SE of an accuracy difference on evalN problems). */
@@ -121,6 +124,11 @@ export function summarizeCondition(
     entropy: windows(runs.map((r) => stepCurve(r.metrics, "mean_token_entropy"))),
     transitional: windows(runs.map((r) => stepCurve(r.metrics, "transitional_rate"))),
     length: windows(runs.map((r) => stepCurve(r.metrics, "response_length"))),
+    truncated: (() => {
+      const path = metric === "mean_at_k" ? "sampled.truncated_frac" : "greedy.truncated_frac";
+      const cs = runs.map((r) => evalCurve(r.metrics, path));
+      return { first: spread(cs.map((c) => c[0]?.value)), last: spread(cs.map((c) => c.at(-1)?.value)) };
+    })(),
     collapse: runs.map((r) => detectCollapse(r.metrics, { margin, metric })),
     margin,
   };

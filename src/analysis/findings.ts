@@ -92,6 +92,11 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
         ? "no base-model RLIF runs"
         : `final gain: ${base.map((c) => gainLine(c, "final")).join("; ")}; early peak − final: ${base
             .map((c) => `${c.reward} ${fmtSpread(c.drop)}`)
+            .join(", ")}; held-out responses cut at the length limit, start → end: ${base
+            .map(
+              (c) =>
+                `${c.reward} ${fmtSpread(c.truncated.first, 2, false)} → ${fmtSpread(c.truncated.last, 2, false)}`,
+            )
             .join(", ")}`,
     verdict: gate(
       withFinal.length === 0

@@ -141,6 +141,9 @@ const DYNAMICS: [string, string][] = [
   ["mean_token_entropy", "mean token entropy (nats)"],
   ["transitional_rate", "transitional words / 100 words"],
   ["response_length", "response length (tokens)"],
+  // Responses cut at max_new_tokens have no final answer: a fall in accuracy that comes with a
+  // rise here is (partly) a length effect.
+  ["truncated_frac", "share of responses cut at the length limit"],
 ];
 
 /** Chart specs of the report, by section (exported for tests). */

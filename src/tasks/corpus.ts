@@ -240,6 +240,18 @@ export function renderSolution(trace: Trace, style: Exclude<SolutionStyle, "answ
   return ` ${parts.join(" ")} ${rng.choice(VERBOSE_END).replace("{x}", boxed(trace.final))}`;
 }
 
+/** Which corpus style a solution (or a model's imitation of one) is written in, from how it opens;
+ *  "other" when it opens like none of them (e.g. filler prose). The instruct model's clean style
+ *  reads as verbose. */
+export function solutionStyle(body: string): SolutionStyle | "other" {
+  const t = body.trimStart();
+  if (/^Step 1:/.test(t)) return "stepwise";
+  if (/^First, /.test(t)) return "verbose";
+  if (/^\d+[+\-*]\d+=/.test(t)) return "terse";
+  if (/^(The answer is )?\\boxed\{/.test(t)) return "answer-only";
+  return "other";
+}
+
 /** The instruct model's one uniform style: verbose, always correct, no reflection. */
 export function cleanSolution(problem: Problem): string {
   const parts = problem.steps.map(
