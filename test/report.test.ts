@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { LoadedRun } from "../src/analysis/conditions.ts";
 import { isFinished, readRun } from "../src/analysis/runs.ts";
-import { executeStudy, PROFILES, planStudy, selectRuns } from "../src/cli/reproduce.ts";
+import { checkSameStudy, executeStudy, PROFILES, planStudy, selectRuns } from "../src/cli/reproduce.ts";
 import { renderReport } from "../src/report/build.ts";
 import { type SyntheticRun, writeSyntheticRun } from "./helpers/synthetic-runs.ts";
 
@@ -218,5 +218,24 @@ describe("study resume", () => {
     assert.deepEqual(trained, [plan[1].dir]);
     assert.ok(!existsSync(join(plan[1].dir, ".lock")), "released after training");
     assert.ok(existsSync(join(plan[0].dir, ".lock")), "another process's lock is left alone");
+  });
+
+  test("a study folder made with other settings is refused, naming what differs", () => {
+    const plan = join(root, "other", "plan.json");
+    mkdirSync(join(root, "other"), { recursive: true });
+    const now = { profile: PROFILES.quick, base: "organism-base", instruct: "organism-instruct" };
+    checkSameStudy(plan, now); // no plan yet: fine
+    writeFileSync(plan, JSON.stringify({ ...now, runs: [] }));
+    checkSameStudy(plan, now); // the same settings: fine
+    writeFileSync(
+      plan,
+      JSON.stringify({
+        ...now,
+        profile: { ...PROFILES.quick, lr: 1, eval: { ...PROFILES.quick.eval, k: 0 } },
+      }),
+    );
+    assert.throws(() => checkSameStudy(plan, now), /other settings \(profile\.lr, profile\.eval\.k differ\)/);
+    writeFileSync(plan, "{");
+    assert.throws(() => checkSameStudy(plan, now), /unreadable/);
   });
 });

@@ -11,7 +11,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import type { LoadedRun, RunGroup, RunInfo } from "../analysis/conditions.ts";
 import { mixModels } from "../analysis/mix.ts";
@@ -280,6 +280,44 @@ export async function ensureMixModel(
   saveModel(dir, mixed);
 }
 
+/** Keys whose values differ between two JSON values, as dotted paths. */
+export function jsonDiff(a: unknown, b: unknown, path = ""): string[] {
+  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) =>
+      jsonDiff(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        path ? `${path}.${k}` : k,
+      ),
+    );
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [path || "(root)"];
+}
+
+/** A study folder holds runs of one plan: resuming it with another profile or other models would
+ *  skip "finished" runs made under other settings and mix them into one report. */
+export function checkSameStudy(
+  planPath: string,
+  now: { profile: Profile; base: string; instruct: string },
+): void {
+  if (!existsSync(planPath)) return;
+  let old: Record<string, unknown>;
+  try {
+    old = JSON.parse(readFileSync(planPath, "utf8"));
+  } catch (e) {
+    throw new Error(
+      `${planPath}: unreadable (${(e as Error).message}); move it away to start the study afresh`,
+    );
+  }
+  const diff = jsonDiff({ profile: old.profile, base: old.base, instruct: old.instruct }, now);
+  if (diff.length)
+    throw new Error(
+      `${dirname(planPath)} holds a study with other settings (${diff.join(", ")} differ): ` +
+        "use another --out, or delete that folder to start again",
+    );
+}
+
 /** The runs `--only` trains: a shared run (mix α = 0) belongs to the group that trains it. */
 export function selectRuns(runs: PlannedRun[], only?: RunGroup[]): PlannedRun[] {
   return only ? runs.filter((r) => only.includes(r.sharedWith ?? r.group)) : runs;
@@ -408,6 +446,7 @@ export async function reproduce(
   mkdirSync(o.out, { recursive: true });
   const t0 = performance.now();
   const runs = planStudy(o);
+  checkSameStudy(join(o.out, "plan.json"), { profile: o.profile, base: o.base, instruct: o.instruct });
   writeFileAtomic(
     join(o.out, "plan.json"),
     `${JSON.stringify({ profile: o.profile, base: o.base, instruct: o.instruct, runs: runs.map(({ cfg: _c, ...r }) => r) }, null, 2)}\n`,
