@@ -9,7 +9,14 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { LoadedRun } from "../src/analysis/conditions.ts";
 import { isFinished, readRun } from "../src/analysis/runs.ts";
-import { checkSameStudy, executeStudy, PROFILES, planStudy, selectRuns } from "../src/cli/reproduce.ts";
+import {
+  checkSameStudy,
+  executeStudy,
+  PROFILES,
+  planStudy,
+  selectRuns,
+  takeLock,
+} from "../src/cli/reproduce.ts";
 import { renderReport } from "../src/report/build.ts";
 import { type SyntheticRun, writeSyntheticRun } from "./helpers/synthetic-runs.ts";
 
@@ -237,5 +244,15 @@ describe("study resume", () => {
     assert.throws(() => checkSameStudy(plan, now), /other settings \(profile\.lr, profile\.eval\.k differ\)/);
     writeFileSync(plan, "{");
     assert.throws(() => checkSameStudy(plan, now), /unreadable/);
+  });
+
+  test("takeLock: creates the lock's folder, refuses a live owner's lock, takes over a dead one's", () => {
+    const lock = join(root, "locks", "not-yet", "m.lock"); // its folder does not exist yet
+    assert.equal(takeLock(lock), true);
+    assert.equal(takeLock(lock), true, "our own lock");
+    writeFileSync(lock, String(process.ppid));
+    assert.equal(takeLock(lock), false, "a live process holds it");
+    writeFileSync(lock, String(spawnSync(process.execPath, ["-e", "0"]).pid));
+    assert.equal(takeLock(lock), true, "stale");
   });
 });

@@ -335,12 +335,14 @@ function lockedByOther(lock: string): number | null {
   }
 }
 
-/** Take the run's lock unless a live process holds it; true when taken. */
-function takeLock(lock: string): boolean {
+/** Take a lock file unless a live process holds it; true when taken. */
+export function takeLock(lock: string): boolean {
+  mkdirSync(dirname(lock), { recursive: true });
   try {
     writeFileSync(lock, String(process.pid), { flag: "wx" });
     return true;
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     if (lockedByOther(lock) !== null) return false;
     writeFileSync(lock, String(process.pid)); // stale: its owner died
     return true;
