@@ -70,6 +70,8 @@ export interface TheoryResult {
   accuracy: number | null;
 }
 
+const THEORY_CHUNK = 128;
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export async function theoryChecks(
@@ -83,13 +85,20 @@ export async function theoryChecks(
   const ids = prompts.flatMap((p) => Array.from({ length: G }, () => codec.encode(p.text)));
   const gold = prompts.flatMap((p) => Array.from({ length: G }, () => p.answer));
   const stop = codec.stopIds ?? [codec.eosId];
-  const samples = await sample(model, ids, {
-    maxNewTokens: o.maxNewTokens,
-    temperature: t,
-    stopTokens: stop,
-    padToken: codec.padId ?? codec.eosId,
-    rng: new Random(o.seed ?? 0),
-  });
+  // In chunks: one batch of every response (16 × 64 in the full profile) needs a KV cache and
+  // activations beyond the wasm backend's 4 GiB.
+  const rng = new Random(o.seed ?? 0);
+  const samples: Awaited<ReturnType<typeof sample>> = [];
+  for (let c = 0; c < ids.length; c += THEORY_CHUNK)
+    samples.push(
+      ...(await sample(model, ids.slice(c, c + THEORY_CHUNK), {
+        maxNewTokens: o.maxNewTokens,
+        temperature: t,
+        stopTokens: stop,
+        padToken: codec.padId ?? codec.eosId,
+        rng,
+      })),
+    );
   const V = model.dims.V;
   const r = {
     tokens: 0,
