@@ -552,7 +552,7 @@ export function registerReproduce(program: Command): void {
         "weight mixing; guard) and write <out>/report.html and <out>/summary.json. Re-running resumes:\n" +
         "finished runs are skipped, interrupted ones continue from their last checkpoint.",
     )
-    .option("--quick", "the quick profile (1 seed, short runs; about 15 minutes on 2 cores)")
+    .option("--quick", "the quick profile (1 seed, short runs; about 9 minutes on 2 cores)")
     .option("--out <dir>", "study folder", "runs/reproduce")
     .option("--base <model>", "base model", "organism-base")
     .option("--instruct <model>", "instruct model", "organism-instruct")
