@@ -4,8 +4,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
-import { Random } from "../engine/random.ts";
-import { evaluate } from "../eval/evaluate.ts";
+import { evaluate, greedyOnly } from "../eval/evaluate.ts";
 import { applyTemplate, codecFor, loadProblems, makeGrader, REPO_ROOT } from "../eval/sources.ts";
 import { loadModel, saveModel } from "../model/checkpoint.ts";
 import { parseModelConfig } from "../model/config.ts";
@@ -121,16 +120,12 @@ function organismEval(tok: Tokenizer, kind: PromptKind, limit: number, maxNewTok
   const codec = codecFor(tok);
   const grade = makeGrader(source);
   return async (model: Transformer): Promise<Record<string, number>> => {
-    const { summary } = await evaluate(model, codec, problems, {
-      k: 0,
-      temperature: 1,
-      topP: 1,
-      maxNewTokens,
-      batchSize: 64,
-      rng: new Random(0),
-      grade,
-      transitionalRate,
-    });
+    const { summary } = await evaluate(
+      model,
+      codec,
+      problems,
+      greedyOnly({ maxNewTokens, grade, transitionalRate }),
+    );
     return {
       eval_greedy_accuracy: summary.greedy_accuracy,
       eval_entropy: summary.greedy.mean_token_entropy,

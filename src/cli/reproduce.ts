@@ -17,8 +17,7 @@ import type { LoadedRun, RunGroup, RunInfo } from "../analysis/conditions.ts";
 import { mixModels } from "../analysis/mix.ts";
 import { isFinished, readRun } from "../analysis/runs.ts";
 import { type TheoryResult, theoryChecks } from "../analysis/theory.ts";
-import { Random } from "../engine/random.ts";
-import { evaluate, type TextCodec } from "../eval/evaluate.ts";
+import { evaluate, greedyOnly, type TextCodec } from "../eval/evaluate.ts";
 import {
   applyTemplate,
   codecFor,
@@ -234,16 +233,7 @@ export async function templateAccuracy(
       model,
       codec,
       problems.map((p, i) => ({ id: String(i), prompt: applyTemplate(p.problem, kind), answer: p.answer })),
-      {
-        k: 0,
-        temperature: 1,
-        topP: 1,
-        maxNewTokens,
-        batchSize: 64,
-        rng: new Random(0),
-        grade,
-        transitionalRate,
-      },
+      greedyOnly({ maxNewTokens, grade, transitionalRate }),
     );
     out[kind] = summary.greedy_accuracy;
   }

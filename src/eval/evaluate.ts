@@ -2,7 +2,7 @@
 // mean@k, unbiased pass@k and maj@k, plus the response statistics the paper tracks (token
 // entropy, self-certainty, trajectory log-prob, length, transitional-word rate).
 
-import type { Random } from "../engine/random.ts";
+import { Random } from "../engine/random.ts";
 import { type Sample, sample } from "../model/sample.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { majorityVote, passAtK } from "../rl/stats.ts";
@@ -39,6 +39,11 @@ export interface EvalOptions {
   /** Whether a response re-checks a step (default: any transitional word). */
   hasReflection?: (text: string) => boolean;
   onProgress?: (done: number, total: number) => void;
+}
+
+/** Options of a greedy-only evaluation (no samples, so the seed does not matter). */
+export function greedyOnly(o: Pick<EvalOptions, "maxNewTokens" | "grade" | "transitionalRate">): EvalOptions {
+  return { k: 0, temperature: 1, topP: 1, batchSize: 64, rng: new Random(0), ...o };
 }
 
 export interface ResponseRecord {
