@@ -538,9 +538,9 @@ export function registerReproduce(program: Command): void {
   program
     .command("reproduce")
     .description(
-      "run the paper's study on the organism (base: 4 rewards; instruct: self-certainty and correctness;\n" +
-        "weight mixing; guard) and write <out>/report.html and <out>/summary.json. Re-running resumes:\n" +
-        "finished runs are skipped, interrupted ones continue from their last checkpoint. Several processes\n" +
+      "run the paper's study on the organism (base: 4 rewards; instruct: self-certainty and correctness; " +
+        "weight mixing; guard) and write <out>/report.html and <out>/summary.json. Re-running resumes: " +
+        "finished runs are skipped, interrupted ones continue from their last checkpoint. Several processes " +
         "may share one --out (each run is locked while trained), e.g. one per core with --threads 1.",
     )
     .option("--quick", "the quick profile (1 seed, short runs; about 9 minutes on 2 cores)")
