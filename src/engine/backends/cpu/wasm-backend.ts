@@ -17,7 +17,7 @@ import {
   type WasmMemory,
   wasmApi,
 } from "./wasm/loader.ts";
-import { CTRL_BYTES, ThreadPool } from "./wasm/pool.ts";
+import { CTRL_BYTES, callKernel, ThreadPool } from "./wasm/pool.ts";
 
 /** A storage in the backend's memory: `ptr` is its byte offset, `cls` its block size class.
  *  It has CpuStorage's shape (`data`, a Float32Array view, and `size`), so every inherited
@@ -290,29 +290,7 @@ export class WasmBackend extends CpuBackend {
       this.pool.run(name, a, Math.max(1, chunks), scratchArg);
     } else {
       this.calls.serial++;
-      // Fixed arity instead of a spread: arguments past the kernel's own are ignored by wasm.
-      this.k[name](
-        0,
-        1,
-        a[0],
-        a[1],
-        a[2],
-        a[3],
-        a[4],
-        a[5],
-        a[6],
-        a[7],
-        a[8],
-        a[9],
-        a[10],
-        a[11],
-        a[12],
-        a[13],
-        a[14],
-        a[15],
-        a[16],
-        a[17],
-      );
+      callKernel(this.k[name], 0, 1, a);
     }
   }
 

@@ -23,6 +23,35 @@ const CHUNKS = 7;
 const SCRATCH_ARG = 8;
 const WORKER_CHUNKS = 9;
 
+/** Call a chunked kernel as chunk t of nt with MAX_ARGS arguments after (t, nt): a fixed arity
+ *  instead of a spread (arguments past the kernel's own are ignored by wasm). */
+export function callKernel(f: (...a: number[]) => void, t: number, nt: number, a: ArrayLike<number>): void {
+  f(
+    t,
+    nt,
+    a[0],
+    a[1],
+    a[2],
+    a[3],
+    a[4],
+    a[5],
+    a[6],
+    a[7],
+    a[8],
+    a[9],
+    a[10],
+    a[11],
+    a[12],
+    a[13],
+    a[14],
+    a[15],
+    a[16],
+    a[17],
+    a[18],
+    a[19],
+  );
+}
+
 export class ThreadPool {
   private readonly workers: Worker[] = [];
   private readonly i32: Int32Array;
@@ -89,31 +118,7 @@ export class ThreadPool {
     let c: number;
     let error: unknown = null;
     try {
-      while ((c = Atomics.add(i32, NEXT, 1)) < chunks)
-        f(
-          c,
-          chunks,
-          a[0],
-          a[1],
-          a[2],
-          a[3],
-          a[4],
-          a[5],
-          a[6],
-          a[7],
-          a[8],
-          a[9],
-          a[10],
-          a[11],
-          a[12],
-          a[13],
-          a[14],
-          a[15],
-          a[16],
-          a[17],
-          a[18],
-          a[19],
-        );
+      while ((c = Atomics.add(i32, NEXT, 1)) < chunks) callKernel(f, c, chunks, a);
     } catch (e) {
       error = e;
       Atomics.store(i32, NEXT, chunks); // stop the others taking more
