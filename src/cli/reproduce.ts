@@ -20,7 +20,6 @@ import { type TheoryResult, theoryChecks } from "../analysis/theory.ts";
 import { evaluate, greedyOnly, type TextCodec } from "../eval/evaluate.ts";
 import {
   applyTemplate,
-  codecFor,
   loadCodec,
   loadProblems,
   makeGrader,
@@ -28,7 +27,6 @@ import {
   resolveModelDir,
 } from "../eval/sources.ts";
 import { loadModel, saveModel } from "../model/checkpoint.ts";
-import { loadTokenizer } from "../model/tokenizer.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { renderReport } from "../report/build.ts";
 import { type TrainConfig, TrainConfigSchema } from "../rl/config.ts";
@@ -256,7 +254,7 @@ export async function ensureMixModel(
   const b = resolveModelDir(base);
   const mixed = mixModels(loadModel(b), loadModel(resolveModelDir(instruct)), alpha);
   const problems = loadProblems(TEMPLATE_CHOICE.source, TEMPLATE_CHOICE.limit, TEMPLATE_CHOICE.seed);
-  const acc = await templateAccuracy(mixed, codecFor(loadTokenizer(b)), problems, maxNewTokens);
+  const acc = await templateAccuracy(mixed, loadCodec(b), problems, maxNewTokens);
   const kind: PromptKind = acc.instruct > acc.base ? "instruct" : "base";
   mixed.config.rlif_kind = kind;
   mkdirSync(dir, { recursive: true });
@@ -320,8 +318,10 @@ function lockedByOther(lock: string): number | null {
     if (!Number.isInteger(pid) || pid === process.pid) return null;
     process.kill(pid, 0);
     return pid;
-  } catch {
-    return null; // no lock, unreadable, or its process is gone: a stale lock
+  } catch (e) {
+    // EPERM: the process exists but belongs to another user. Otherwise: no lock, unreadable, or
+    // its process is gone (a stale lock).
+    return (e as NodeJS.ErrnoException).code === "EPERM" ? Number(readFileSync(lock, "utf8")) : null;
   }
 }
 
@@ -493,10 +493,11 @@ export async function reproduce(
     }
   const p = o.profile;
   notes.push(
-    `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; held-out evaluation on ${p.eval.limit} organism:test-id problems every ${p.eval.every} steps; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on ${Math.min(p.mixSeeds, p.seeds.length)} seed(s) (each mixed model prompted with the template it answers best on 64 training problems).`,
+    `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; held-out evaluation on ${p.eval.limit} organism:test-id problems every ${p.eval.every} steps; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on ${Math.min(p.mixSeeds, p.seeds.length)} seed(s) (each mixed model prompted with the template it answers best on ${TEMPLATE_CHOICE.limit} training problems).`,
   );
-  const choices = p.alphas.flatMap((a) => {
-    const f = join(o.out, "models", `mix-a${a}`, "template-choice.json");
+  const mixModelDirs = new Map(runs.flatMap((r) => (r.mix ? [[r.mix.alpha, r.model] as const] : [])));
+  const choices = [...mixModelDirs].flatMap(([a, dir]) => {
+    const f = join(dir, "template-choice.json");
     if (!existsSync(f)) return [];
     const c = JSON.parse(readFileSync(f, "utf8"));
     return [
