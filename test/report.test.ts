@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -11,12 +11,15 @@ import type { LoadedRun } from "../src/analysis/conditions.ts";
 import { isFinished, readRun } from "../src/analysis/runs.ts";
 import {
   checkSameStudy,
+  ensureMixModel,
   executeStudy,
   PROFILES,
   planStudy,
   selectRuns,
   takeLock,
 } from "../src/cli/reproduce.ts";
+import { createWasmBackend } from "../src/engine/backends/cpu/wasm-backend.ts";
+import { getBackend, setBackend } from "../src/engine/tensor.ts";
 import { renderReport } from "../src/report/build.ts";
 import { type SyntheticRun, writeSyntheticRun } from "./helpers/synthetic-runs.ts";
 
@@ -254,5 +257,31 @@ describe("study resume", () => {
     assert.equal(takeLock(lock), false, "a live process holds it");
     writeFileSync(lock, String(spawnSync(process.execPath, ["-e", "0"]).pid));
     assert.equal(takeLock(lock), true, "stale");
+  });
+
+  test("a mixed model is prompted with the template it answers best on training problems", async () => {
+    const prev = getBackend();
+    setBackend(createWasmBackend({ threads: 1 }));
+    try {
+      for (const [alpha, want] of [
+        [0, "base"],
+        [1, "instruct"],
+      ] as const) {
+        const dir = join(root, "mix", `a${alpha}`);
+        await ensureMixModel(dir, "organism-base", "organism-instruct", alpha, 96);
+        const choice = JSON.parse(readFileSync(join(dir, "template-choice.json"), "utf8"));
+        assert.equal(choice.chosen, want);
+        assert.equal(choice.on.source, "organism:train", "chosen on training problems, not held-out ones");
+        const other = want === "base" ? "instruct" : "base";
+        assert.ok(choice.greedy_accuracy[want] > choice.greedy_accuracy[other], JSON.stringify(choice));
+        assert.equal(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).rlif_kind, want);
+        assert.ok(existsSync(join(dir, "tokenizer.json")));
+        const written = statSync(join(dir, "model.safetensors")).mtimeMs;
+        await ensureMixModel(dir, "organism-base", "organism-instruct", alpha, 96);
+        assert.equal(statSync(join(dir, "model.safetensors")).mtimeMs, written, "an existing model is kept");
+      }
+    } finally {
+      setBackend(prev);
+    }
   });
 });
