@@ -68,6 +68,10 @@ function groupConditions(runs: LoadedRun[]): Map<string, LoadedRun[]> {
   return m;
 }
 
+/** Whether any of the runs' held-out evaluations scored samples (mean@k). */
+const evaluatedSamples = (runs: LoadedRun[]) =>
+  runs.some((r) => r.metrics.evals.some((e) => typeof e.eval.mean_at_k === "number"));
+
 export function buildSummary(input: ReportInput): Summary {
   const frac = input.earlyFraction ?? 0.5;
   const groups = groupConditions(input.runs);
@@ -88,10 +92,7 @@ export function buildSummary(input: ReportInput): Summary {
       const g = guardSummary(r, plain?.final?.mean ?? null, plain?.margin ?? 0);
       return g ? [g] : [];
     });
-  const hasSamples = input.runs.some((r) =>
-    r.metrics.evals.some((e) => typeof e.eval.mean_at_k === "number"),
-  );
-  const sampledConditions = hasSamples
+  const sampledConditions = evaluatedSamples(input.runs)
     ? [...groups.values()].map((rs) => summarizeCondition(rs, frac, "mean_at_k"))
     : null;
   return {
@@ -147,7 +148,10 @@ const DYNAMICS: [string, string][] = [
 ];
 
 /** Chart specs of the report, by section (exported for tests). */
-export function reportCharts(input: ReportInput): { section: string; title: string; spec: Spec }[] {
+export function reportCharts(
+  input: ReportInput,
+  summary: Summary = buildSummary(input),
+): { section: string; title: string; spec: Spec }[] {
   const out: { section: string; title: string; spec: Spec }[] = [];
   for (const group of ["base", "instruct"] as const) {
     const rs = input.runs.filter((r) => r.group === group);
@@ -165,7 +169,7 @@ export function reportCharts(input: ReportInput): { section: string; title: stri
         },
       ),
     });
-    if (rs.some((r) => r.metrics.evals.some((e) => typeof e.eval.mean_at_k === "number")))
+    if (evaluatedSamples(rs))
       out.push({
         section: group,
         title: `${group}: held-out sampled accuracy`,
@@ -189,7 +193,6 @@ export function reportCharts(input: ReportInput): { section: string; title: stri
         ),
       });
   }
-  const summary = buildSummary(input);
   const byAlpha = (cs: ConditionSummary[]) =>
     cs.filter((c) => c.group === "mix").sort((a, b) => (a.alpha ?? 0) - (b.alpha ?? 0));
   const mix = byAlpha(summary.conditions);
@@ -197,25 +200,25 @@ export function reportCharts(input: ReportInput): { section: string; title: stri
   if (mix.length) {
     const pt = (c: ConditionSummary, s: Spread | null) =>
       s ? [{ x: c.alpha as number, mean: s.mean, min: s.min, max: s.max }] : [];
-    const panels: [string, (c: ConditionSummary) => Spread | null][] = [
-      ["initial entropy", (c) => c.initialEntropy],
-      ["initial accuracy", (c) => c.start],
-      ["peak gain", (c) => c.peak],
-      ["final gain", (c) => c.final],
+    // Each panel: its title, the conditions it plots (greedy or sampled accuracy) and the value.
+    const panels: [string, ConditionSummary[], (c: ConditionSummary) => Spread | null][] = [
+      ["initial entropy", mix, (c) => c.initialEntropy],
+      ["initial accuracy", mix, (c) => c.start],
+      ["peak gain", mix, (c) => c.peak],
+      ["final gain", mix, (c) => c.final],
     ];
-    const sampledPanels: typeof panels = mixSampled.length
-      ? [
-          ["initial sampled accuracy", (c) => c.start],
-          ["peak gain, sampled", (c) => c.peak],
-          ["final gain, sampled", (c) => c.final],
-        ]
-      : [];
-    for (const [t, f] of [...panels, ...sampledPanels])
+    if (mixSampled.length)
+      panels.push(
+        ["initial sampled accuracy", mixSampled, (c) => c.start],
+        ["peak gain, sampled", mixSampled, (c) => c.peak],
+        ["final gain, sampled", mixSampled, (c) => c.final],
+      );
+    for (const [t, conds, f] of panels)
       out.push({
         section: "mix",
         title: `mix: ${t}`,
         spec: xyChart(
-          (t.includes("sampled") ? mixSampled : mix).flatMap((c) => pt(c, f(c))),
+          conds.flatMap((c) => pt(c, f(c))),
           { title: `${t} vs α`, x: "α (instruct weight)", y: t },
         ),
       });
@@ -294,7 +297,7 @@ export async function renderReport(
   input: ReportInput,
 ): Promise<{ html: string; summary: Summary; markdown: string; headlineSvg: string | null }> {
   const summary = buildSummary(input);
-  const charts = reportCharts(input);
+  const charts = reportCharts(input, summary);
   const svgs = await Promise.all(charts.map((c) => renderSvg(c.spec)));
   const chartsOf = (section: string) =>
     `<div class="charts">${charts
