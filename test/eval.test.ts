@@ -50,6 +50,8 @@ describe("evaluation harness", () => {
       mkdirSync(ckpt, { recursive: true });
       assert.equal(tokenizerDir(ckpt), ckpt, "no run config: the folder itself (and its error)");
       assert.throws(() => loadCodec(ckpt), /tokenizer\.json/);
+      writeFileSync(join(root, "run", "config.resolved.json"), "{ model_dir");
+      assert.throws(() => tokenizerDir(ckpt), /config\.resolved\.json: not valid JSON/);
       writeFileSync(join(root, "run", "config.resolved.json"), JSON.stringify({ model_dir: model }));
       assert.equal(tokenizerDir(ckpt), model);
       assert.deepEqual(loadCodec(ckpt).encode("12+3"), loadCodec(model).encode("12+3"));

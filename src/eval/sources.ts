@@ -82,7 +82,12 @@ export function tokenizerDir(modelDir: string): string {
   if (existsSync(join(modelDir, "tokenizer.json"))) return modelDir;
   const run = join(modelDir, "..", "..", "config.resolved.json");
   if (existsSync(run)) {
-    const from = JSON.parse(readFileSync(run, "utf8")).model_dir;
+    let from: unknown;
+    try {
+      from = JSON.parse(readFileSync(run, "utf8")).model_dir;
+    } catch (e) {
+      throw new Error(`${run}: not valid JSON (${(e as Error).message})`);
+    }
     if (typeof from === "string" && existsSync(join(from, "tokenizer.json"))) return from;
   }
   return modelDir; // loadTokenizer names the missing file
