@@ -32,7 +32,7 @@ import { renderReport } from "../report/build.ts";
 import { type TrainConfig, TrainConfigSchema } from "../rl/config.ts";
 import type { PromptKind } from "../tasks/corpus.ts";
 import { transitionalRate } from "../tasks/transitional.ts";
-import { writeFileAtomic } from "../util/fs.ts";
+import { readJsonFile, writeFileAtomic } from "../util/fs.ts";
 
 export interface Profile {
   name: string;
@@ -292,11 +292,9 @@ export function checkSameStudy(
   if (!existsSync(planPath)) return;
   let old: Record<string, unknown>;
   try {
-    old = JSON.parse(readFileSync(planPath, "utf8"));
+    old = readJsonFile(planPath);
   } catch (e) {
-    throw new Error(
-      `${planPath}: unreadable (${(e as Error).message}); move it away to start the study afresh`,
-    );
+    throw new Error(`unreadable study plan: ${(e as Error).message}; move it away to start the study afresh`);
   }
   const diff = jsonDiff({ profile: old.profile, base: old.base, instruct: old.instruct }, now);
   if (diff.length)
@@ -447,7 +445,7 @@ export async function reproduce(
   // Seconds of training per run, kept across invocations (a resumed run adds to its time).
   const timingsPath = join(o.out, "timings.json");
   const timings: Record<string, number> = existsSync(timingsPath)
-    ? JSON.parse(readFileSync(timingsPath, "utf8"))
+    ? readJsonFile<Record<string, number>>(timingsPath)
     : {};
   if (!o.reportOnly) {
     // Fail before any training when a model is missing (the error says how to build it).
@@ -457,7 +455,7 @@ export async function reproduce(
     const train = o.train ?? (await import("./train.ts")).runTraining;
     const done = await executeStudy(selected, train, log, (id, seconds) => {
       // Re-read first: another process on the same study may have added its runs.
-      if (existsSync(timingsPath)) Object.assign(timings, JSON.parse(readFileSync(timingsPath, "utf8")));
+      if (existsSync(timingsPath)) Object.assign(timings, readJsonFile(timingsPath));
       timings[id] = (timings[id] ?? 0) + seconds;
       writeFileAtomic(timingsPath, `${JSON.stringify(timings, null, 2)}\n`);
     });
@@ -473,7 +471,7 @@ export async function reproduce(
   // Theory checks per model, cached; a model that is not built yet is checked on a later call.
   const theoryPath = join(o.out, "theory.json");
   const theory: Record<string, TheoryResult> = existsSync(theoryPath)
-    ? JSON.parse(readFileSync(theoryPath, "utf8"))
+    ? readJsonFile<Record<string, TheoryResult>>(theoryPath)
     : {};
   if (!o.reportOnly)
     for (const [label, model] of [
@@ -499,7 +497,7 @@ export async function reproduce(
   const choices = [...mixModelDirs].flatMap(([a, dir]) => {
     const f = join(dir, "template-choice.json");
     if (!existsSync(f)) return [];
-    const c = JSON.parse(readFileSync(f, "utf8"));
+    const c = readJsonFile<{ chosen: string; greedy_accuracy: Record<PromptKind, number> }>(f);
     return [
       `α=${a}: ${c.chosen} (greedy accuracy base ${c.greedy_accuracy.base.toFixed(3)}, instruct ${c.greedy_accuracy.instruct.toFixed(3)})`,
     ];

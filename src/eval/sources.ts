@@ -1,7 +1,7 @@
 // Where problems and models come from: "organism:<split>" or a JSONL file of problems, and a model
 // folder or an organism name. Prompt templates per model kind live here too.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ExtractMode, gradeResponse } from "../grading/index.ts";
@@ -10,6 +10,7 @@ import { loadTokenizer, type Tokenizer } from "../model/tokenizer.ts";
 import { loadJsonlProblems } from "../tasks/benchmarks.ts";
 import { formatPrompt, type PromptKind } from "../tasks/corpus.ts";
 import { generateProblems, SPLITS, type Split } from "../tasks/world.ts";
+import { readJsonFile } from "../util/fs.ts";
 import type { TextCodec } from "./evaluate.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -82,12 +83,7 @@ export function tokenizerDir(modelDir: string): string {
   if (existsSync(join(modelDir, "tokenizer.json"))) return modelDir;
   const run = join(modelDir, "..", "..", "config.resolved.json");
   if (existsSync(run)) {
-    let from: unknown;
-    try {
-      from = JSON.parse(readFileSync(run, "utf8")).model_dir;
-    } catch (e) {
-      throw new Error(`${run}: not valid JSON (${(e as Error).message})`);
-    }
+    const from = readJsonFile<{ model_dir?: unknown }>(run).model_dir;
     if (typeof from === "string" && existsSync(join(from, "tokenizer.json"))) return from;
   }
   return modelDir; // loadTokenizer names the missing file

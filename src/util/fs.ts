@@ -25,6 +25,16 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** Parse a JSON file; a malformed one is an error that names it. */
+export function readJsonFile<T = unknown>(path: string): T {
+  const text = readFileSync(path, "utf8");
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
 /** Write to a temporary file beside `path`, fsync, then rename over it. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
