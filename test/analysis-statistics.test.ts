@@ -4,7 +4,6 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Random } from "../src/engine/random.ts";
 import {
   designSe,
   equivalenceTest,
@@ -17,6 +16,7 @@ import {
   subtractGrids,
   withinGroupAuroc,
 } from "../src/analysis/statistics.ts";
+import { Random } from "../src/engine/random.ts";
 
 const close = (a: number, b: number, tol: number) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
