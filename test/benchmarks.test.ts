@@ -1,9 +1,20 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { benchmarksDir, listBenchmarks, loadJsonlProblems } from "../src/tasks/benchmarks.ts";
+import { loadProblems } from "../src/eval/sources.ts";
+import {
+  BENCHMARK_NAMES,
+  BENCHMARKS_DIR,
+  benchmarkPath,
+  listBenchmarks,
+  loadJsonlProblems,
+  MAX_PROBLEM_CHARS,
+  SHIPPED_BENCHMARKS,
+} from "../src/tasks/benchmarks.ts";
+import { MAX_LINE_BYTES } from "../src/util/jsonl.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "rlif-bench-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -45,6 +56,34 @@ describe("loadJsonlProblems", () => {
         (e: Error) => e.message.startsWith(`${p}:`) && re.test(e.message),
       );
     }
+    for (const text of ["", "\n  \n\n"]) {
+      const p = file("empty.jsonl", text);
+      assert.throws(() => loadJsonlProblems(p), new RegExp(`^Error: ${p}: no problems`));
+    }
+    const long = file(
+      "long.jsonl",
+      `{"problem": "1+1?", "answer": "2"}\n${JSON.stringify({ problem: "x".repeat(MAX_PROBLEM_CHARS + 1), answer: "1" })}\n`,
+    );
+    assert.throws(
+      () => loadJsonlProblems(long),
+      (e: Error) =>
+        e.message.startsWith(`${long}:2: "problem" is`) &&
+        e.message.includes(`limit of ${MAX_PROBLEM_CHARS}`),
+    );
+    assert.equal(
+      loadJsonlProblems(
+        file("ok.jsonl", JSON.stringify({ problem: "x".repeat(MAX_PROBLEM_CHARS), answer: "1" })),
+      ).length,
+      1,
+    );
+    const huge = file(
+      "huge.jsonl",
+      `{"problem": "1+1?", "answer": "2"}\n{"problem": "${"y".repeat(MAX_LINE_BYTES)}", "answer": "1"}\n`,
+    );
+    assert.throws(
+      () => loadJsonlProblems(huge),
+      new RegExp(`^Error: ${huge}:2: line longer than the limit of ${MAX_LINE_BYTES} bytes`),
+    );
     assert.throws(
       () => loadJsonlProblems(join(tmp, "nope.jsonl")),
       /cannot read benchmark file .*nope\.jsonl/,
@@ -53,7 +92,7 @@ describe("loadJsonlProblems", () => {
 });
 
 describe("listBenchmarks", () => {
-  test("lists *.jsonl files by name; RLIF_BENCHMARKS overrides the folder", () => {
+  test("lists *.jsonl files by name", () => {
     const d = join(tmp, "bench");
     mkdirSync(d);
     writeFileSync(join(d, "b.jsonl"), "");
@@ -63,42 +102,61 @@ describe("listBenchmarks", () => {
       { name: "a", path: join(d, "a.jsonl") },
       { name: "b", path: join(d, "b.jsonl") },
     ]);
-    const old = process.env.RLIF_BENCHMARKS;
-    process.env.RLIF_BENCHMARKS = d;
-    try {
-      assert.equal(benchmarksDir(), d);
-      assert.equal(listBenchmarks().length, 2);
-    } finally {
-      if (old === undefined) delete process.env.RLIF_BENCHMARKS;
-      else process.env.RLIF_BENCHMARKS = old;
-    }
     assert.throws(() => listBenchmarks(join(tmp, "absent")), /benchmarks folder not found/);
   });
+});
 
-  const shared = benchmarksDir();
-  test("the shared benchmark files load as they are", {
-    skip: existsSync(shared) ? false : `benchmarks folder ${shared} is absent`,
-  }, () => {
-    // Row counts from the folder's README.
-    const expected: Record<string, number> = {
-      aime24: 30,
-      aime25: 30,
-      amc23: 40,
-      gsm8k_test: 1319,
-      math500: 500,
-      train: 500,
-    };
-    const files = listBenchmarks(shared);
-    for (const [name, rows] of Object.entries(expected)) {
-      const f = files.find((x) => x.name === name);
-      assert.ok(f, `${name}.jsonl listed`);
-      const probs = loadJsonlProblems(f.path);
-      assert.equal(probs.length, rows, name);
-      assert.equal(new Set(probs.map((p) => p.id)).size, rows, `${name}: unique ids`);
+describe("the shipped benchmarks (data/benchmarks)", () => {
+  const readme = readFileSync(join(BENCHMARKS_DIR, "README.md"), "utf8");
+
+  test("every file loads, with the row count and sha256 its README states", () => {
+    const rows = [...readme.matchAll(/^\| `(\w+)\.jsonl` +\| +(\d+) \| `([0-9a-f]{64})` \|$/gm)];
+    assert.equal(rows.length, 6, "the README's file table");
+    assert.deepEqual(
+      rows.map((r) => r[1]).sort(),
+      listBenchmarks().map((f) => f.name),
+    );
+    for (const [, name, count, sha] of rows) {
+      const path = join(BENCHMARKS_DIR, `${name}.jsonl`);
+      assert.equal(createHash("sha256").update(readFileSync(path)).digest("hex"), sha, `${name}: sha256`);
+      const probs = loadJsonlProblems(path);
+      assert.equal(probs.length, Number(count), name);
+      assert.equal(new Set(probs.map((p) => p.id)).size, probs.length, `${name}: unique ids`);
     }
-    const m = loadJsonlProblems(files.find((x) => x.name === "math500")!.path);
+    const m = loadJsonlProblems(join(BENCHMARKS_DIR, "math500.jsonl"));
     assert.equal(m[0]!.id, "test/precalculus/807.json");
     assert.equal(m[0]!.answer, "\\left( 3, \\frac{\\pi}{2} \\right)");
     assert.equal(m[0]!.source, "math500");
+  });
+
+  test("each short name is a shipped file whose source and licence the README states", () => {
+    for (const name of BENCHMARK_NAMES) {
+      const path = benchmarkPath(name);
+      assert.equal(path, join(BENCHMARKS_DIR, SHIPPED_BENCHMARKS[name].file));
+      assert.ok(existsSync(path), path);
+      const section = readme.split(/^## /m).find((s) => s.startsWith(`${SHIPPED_BENCHMARKS[name].file} `));
+      assert.ok(section, `${name}: a README section`);
+      assert.match(section, /[Ss]ource: `/, `${name}: source`);
+      assert.match(section, /License: [^\n]*MIT/, `${name}: licence`);
+    }
+    // The short name table at the top names every one.
+    for (const name of BENCHMARK_NAMES) assert.match(readme, new RegExp(`\\| \`${name}\` \\|`));
+  });
+
+  test("short names load through loadProblems; an unknown name lists the valid ones", () => {
+    const two = loadProblems("math500", 2);
+    assert.deepEqual(
+      two.map((p) => p.id),
+      ["test/precalculus/807.json", "test/intermediate_algebra/1994.json"],
+    );
+    assert.equal(loadProblems("gsm8k", 1)[0]!.id, "gsm8k/test/0");
+    assert.throws(
+      () => loadProblems("math5000", 2),
+      (e: Error) =>
+        /unknown benchmark "math5000"/.test(e.message) &&
+        [...BENCHMARK_NAMES, "organism:test-id"].every((n) => e.message.includes(n)),
+    );
+    // Something that looks like a path stays a path, with the read error.
+    assert.throws(() => loadProblems(join(tmp, "math500.jsonl"), 2), /cannot read benchmark file .*ENOENT/);
   });
 });

@@ -1,17 +1,13 @@
-// Every gold answer of ../shared/data/benchmarks: its rewritten equivalent forms must grade
+// Every gold answer of the shipped benchmarks (data/benchmarks): its rewritten equivalent forms must grade
 // equal to it (directly, and extracted from a full response), its perturbed forms must not.
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { gradeAnswer, gradeResponse } from "../src/grading/index.ts";
-import { benchmarksDir, listBenchmarks, loadJsonlProblems } from "../src/tasks/benchmarks.ts";
+import { listBenchmarks, loadJsonlProblems } from "../src/tasks/benchmarks.ts";
 import { variantsOf } from "./fixtures/grading/rewrite.ts";
 
-const dir = benchmarksDir();
-const skip = existsSync(dir) ? false : `benchmarks folder ${dir} is absent (set RLIF_BENCHMARKS)`;
-
-test("gold answers: rewritten forms grade equal, perturbed forms do not", { skip }, (t) => {
+test("gold answers: rewritten forms grade equal, perturbed forms do not", (t) => {
   const t0 = performance.now();
   const failures: string[] = [];
   let golds = 0;
@@ -20,8 +16,8 @@ test("gold answers: rewritten forms grade equal, perturbed forms do not", { skip
   let perturbed = 0;
   let noRewrite = 0;
   let noPerturbation = 0;
-  const files = listBenchmarks(dir);
-  assert.ok(files.length > 0, `no .jsonl files in ${dir}`);
+  const files = listBenchmarks();
+  assert.ok(files.length > 0, "no shipped .jsonl files");
   for (const f of files) {
     for (const p of loadJsonlProblems(f.path)) {
       golds++;
@@ -63,9 +59,9 @@ test("gold answers: rewritten forms grade equal, perturbed forms do not", { skip
   assert.equal(noPerturbation, 0, "every gold answer should have at least one perturbation");
 });
 
-test("reference solutions: their extracted answer grades equal to the gold answer", { skip }, (t) => {
+test("reference solutions: their extracted answer grades equal to the gold answer", (t) => {
   const rates: string[] = [];
-  for (const f of listBenchmarks(dir)) {
+  for (const f of listBenchmarks()) {
     const probs = loadJsonlProblems(f.path).filter((p) => typeof p.solution === "string");
     if (probs.length === 0) continue;
     // MATH solutions end in a box; GSM8K solutions (their "#### n" line removed) end in the number.

@@ -4,7 +4,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Command } from "commander";
 import { Random } from "../engine/random.ts";
-import { type EvalSummary, evaluate } from "../eval/evaluate.ts";
+import { type EvalSummary, evaluate, type TextCodec } from "../eval/evaluate.ts";
 import {
   applyTemplate,
   loadCodec,
@@ -12,8 +12,11 @@ import {
   makeGrader,
   modelKind,
   resolveModelDir,
+  SOURCE_SYNTAX,
+  type SourceProblem,
 } from "../eval/sources.ts";
 import { loadModel } from "../model/checkpoint.ts";
+import { SHIPPED_BENCHMARKS } from "../tasks/benchmarks.ts";
 import type { PromptKind } from "../tasks/corpus.ts";
 import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
 import { writeFileAtomic } from "../util/fs.ts";
@@ -65,6 +68,45 @@ export function summaryTable(rows: { bench: string; s: EvalSummary }[], k: numbe
   return [fmt(head), fmt(widths.map((w) => "-".repeat(w))), ...lines.map(fmt)].join("\n");
 }
 
+/** Each --bench source's problems (all of a file, 256 of an organism split, or --limit). */
+function readSources(benches: string[], limitFlag: string | undefined) {
+  const limit = limitFlag === undefined ? undefined : num("limit", limitFlag, true);
+  if (limit === 0) throw new Error("--limit: must be at least 1");
+  return benches.map((bench) => {
+    const n = limit ?? (bench.startsWith("organism:") ? 256 : Number.MAX_SAFE_INTEGER);
+    return { bench, problems: loadProblems(bench, n) };
+  });
+}
+
+/** Templated prompts; one the model's context cannot hold (with room to answer) is skipped, and
+ *  said so; a benchmark left with none is an error. */
+function fitToContext(
+  sources: { bench: string; problems: SourceProblem[] }[],
+  kind: PromptKind,
+  codec: TextCodec,
+  context: number,
+) {
+  const room = context - 16;
+  const limit = `${room} tokens (the model's context is ${context})`;
+  return sources.map(({ bench, problems: raw }) => {
+    const all = raw.map((p) => ({ id: p.id, prompt: applyTemplate(p.problem, kind), answer: p.answer }));
+    const problems = all.filter((p) => codec.encode(p.prompt).length <= room);
+    if (!problems.length) throw new Error(`${bench}: all ${all.length} problems have a prompt over ${limit}`);
+    if (problems.length < all.length)
+      console.error(
+        `${bench}: skipped ${all.length - problems.length} of ${all.length} problems whose prompt exceeds ${limit}`,
+      );
+    return { bench, problems };
+  });
+}
+
+/** One line per shipped benchmark: short name and what it is. */
+export function shippedList(): string {
+  return Object.entries(SHIPPED_BENCHMARKS)
+    .map(([name, b]) => `  ${name.padEnd(11)} ${b.about} (${b.file})`)
+    .join("\n");
+}
+
 export function registerEval(program: Command): void {
   program
     .command("eval")
@@ -73,11 +115,7 @@ export function registerEval(program: Command): void {
         "response statistics (entropy, self-certainty, length, transitional words)",
     )
     .option("--model <dir>", "model folder or organism-base / organism-instruct", "organism-base")
-    .option(
-      "--bench <sources...>",
-      "organism:test-id, organism:test-ood, organism:train, or JSONL files with problem/answer",
-      ["organism:test-id"],
-    )
+    .option("--bench <sources...>", `benchmarks: ${SOURCE_SYNTAX}`, ["organism:test-id"])
     .option("--limit <n>", "problems per benchmark (default: all; organism splits: 256)")
     .option("--k <n>", "samples per problem besides greedy (0 = greedy only)", "0")
     .option("--temperature <t>", "sampling temperature of the k samples", "1")
@@ -87,36 +125,28 @@ export function registerEval(program: Command): void {
     .option("--seed <n>", "sampling seed", "0")
     .option("--template <kind>", "prompt template: auto | base | instruct", "auto")
     .option("--out <file>", "write per-problem records and summaries as JSON")
+    .addHelpText("after", `\nshipped benchmarks (data/benchmarks):\n${shippedList()}`)
     .action(async (o: EvalFlags) => {
+      if (!["auto", "base", "instruct"].includes(o.template))
+        throw new Error(`--template: unknown ${o.template}`);
+      const k = num("k", o.k, true);
+      const sampling = {
+        temperature: num("temperature", o.temperature),
+        topP: num("top-p", o.topP),
+        maxNewTokens: num("max-new-tokens", o.maxNewTokens, true),
+        batchSize: num("batch-size", o.batchSize, true),
+        seed: num("seed", o.seed, true),
+      };
+      // Every source is read and checked before the model is loaded or anything evaluated.
+      const sources = readSources(o.bench, o.limit);
       const dir = resolveModelDir(o.model);
       const model = loadModel(dir);
       const codec = loadCodec(dir);
-      if (!["auto", "base", "instruct"].includes(o.template))
-        throw new Error(`--template: unknown ${o.template}`);
       const kind: PromptKind = o.template === "auto" ? modelKind(model.config) : (o.template as PromptKind);
-      const k = num("k", o.k, true);
+      const benches = fitToContext(sources, kind, codec, model.config.max_position_embeddings);
       const rows: { bench: string; s: EvalSummary }[] = [];
       const results: Record<string, unknown> = {};
-      for (const bench of o.bench) {
-        const limit = o.limit
-          ? num("limit", o.limit, true)
-          : bench.startsWith("organism:")
-            ? 256
-            : Number.MAX_SAFE_INTEGER;
-        const all = loadProblems(bench, limit).map((p) => ({
-          id: p.id,
-          prompt: applyTemplate(p.problem, kind),
-          answer: p.answer,
-        }));
-        // A prompt the model's context cannot hold (with room to answer) is skipped, and said so.
-        const room = model.config.max_position_embeddings - 16;
-        const problems = all.filter((p) => codec.encode(p.prompt).length <= room);
-        if (problems.length < all.length)
-          console.error(
-            `${bench}: skipped ${all.length - problems.length} of ${all.length} problems whose prompt exceeds ` +
-              `${room} tokens (the model's context is ${model.config.max_position_embeddings})`,
-          );
-        if (!problems.length) continue;
+      for (const { bench, problems } of benches) {
         // cli-progress's default schedule off a terminal (2 s): evaluations are short.
         const bar = startProgress(
           `${bench} [{bar}] {value}/{total} sequences | eta {eta_formatted}`,
@@ -127,11 +157,11 @@ export function registerEval(program: Command): void {
         try {
           const r = await evaluate(model, codec, problems, {
             k,
-            temperature: num("temperature", o.temperature),
-            topP: num("top-p", o.topP),
-            maxNewTokens: num("max-new-tokens", o.maxNewTokens, true),
-            batchSize: num("batch-size", o.batchSize, true),
-            rng: new Random(num("seed", o.seed, true)),
+            temperature: sampling.temperature,
+            topP: sampling.topP,
+            maxNewTokens: sampling.maxNewTokens,
+            batchSize: sampling.batchSize,
+            rng: new Random(sampling.seed),
             grade: makeGrader(bench),
             transitionalRate,
             hasReflection,

@@ -1,9 +1,10 @@
 // `rlif grade`: compare one predicted answer with a gold answer, or a JSONL file of pairs.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { type ExtractMode, extractAnswer, gradeAnswer, isExtractMode } from "../grading/index.ts";
-import { jsonlObjects } from "../util/jsonl.ts";
+import { writeStreamAtomic } from "../util/fs.ts";
+import { fileLines, jsonlObjects } from "../util/jsonl.ts";
 
 export interface GradeIo {
   stdout?: (text: string) => void;
@@ -24,21 +25,48 @@ function answerField(v: unknown, name: string, where: string): string {
 }
 
 /**
- * Grades every `{"pred": …, "gold": …}` line of a JSONL text; one output line per input line
- * (blank lines skipped). A bad line is an error naming the file and the line number.
+ * Grades every `{"pred": …, "gold": …}` line; yields one output line per input line (blank
+ * lines skipped). A bad line is an error naming the file and the line number.
  */
-export function gradeJsonlText(text: string, file: string, mode?: ExtractMode): string[] {
-  const out: string[] = [];
-  for (const { rec: r, where } of jsonlObjects(text, file, `"pred" and "gold"`)) {
+export function* gradeJsonlLines(
+  lines: Iterable<string>,
+  file: string,
+  mode?: ExtractMode,
+): Generator<string> {
+  for (const { rec: r, where } of jsonlObjects(lines, file, `"pred" and "gold"`)) {
     if (!("pred" in r)) throw new Error(`${where}: missing field "pred"`);
     if (!("gold" in r)) throw new Error(`${where}: missing field "gold"`);
     let pred = answerField(r.pred, "pred", where);
     const gold = answerField(r.gold, "gold", where);
     if (mode !== undefined) pred = extractAnswer(pred, mode) ?? "";
     const g = gradeAnswer(pred, gold);
-    out.push(JSON.stringify({ equal: g.equal, pred_norm: g.predNorm, gold_norm: g.goldNorm }));
+    yield JSON.stringify({ equal: g.equal, pred_norm: g.predNorm, gold_norm: g.goldNorm });
   }
-  return out;
+}
+
+/** gradeJsonlLines on a whole text. */
+export function gradeJsonlText(text: string, file: string, mode?: ExtractMode): string[] {
+  return [...gradeJsonlLines(text.split("\n"), file, mode)];
+}
+
+/** Streams the graded lines of `--jsonl` to `write` in batches: memory stays bounded by a line,
+ *  however large the file. */
+function gradeJsonlFile(path: string, mode: ExtractMode | undefined, write: (s: string) => void): void {
+  let lines: Iterable<string>;
+  try {
+    lines = fileLines(path);
+  } catch (e) {
+    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  let batch = "";
+  for (const line of gradeJsonlLines(lines, path, mode)) {
+    batch += `${line}\n`;
+    if (batch.length >= 1 << 16) {
+      write(batch);
+      batch = "";
+    }
+  }
+  if (batch !== "") write(batch);
 }
 
 function runGrade(o: GradeCliOptions, io: GradeIo): void {
@@ -50,16 +78,10 @@ function runGrade(o: GradeCliOptions, io: GradeIo): void {
   }
   if (o.jsonl !== undefined) {
     if (o.pred !== undefined || o.gold !== undefined) throw new Error("use either --jsonl or --pred/--gold");
-    let text: string;
-    try {
-      text = readFileSync(o.jsonl, "utf8");
-    } catch (e) {
-      throw new Error(`cannot read ${o.jsonl}: ${(e as Error).message}`);
-    }
-    const lines = gradeJsonlText(text, o.jsonl, mode);
-    const body = lines.length > 0 ? `${lines.join("\n")}\n` : "";
-    if (o.out !== undefined) writeFileSync(o.out, body);
-    else write(body);
+    const jsonl = o.jsonl;
+    // --out appears whole or not at all (a bad line leaves no partial file).
+    if (o.out !== undefined) writeStreamAtomic(o.out, (w) => gradeJsonlFile(jsonl, mode, w));
+    else gradeJsonlFile(jsonl, mode, write);
     return;
   }
   if (o.pred === undefined || o.gold === undefined) {

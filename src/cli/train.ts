@@ -25,18 +25,21 @@ const fmt = (x: unknown, d = 3) => (typeof x === "number" && Number.isFinite(x) 
 
 /** Run an RL training from a resolved config; returns the run's final model and how it stopped. */
 export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; resume?: boolean } = {}) {
+  // Both sources are read and checked (an empty file is an error naming it) before any work.
+  const trainProblems = loadProblems(cfg.data.source, cfg.data.num_prompts, cfg.seed);
+  const heldOut = loadProblems(cfg.eval.source, cfg.eval.limit);
   const modelDir = resolveModelDir(cfg.model);
   const model = loadModel(modelDir);
   const kind = cfg.data.template === "auto" ? modelKind(model.config) : cfg.data.template;
   const codec = loadCodec(modelDir);
-  const prompts = loadProblems(cfg.data.source, cfg.data.num_prompts, cfg.seed).map((p) => ({
+  const prompts = trainProblems.map((p) => ({
     id: p.id,
     text: applyTemplate(p.problem, kind),
     answer: p.answer,
   }));
   const trainGrade = makeGrader(cfg.data.source);
   const evalGrade = makeGrader(cfg.eval.source);
-  const evalProblems = loadProblems(cfg.eval.source, cfg.eval.limit).map((p) => ({
+  const evalProblems = heldOut.map((p) => ({
     id: p.id,
     prompt: applyTemplate(p.problem, kind),
     answer: p.answer,

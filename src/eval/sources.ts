@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { type ExtractMode, gradeResponse } from "../grading/index.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { loadTokenizer, type Tokenizer } from "../model/tokenizer.ts";
-import { loadJsonlProblems } from "../tasks/benchmarks.ts";
+import { BENCHMARK_NAMES, benchmarkPath, loadJsonlProblems } from "../tasks/benchmarks.ts";
 import { formatPrompt, type PromptKind } from "../tasks/corpus.ts";
 import { generateProblems, SPLITS, type Split } from "../tasks/world.ts";
 import { readJsonFile } from "../util/fs.ts";
@@ -41,7 +41,13 @@ export interface SourceProblem {
   answer: string;
 }
 
-/** Problems of "organism:<split>" (seeded) or of a JSONL file with problem/answer fields. */
+const ORGANISM_SOURCES = SPLITS.map((s) => `organism:${s}`);
+
+/** What a problem source can be, for help texts. */
+export const SOURCE_SYNTAX = `${[...BENCHMARK_NAMES, ...ORGANISM_SOURCES].join(", ")}, or a JSONL file with problem/answer`;
+
+/** Problems of "organism:<split>" (seeded), of a shipped benchmark by short name (math500, …) or
+ *  of a JSONL file with problem/answer fields. A file with no problems is an error. */
 export function loadProblems(source: string, limit: number, seed = 0): SourceProblem[] {
   const m = /^organism:(.+)$/.exec(source);
   if (m) {
@@ -52,7 +58,7 @@ export function loadProblems(source: string, limit: number, seed = 0): SourcePro
     const s = split === "train" ? seed : 0;
     return generateProblems(split, s, limit).map((p) => ({ id: p.id, problem: p.prompt, answer: p.answer }));
   }
-  return loadJsonlProblems(source)
+  return loadJsonlProblems(benchmarkPath(source, ORGANISM_SOURCES))
     .slice(0, limit)
     .map((p) => ({ id: String(p.id), problem: p.problem, answer: p.answer }));
 }

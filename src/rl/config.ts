@@ -1,6 +1,7 @@
 // The `rlif train` configuration: one schema gives defaults, --help, flags and validation.
 
 import { z } from "zod";
+import { BENCHMARK_NAMES } from "../tasks/benchmarks.ts";
 
 const num = () => z.number();
 const posInt = () => z.number().int().positive();
@@ -30,7 +31,10 @@ export const TrainConfigSchema = z
         source: z
           .string()
           .default("organism:train")
-          .describe("prompts: organism:<split> or a JSONL file with problem and answer fields"),
+          .describe(
+            `prompts: organism:<split>, a shipped set by name (${BENCHMARK_NAMES.join(", ")}) ` +
+              "or a JSONL file with problem and answer fields",
+          ),
         template: z
           .enum(["auto", "base", "instruct"])
           .default("auto")

@@ -37,11 +37,22 @@ export function readJsonFile<T = unknown>(path: string): T {
 
 /** Write to a temporary file beside `path`, fsync, then rename over it. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  writeStreamAtomic(path, (write) => write(data));
+}
+
+/** writeFileAtomic for output produced piece by piece: `produce` calls `write` as often as it
+ *  likes; if it throws, the temporary file is removed and `path` is untouched. */
+export function writeStreamAtomic(
+  path: string,
+  produce: (write: (data: string | Uint8Array) => void) => void,
+): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(tmp, "w");
   try {
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    produce((data) => {
+      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    });
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
