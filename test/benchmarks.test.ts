@@ -136,7 +136,7 @@ describe("the shipped benchmarks (data/benchmarks)", () => {
       assert.ok(existsSync(path), path);
       const section = readme.split(/^## /m).find((s) => s.startsWith(`${SHIPPED_BENCHMARKS[name].file} `));
       assert.ok(section, `${name}: a README section`);
-      assert.match(section, /[Ss]ource: `/, `${name}: source`);
+      assert.match(section, /^- (Canonical s|S)ource: \S/m, `${name}: source`);
       assert.match(section, /License: [^\n]*MIT/, `${name}: licence`);
     }
     // The short name table at the top names every one.
