@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -61,6 +62,56 @@ describe("rlif grade", () => {
     );
     assert.throws(() => gradeJsonlText("[1]\n", "x.jsonl"), /x\.jsonl:1: expected a JSON object/);
     assert.throws(() => gradeJsonlText('{"pred": null, "gold": "1"}', "x.jsonl"), /x\.jsonl:1: field "pred"/);
+  });
+
+  test("--jsonl streams: output is gradeJsonlText's, however large the input", async () => {
+    const pairs = readFileSync(fixture, "utf8").split("\n").filter((l) => l.trim() !== "");
+    const text = Array.from({ length: 5000 }, (_, i) => pairs[i % pairs.length]).join("\n");
+    const big = join(tmp, "many.jsonl");
+    writeFileSync(big, text);
+    const want = gradeJsonlText(text, big);
+    assert.equal(want.length, 5000);
+    assert.equal(await run("--jsonl", big), `${want.join("\n")}\n`);
+  });
+
+  test("--out appears whole or not at all: a bad line leaves no file", async () => {
+    const bad = join(tmp, "late-bad.jsonl");
+    writeFileSync(bad, `${'{"pred": "1", "gold": "1"}\n'.repeat(3000)}{"pred": 1}\n`);
+    const out = join(tmp, "late-bad.out");
+    await assert.rejects(run("--jsonl", bad, "--out", out), /late-bad\.jsonl:3001: missing field "gold"/);
+    assert.deepEqual(
+      readdirSync(tmp).filter((f) => f.includes("late-bad.out")),
+      [],
+    );
+  });
+
+  test("--jsonl holds one line at a time, not the file (peak RSS in a child process)", (t) => {
+    // 48 MB of lines padded with an ignored field: reading the file whole would add >= 48 MB.
+    const big = join(tmp, "padded.jsonl");
+    const line = `${JSON.stringify({ pred: "\\frac{1}{2}", gold: "0.5", pad: "x".repeat(10_000) })}\n`;
+    writeFileSync(big, line.repeat(4800));
+    const code = `
+      import { Command } from "commander";
+      import { registerGrade } from "./src/cli/grade.ts";
+      const grade = (file, out) => {
+        const program = new Command();
+        registerGrade(program);
+        return program.parseAsync(["grade", "--jsonl", file, "--out", out], { from: "user" });
+      };
+      await grade(${JSON.stringify(fixture)}, ${JSON.stringify(join(tmp, "warm.out"))});
+      const before = process.resourceUsage().maxRSS;
+      await grade(${JSON.stringify(big)}, ${JSON.stringify(join(tmp, "padded.out"))});
+      console.log(JSON.stringify({ before, after: process.resourceUsage().maxRSS }));`;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+      encoding: "utf8",
+      cwd: join(import.meta.dirname, ".."),
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const { before, after } = JSON.parse(r.stdout) as { before: number; after: number };
+    assert.equal(readFileSync(join(tmp, "padded.out"), "utf8").split("\n").length, 4801);
+    const grewMb = (after - before) / 1024;
+    t.diagnostic(`peak RSS grew ${grewMb.toFixed(1)} MB grading a 48 MB file`);
+    assert.ok(grewMb < 24, `peak RSS grew ${grewMb.toFixed(1)} MB grading a 48 MB file`);
   });
 
   test("missing or conflicting arguments are errors", async () => {
