@@ -16,7 +16,8 @@ npm install --no-audit --no-fund --prefer-offline --loglevel=error "$tmp/$tgz" >
 fail() { echo "check-pack: $*" >&2; exit 1; }
 
 npx --no-install rlif --help | grep -q "reproduce" || fail "rlif --help does not list its commands"
-out="$(npx --no-install rlif eval --bench math500 --limit 2 2>/dev/null)"
+out="$(npx --no-install rlif eval --bench math500 --limit 2 2>&1)" || fail "rlif eval --bench math500 --limit 2 failed:
+$out"
 echo "$out" | grep -Eq "^math500 +2 " || fail "rlif eval --bench math500 --limit 2 printed no math500 row of 2 problems:
 $out"
 [ "$(npx --no-install rlif grade --pred '2\sqrt{2}' --gold '\sqrt{8}')" = true ] || fail "rlif grade: 2√2 ≠ √8"
