@@ -65,7 +65,9 @@ describe("rlif grade", () => {
   });
 
   test("--jsonl streams: output is gradeJsonlText's, however large the input", async () => {
-    const pairs = readFileSync(fixture, "utf8").split("\n").filter((l) => l.trim() !== "");
+    const pairs = readFileSync(fixture, "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "");
     const text = Array.from({ length: 5000 }, (_, i) => pairs[i % pairs.length]).join("\n");
     const big = join(tmp, "many.jsonl");
     writeFileSync(big, text);
