@@ -104,7 +104,7 @@ shapes.forEach((s, i) => {
     C: b.alloc(s.M * s.N),
   }));
   const times = timeInterleaved(
-    bufs.map((x) => () => x.b.matmul(x.C, x.A, x.B, s.M, s.N, s.K, s.tA, s.tB, false)),
+    bufs.map((x) => () => x.b.matmul(x.C, x.A, x.B, { M: s.M, N: s.N, K: s.K, transA: s.tA, transB: s.tB })),
     backends.map(([, , reps]) => reps),
   );
   const g = (ms: number) => (2 * s.M * s.N * s.K) / ms / 1e6;
@@ -138,7 +138,14 @@ const sh: AttentionShape = { B: 64, Tq: 128, Tk: 128, Hq: 4, Hkv: 2, D: 32 };
     reps,
   );
   const bw = timeInterleaved(
-    st.map((x) => () => x.b.attentionBackward(x.dq, x.dk, x.dv, x.g, x.q, x.k, x.v, x.out, x.lse, sh, 0.17)),
+    st.map(
+      (x) => () =>
+        x.b.attentionBackward(
+          { dq: x.dq, dk: x.dk, dv: x.dv, dOut: x.g, q: x.q, k: x.k, v: x.v, out: x.out, lse: x.lse },
+          sh,
+          0.17,
+        ),
+    ),
     reps,
   );
   backends.forEach(([name], i) => {

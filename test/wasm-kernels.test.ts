@@ -68,8 +68,8 @@ describe("wasm matmul", () => {
             const [ra, wa] = pair(randn(M * K));
             const [rbm, wbm] = pair(randn(K * N));
             const [rc, wc] = pair(randn(M * N));
-            ref.matmul(rc, ra, rbm, M, N, K, transA, transB, acc);
-            wb.matmul(wc, wa, wbm, M, N, K, transA, transB, acc);
+            ref.matmul(rc, ra, rbm, { M, N, K, transA, transB, accumulate: acc });
+            wb.matmul(wc, wa, wbm, { M, N, K, transA, transB, accumulate: acc });
             close(wc.data, rc.data, 1e-5 * (K + 1), 1e-5, "C");
           });
 });
@@ -129,8 +129,16 @@ describe("wasm attention", () => {
       // The f32 forward output and lse feed both backwards, so only the backward is compared.
       ref.write(f.ro, f.wo.data);
       ref.write(f.rl, f.wl.data);
-      ref.attentionBackward(rdq, rdk, rdv, rg, f.rq, f.rk, f.rv, f.ro, f.rl, sh, f.scale);
-      wb.attentionBackward(wdq, wdk, wdv, wg, f.wq, f.wk, f.wv, f.wo, f.wl, sh, f.scale);
+      ref.attentionBackward(
+        { dq: rdq, dk: rdk, dv: rdv, dOut: rg, q: f.rq, k: f.rk, v: f.rv, out: f.ro, lse: f.rl },
+        sh,
+        f.scale,
+      );
+      wb.attentionBackward(
+        { dq: wdq, dk: wdk, dv: wdv, dOut: wg, q: f.wq, k: f.wk, v: f.wv, out: f.wo, lse: f.wl },
+        sh,
+        f.scale,
+      );
       close(wdq.data, rdq.data, 1e-4, 1e-4, "dq");
       close(wdk.data, rdk.data, 1e-4, 1e-4, "dk");
       close(wdv.data, rdv.data, 1e-4, 1e-4, "dv");
@@ -210,8 +218,8 @@ describe("wasm row and elementwise kernels", () => {
       const [rm, wm] = pair(randn(n, 0.1));
       const vv = randn(n).map((x) => x * x);
       const [rv, wv] = pair(vv);
-      ref.adamw(rp, rd, rm, rv, 1e-3, 0.9, 0.99, 1e-8, 0.1, 3);
-      wb.adamw(wp, wd, wm, wv, 1e-3, 0.9, 0.99, 1e-8, 0.1, 3);
+      ref.adamw(rp, rd, rm, rv, { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, step: 3 });
+      wb.adamw(wp, wd, wm, wv, { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, step: 3 });
       close(wp.data, rp.data, 1e-6, 1e-5, "param");
       close(wm.data, rm.data, 1e-6, 1e-5, "m");
       close(wv.data, rv.data, 1e-6, 1e-5, "v");
@@ -322,14 +330,14 @@ describe("wasm elementwise, broadcast and lookup kernels", () => {
       const [rx, wx] = pair(randn(rows * H * D));
       const [ro, wo] = pair(randn(rows * H * D));
       for (const inverse of [false, true]) {
-        ref.rope(ro, rx, pos, rows, H, D, 10000, inverse);
-        wb.rope(wo, wx, pos, rows, H, D, 10000, inverse);
+        ref.rope(ro, rx, pos, { rows, H, D, theta: 10000, inverse });
+        wb.rope(wo, wx, pos, { rows, H, D, theta: 10000, inverse });
         close(wo.data, ro.data, 2e-6, 1e-5, `rope inverse=${inverse}`);
       }
       // Positions past the cached table make it grow.
       const far = Int32Array.from({ length: rows }, (_, i) => 5000 + i);
-      ref.rope(ro, rx, far, rows, H, D, 10000, false);
-      wb.rope(wo, wx, far, rows, H, D, 10000, false);
+      ref.rope(ro, rx, far, { rows, H, D, theta: 10000 });
+      wb.rope(wo, wx, far, { rows, H, D, theta: 10000 });
       close(wo.data, ro.data, 2e-6, 1e-5, "rope far positions");
     });
   it("embedding lookup and its gradient with repeated ids; bad ids are an error", () => {

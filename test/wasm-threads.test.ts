@@ -51,7 +51,7 @@ describe("wasm thread pool", () => {
     const [, c2] = both(new Float32Array(n * n));
     const before = two.workerChunks;
     for (let r = 0; r < 30 && two.workerChunks === before; r++)
-      threaded(() => two.matmul(c2, a2, a2, n, n, n, false, false, false));
+      threaded(() => two.matmul(c2, a2, a2, { M: n, N: n, K: n }));
     assert.ok(two.workerChunks > before, "the worker thread never ran a chunk");
     one.free(a1);
   });
@@ -66,8 +66,8 @@ describe("wasm thread pool", () => {
       const [a1, a2] = both(randn(M * K));
       const [b1, b2] = both(randn(K * N));
       const [c1, c2] = both(randn(M * N));
-      one.matmul(c1, a1, b1, M, N, K, tA, tB, true);
-      threaded(() => two.matmul(c2, a2, b2, M, N, K, tA, tB, true));
+      one.matmul(c1, a1, b1, { M, N, K, transA: tA, transB: tB, accumulate: true });
+      threaded(() => two.matmul(c2, a2, b2, { M, N, K, transA: tA, transB: tB, accumulate: true }));
       same(c1, c2, "C");
     });
 
@@ -89,8 +89,18 @@ describe("wasm thread pool", () => {
     const [dq1, dq2] = both(new Float32Array(nq));
     const [dk1, dk2] = both(new Float32Array(nk));
     const [dv1, dv2] = both(new Float32Array(nk));
-    one.attentionBackward(dq1, dk1, dv1, g1, q1, k1, v1, o1, l1, sh, 0.25);
-    threaded(() => two.attentionBackward(dq2, dk2, dv2, g2, q2, k2, v2, o2, l2, sh, 0.25));
+    one.attentionBackward(
+      { dq: dq1, dk: dk1, dv: dv1, dOut: g1, q: q1, k: k1, v: v1, out: o1, lse: l1 },
+      sh,
+      0.25,
+    );
+    threaded(() =>
+      two.attentionBackward(
+        { dq: dq2, dk: dk2, dv: dv2, dOut: g2, q: q2, k: k2, v: v2, out: o2, lse: l2 },
+        sh,
+        0.25,
+      ),
+    );
     same(dq1, dq2, "dq");
     same(dk1, dk2, "dk");
     same(dv1, dv2, "dv");
@@ -154,8 +164,17 @@ describe("wasm thread pool", () => {
     same(du1, du2, "dUp");
     const [m1, m2] = both(new Float32Array(n));
     const [vv1, vv2] = both(new Float32Array(n));
-    one.adamw(x1, y1, m1, vv1, 1e-2, 0.9, 0.999, 1e-8, 0.01, 1);
-    threaded(() => two.adamw(x2, y2, m2, vv2, 1e-2, 0.9, 0.999, 1e-8, 0.01, 1));
+    one.adamw(x1, y1, m1, vv1, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 1 });
+    threaded(() =>
+      two.adamw(x2, y2, m2, vv2, {
+        lr: 1e-2,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay: 0.01,
+        step: 1,
+      }),
+    );
     same(x1, x2, "adamw");
     one.axpy(x1, y1, 0.3);
     threaded(() => two.axpy(x2, y2, 0.3));
@@ -186,8 +205,8 @@ describe("wasm thread pool", () => {
     threaded(() => two.sumRowsAcc(c2, a2, rows, cols));
     same(c1, c2, "sumRowsAcc");
     const pos = Int32Array.from({ length: rows }, (_, i) => i % 129);
-    one.rope(o1, a1, pos, rows, 2, 64, 10000, false);
-    threaded(() => two.rope(o2, a2, pos, rows, 2, 64, 10000, false));
+    one.rope(o1, a1, pos, { rows, H: 2, D: 64, theta: 10000 });
+    threaded(() => two.rope(o2, a2, pos, { rows, H: 2, D: 64, theta: 10000 }));
     same(o1, o2, "rope");
   });
 
@@ -199,8 +218,8 @@ describe("wasm thread pool", () => {
     const [c1, c2] = both(new Float32Array(M * M));
     assert.ok(two.memoryStats().capacity > before);
     assert.ok((a2 as WasmStorage).ptr >= before, "the operands lie in the grown part");
-    one.matmul(c1, a1, a1, M, M, M, false, true, false);
-    threaded(() => two.matmul(c2, a2, a2, M, M, M, false, true, false));
+    one.matmul(c1, a1, a1, { M, N: M, K: M, transB: true });
+    threaded(() => two.matmul(c2, a2, a2, { M, N: M, K: M, transB: true }));
     same(c1, c2, "C");
     two.free(filler);
   });
@@ -209,7 +228,7 @@ describe("wasm thread pool", () => {
     const code = `import { WasmBackend } from "./src/engine/backends/cpu/wasm-backend.ts";
       const b = new WasmBackend({ threads: 2 });
       const a = b.alloc(300 * 300);
-      b.matmul(b.alloc(300 * 300), a, a, 300, 300, 300, false, false, false);
+      b.matmul(b.alloc(300 * 300), a, a, { M: 300, N: 300, K: 300 });
       console.log("done", b.threads);`;
     const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
       encoding: "utf8",
@@ -258,7 +277,7 @@ describe("wasm allocator", () => {
     assert.ok(y.data.every((v) => v === 3));
     // A matmul writes only the first M * N floats of a larger output: the rest must read 0.
     const c = b.alloc(1000) as WasmStorage;
-    b.matmul(c, x, x, 2, 3, 4, false, false, false);
+    b.matmul(c, x, x, { M: 2, N: 3, K: 4 });
     assert.deepEqual(Array.from(c.data.subarray(0, 6)), [9, 9, 9, 9, 9, 9]);
     assert.ok(c.data.subarray(6).every((v) => v === 0));
     for (const s of [x, y, c]) b.free(s);
@@ -296,7 +315,7 @@ describe("wasm allocator", () => {
     assert.ok(b.memoryStats().capacity > before);
     assert.equal(small.data[3], 42);
     assert.equal(big.data[big.size - 1], 7);
-    b.matmul(big, small, small, 1, 1, 1, false, false, false); // kernels see the grown memory
+    b.matmul(big, small, small, { M: 1, N: 1, K: 1 }); // kernels see the grown memory
     assert.equal(big.data[0], small.data[0] * small.data[0]);
     b.dispose();
   });

@@ -94,11 +94,7 @@ if (!w.skip.has("matmul")) {
     b,
     Float32Array.from(bv, (x) => x / 500 - 1),
   );
-  result.matmul_ms = await timed(
-    () => be.matmul(c, a, b, M, N, K, false, false, false),
-    Math.max(w.reps, 5),
-    2,
-  );
+  result.matmul_ms = await timed(() => be.matmul(c, a, b, { M, N, K }), Math.max(w.reps, 5), 2);
   result.matmul_flops = 2 * M * K * N;
 }
 

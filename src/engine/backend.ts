@@ -5,6 +5,8 @@
 // This keeps model and autodiff code free of CPU-only assumptions: a GPU backend can keep
 // every buffer on the device and only `read` crosses the boundary.
 
+import type { RouteTable } from "./routes.ts";
+
 export type DType = "f32" | "f64";
 export type FloatArray = Float32Array | Float64Array;
 
@@ -28,9 +30,56 @@ export interface AttentionShape {
   D: number;
 }
 
+/** A matrix product C[M,N] = (accumulate ? C : 0) + op(A) op(B): op(A) is [M,K], stored [M,K], or
+ *  [K,M] when transA; op(B) is [K,N], stored [K,N], or [N,K] when transB. Flags default to false. */
+export interface MatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  accumulate?: boolean;
+}
+
+/** Rotary embedding over [rows, H, D] with one position per row, base `theta`.
+ *  inverse rotates by -angle (the backward pass). */
+export interface RopeShape {
+  rows: number;
+  H: number;
+  D: number;
+  theta: number;
+  inverse?: boolean;
+}
+
+/** The buffers of the attention backward: gradients accumulated into (dq, dk, dv), the incoming
+ *  gradient dOut, and what the forward saw and saved (q, k, v, out, lse). */
+export interface AttentionGrads<S> {
+  dq: S;
+  dk: S;
+  dv: S;
+  dOut: S;
+  q: S;
+  k: S;
+  v: S;
+  out: S;
+  lse: S;
+}
+
+/** One AdamW update's hyperparameters; `step` counts from 1 (bias correction). */
+export interface AdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+}
+
 export interface Backend<S extends Storage = Storage> {
   readonly name: string;
   readonly dtype: DType;
+  /** Where each op runs (kernel, condition), for `rlif info --backend`. */
+  readonly routes?: RouteTable;
 
   // --- storage ---
   alloc(size: number): S; // zero-filled
@@ -68,18 +117,8 @@ export interface Backend<S extends Storage = Storage> {
   sumSquares(a: S): number;
 
   // --- linear algebra ---
-  /** C[M,N] = (accumulate ? C : 0) + op(A) op(B); op(A) is [M,K]: A stored [M,K], or [K,M] if transA. */
-  matmul(
-    C: S,
-    A: S,
-    B: S,
-    M: number,
-    N: number,
-    K: number,
-    transA: boolean,
-    transB: boolean,
-    accumulate: boolean,
-  ): void;
+  /** C[M,N] = (accumulate ? C : 0) + op(A) op(B) (see MatmulShape). */
+  matmul(C: S, A: S, B: S, shape: MatmulShape): void;
 
   // --- transformer layers ---
   embedding(out: S, table: S, ids: Int32Array, dim: number): void;
@@ -87,34 +126,12 @@ export interface Backend<S extends Storage = Storage> {
   /** y = x * rstd * w per row of `dim`; rstd saved for backward. */
   rmsnorm(y: S, rstd: S, x: S, w: S, rows: number, dim: number, eps: number): void;
   rmsnormBackward(dx: S, dw: S, dy: S, x: S, w: S, rstd: S, rows: number, dim: number): void;
-  /** Rotary embedding (Hugging Face rotate_half layout) over [rows, H, D] with one position per row.
-   *  inverse = true rotates by -angle (the backward pass). */
-  rope(
-    out: S,
-    x: S,
-    positions: Int32Array,
-    rows: number,
-    H: number,
-    D: number,
-    theta: number,
-    inverse: boolean,
-  ): void;
+  /** Rotary embedding (Hugging Face rotate_half layout), positions[r] for row r (see RopeShape). */
+  rope(out: S, x: S, positions: Int32Array, shape: RopeShape): void;
   /** out = attention; lse [B, Hq, Tq] saved for backward. */
   attention(out: S, lse: S, q: S, k: S, v: S, shape: AttentionShape, pos0: Int32Array, scale: number): void;
   /** Training case only (pos0 = 0, Tq = Tk). Accumulates into dq, dk, dv. */
-  attentionBackward(
-    dq: S,
-    dk: S,
-    dv: S,
-    dOut: S,
-    q: S,
-    k: S,
-    v: S,
-    out: S,
-    lse: S,
-    shape: AttentionShape,
-    scale: number,
-  ): void;
+  attentionBackward(grads: AttentionGrads<S>, shape: AttentionShape, scale: number): void;
   /** out = silu(gate) * up */
   swiglu(out: S, gate: S, up: S): void;
   swigluBackward(dGate: S, dUp: S, gate: S, up: S, dOut: S): void;
@@ -127,16 +144,6 @@ export interface Backend<S extends Storage = Storage> {
   tokenStatsBackward(dLogits: S, dOut: S, logits: S, lse: S, targets: Int32Array, N: number, V: number): void;
 
   // --- optimiser ---
-  adamw(
-    param: S,
-    grad: S,
-    m: S,
-    v: S,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void;
+  /** One AdamW step on param, with its moment estimates m and v updated in place. */
+  adamw(param: S, grad: S, m: S, v: S, hp: AdamWStep): void;
 }

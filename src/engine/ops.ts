@@ -117,9 +117,9 @@ export function column(a: Tensor, j: number): Tensor {
   const onehot = new Array(c).fill(0);
   onehot[j] = 1;
   sel.write(onehot);
-  a.backend.matmul(out.storage, a.storage, sel.storage, n, 1, c, false, false, false);
+  a.backend.matmul(out.storage, a.storage, sel.storage, { M: n, N: 1, K: c });
   return record(out, "column", [a], (go) => {
-    a.backend.matmul(gradOf(a).storage, go.storage, sel.storage, n, c, 1, false, false, true);
+    a.backend.matmul(gradOf(a).storage, go.storage, sel.storage, { M: n, N: c, K: 1, accumulate: true });
   });
 }
 
@@ -132,16 +132,21 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   if (K !== K2) throw new Error(`matmul: inner sizes differ, [${a.shape}] x [${b.shape}]`);
   const out = like([M, N], a);
   const be = a.backend;
-  be.matmul(out.storage, a.storage, b.storage, M, N, K, transA, transB, false);
+  be.matmul(out.storage, a.storage, b.storage, { M, N, K, transA, transB });
   return record(out, "matmul", [a, b], (go) => {
+    const accumulate = true;
     // C = A B  =>  dA = dC B^T, dB = A^T dC (with the stored layouts of A and B).
     if (a.requiresGrad) {
-      if (transA) be.matmul(gradOf(a).storage, b.storage, go.storage, K, M, N, transB, true, true);
-      else be.matmul(gradOf(a).storage, go.storage, b.storage, M, K, N, false, !transB, true);
+      const dA = gradOf(a).storage;
+      if (transA)
+        be.matmul(dA, b.storage, go.storage, { M: K, N: M, K: N, transA: transB, transB: true, accumulate });
+      else be.matmul(dA, go.storage, b.storage, { M, N: K, K: N, transB: !transB, accumulate });
     }
     if (b.requiresGrad) {
-      if (transB) be.matmul(gradOf(b).storage, go.storage, a.storage, N, K, M, true, transA, true);
-      else be.matmul(gradOf(b).storage, a.storage, go.storage, K, N, M, !transA, false, true);
+      const dB = gradOf(b).storage;
+      if (transB)
+        be.matmul(dB, go.storage, a.storage, { M: N, N: K, K: M, transA: true, transB: transA, accumulate });
+      else be.matmul(dB, a.storage, go.storage, { M: K, N, K: M, transA: !transA, accumulate });
     }
   });
 }
@@ -201,10 +206,10 @@ export function rope(x: Tensor, positions: Int32Array, theta: number): Tensor {
   if (D % 2) throw new Error("rope: head dimension must be even");
   const out = like(x.shape, x);
   const be = x.backend;
-  be.rope(out.storage, x.storage, positions, rows, H, D, theta, false);
+  be.rope(out.storage, x.storage, positions, { rows, H, D, theta });
   return record(out, "rope", [x], (go) => {
     const tmp = like(x.shape, x);
-    be.rope(tmp.storage, go.storage, positions, rows, H, D, theta, true);
+    be.rope(tmp.storage, go.storage, positions, { rows, H, D, theta, inverse: true });
     be.axpy(gradOf(x).storage, tmp.storage, 1);
     tmp.dispose();
   });
@@ -230,19 +235,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, B: number, T: number)
       tmp.push(z);
       return z.storage;
     };
-    be.attentionBackward(
-      buf(q),
-      buf(k),
-      buf(v),
-      go.storage,
-      q.storage,
-      k.storage,
-      v.storage,
-      out.storage,
-      lse.storage,
-      shape,
-      scale,
-    );
+    const saved = { q: q.storage, k: k.storage, v: v.storage, out: out.storage, lse: lse.storage };
+    be.attentionBackward({ dq: buf(q), dk: buf(k), dv: buf(v), dOut: go.storage, ...saved }, shape, scale);
     for (const t of tmp) t.dispose();
   });
 }

@@ -46,18 +46,15 @@ export class AdamW {
     for (const [name, p] of this.params) {
       if (!p.grad) continue;
       const wd = this.noDecay(name) ? 0 : this.weightDecay;
-      p.backend.adamw(
-        p.storage,
-        p.grad.storage,
-        this.m.get(name)!.storage,
-        this.v.get(name)!.storage,
+      const hp = {
         lr,
-        this.beta1,
-        this.beta2,
-        this.eps,
-        wd,
-        this.step,
-      );
+        beta1: this.beta1,
+        beta2: this.beta2,
+        eps: this.eps,
+        weightDecay: wd,
+        step: this.step,
+      };
+      p.backend.adamw(p.storage, p.grad.storage, this.m.get(name)!.storage, this.v.get(name)!.storage, hp);
     }
   }
 

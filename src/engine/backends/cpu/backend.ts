@@ -1,16 +1,22 @@
 // The CPU backend: storages are typed arrays, kernels are the TypeScript references.
-// In float64 it is the reference for gradient checks; in float32 it is the portable fallback
-// that the WebAssembly backend (wasm-backend.ts) extends with SIMD, multi-threaded kernels.
+// In float64 it is the reference for gradient checks; in float32 it is the portable backend and
+// the fallback that the WebAssembly backend (wasm-backend.ts) calls, op by op, where its table of
+// routes says so.
 
 import type {
+  AdamWStep,
+  AttentionGrads,
   AttentionShape,
   Backend,
   BinaryOp,
   DType,
   FloatArray,
+  MatmulShape,
+  RopeShape,
   Storage,
   UnaryOp,
 } from "../../backend.ts";
+import { REFERENCE_ROUTES } from "../../routes.ts";
 import * as ref from "./reference.ts";
 
 export class CpuStorage implements Storage {
@@ -24,6 +30,7 @@ type S = CpuStorage;
 
 export class CpuBackend implements Backend<CpuStorage> {
   readonly name: string;
+  readonly routes = REFERENCE_ROUTES;
   constructor(readonly dtype: DType = "f32") {
     this.name = `cpu-js-${dtype}`;
   }
@@ -96,18 +103,8 @@ export class CpuBackend implements Backend<CpuStorage> {
     return s;
   }
 
-  matmul(
-    C: S,
-    A: S,
-    B: S,
-    M: number,
-    N: number,
-    K: number,
-    transA: boolean,
-    transB: boolean,
-    accumulate: boolean,
-  ): void {
-    ref.matmul(C.data, A.data, B.data, M, N, K, transA, transB, accumulate);
+  matmul(C: S, A: S, B: S, shape: MatmulShape): void {
+    ref.matmul(C.data, A.data, B.data, shape);
   }
 
   embedding(out: S, table: S, ids: Int32Array, dim: number): void {
@@ -122,47 +119,26 @@ export class CpuBackend implements Backend<CpuStorage> {
   rmsnormBackward(dx: S, dw: S, dy: S, x: S, w: S, rstd: S, rows: number, dim: number): void {
     ref.rmsnormBackward(dx.data, dw.data, dy.data, x.data, w.data, rstd.data, rows, dim);
   }
-  rope(
-    out: S,
-    x: S,
-    positions: Int32Array,
-    rows: number,
-    H: number,
-    D: number,
-    theta: number,
-    inverse: boolean,
-  ): void {
-    ref.rope(out.data, x.data, positions, rows, H, D, theta, inverse);
+  rope(out: S, x: S, positions: Int32Array, shape: RopeShape): void {
+    ref.rope(out.data, x.data, positions, shape);
   }
   attention(out: S, lse: S, q: S, k: S, v: S, shape: AttentionShape, pos0: Int32Array, scale: number): void {
     ref.attention(out.data, lse.data, q.data, k.data, v.data, shape, pos0, scale);
   }
-  attentionBackward(
-    dq: S,
-    dk: S,
-    dv: S,
-    dOut: S,
-    q: S,
-    k: S,
-    v: S,
-    out: S,
-    lse: S,
-    shape: AttentionShape,
-    scale: number,
-  ): void {
-    ref.attentionBackward(
-      dq.data,
-      dk.data,
-      dv.data,
-      dOut.data,
-      q.data,
-      k.data,
-      v.data,
-      out.data,
-      lse.data,
-      shape,
-      scale,
-    );
+  attentionBackward(grads: AttentionGrads<S>, shape: AttentionShape, scale: number): void {
+    const { dq, dk, dv, dOut, q, k, v, out, lse } = grads;
+    const data = {
+      dq: dq.data,
+      dk: dk.data,
+      dv: dv.data,
+      dOut: dOut.data,
+      q: q.data,
+      k: k.data,
+      v: v.data,
+      out: out.data,
+      lse: lse.data,
+    };
+    ref.attentionBackward(data, shape, scale);
   }
   swiglu(out: S, gate: S, up: S): void {
     ref.swiglu(out.data, gate.data, up.data);
@@ -184,18 +160,7 @@ export class CpuBackend implements Backend<CpuStorage> {
   ): void {
     ref.tokenStatsBackward(dLogits.data, dOut.data, logits.data, lse.data, targets, N, V);
   }
-  adamw(
-    param: S,
-    grad: S,
-    m: S,
-    v: S,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void {
-    ref.adamw(param.data, grad.data, m.data, v.data, lr, beta1, beta2, eps, weightDecay, step);
+  adamw(param: S, grad: S, m: S, v: S, hp: AdamWStep): void {
+    ref.adamw(param.data, grad.data, m.data, v.data, hp);
   }
 }

@@ -2,7 +2,16 @@
 // for gradient checks) and the fallback for anything the WebAssembly kernels do not cover.
 // Each forward sits next to its backward, in the order of backend.ts.
 
-import type { AttentionShape, BinaryOp, FloatArray, UnaryOp } from "../../backend.ts";
+import type {
+  AdamWStep,
+  AttentionGrads,
+  AttentionShape,
+  BinaryOp,
+  FloatArray,
+  MatmulShape,
+  RopeShape,
+  UnaryOp,
+} from "../../backend.ts";
 
 type F = FloatArray;
 
@@ -181,17 +190,8 @@ export function broadcastRows(out: F, s: F, rows: number, cols: number, accumula
   }
 }
 
-export function matmul(
-  C: F,
-  A: F,
-  B: F,
-  M: number,
-  N: number,
-  K: number,
-  transA: boolean,
-  transB: boolean,
-  accumulate: boolean,
-): void {
+export function matmul(C: F, A: F, B: F, shape: MatmulShape): void {
+  const { M, N, K, transA = false, transB = false, accumulate = false } = shape;
   if (!accumulate) C.fill(0, 0, M * N);
   // i-k-j loop order keeps the inner loop contiguous in B and C when B is not transposed.
   for (let i = 0; i < M; i++) {
@@ -255,16 +255,8 @@ export function ropeInvFreq(D: number, theta: number): Float64Array {
   return f;
 }
 
-export function rope(
-  out: F,
-  x: F,
-  positions: Int32Array,
-  rows: number,
-  H: number,
-  D: number,
-  theta: number,
-  inverse: boolean,
-): void {
+export function rope(out: F, x: F, positions: Int32Array, shape: RopeShape): void {
+  const { rows, H, D, theta, inverse = false } = shape;
   const half = D / 2;
   const inv = ropeInvFreq(D, theta);
   const sign = inverse ? -1 : 1;
@@ -330,19 +322,8 @@ export function attention(
   }
 }
 
-export function attentionBackward(
-  dq: F,
-  dk: F,
-  dv: F,
-  dOut: F,
-  q: F,
-  k: F,
-  v: F,
-  out: F,
-  lse: F,
-  sh: AttentionShape,
-  scale: number,
-): void {
+export function attentionBackward(grads: AttentionGrads<F>, sh: AttentionShape, scale: number): void {
+  const { dq, dk, dv, dOut, q, k, v, out, lse } = grads;
   const { B, Tq, Tk, Hq, Hkv, D } = sh;
   const group = Hq / Hkv;
   for (let b = 0; b < B; b++) {
@@ -455,18 +436,8 @@ export function tokenStatsBackward(
   }
 }
 
-export function adamw(
-  param: F,
-  grad: F,
-  m: F,
-  v: F,
-  lr: number,
-  beta1: number,
-  beta2: number,
-  eps: number,
-  weightDecay: number,
-  step: number,
-): void {
+export function adamw(param: F, grad: F, m: F, v: F, hp: AdamWStep): void {
+  const { lr, beta1, beta2, eps, weightDecay, step } = hp;
   const bc1 = 1 - beta1 ** step;
   const bc2 = 1 - beta2 ** step;
   for (let i = 0; i < param.length; i++) {

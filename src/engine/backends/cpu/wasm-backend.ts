@@ -1,61 +1,33 @@
-// The fast CPU backend: CpuBackend with its storages in one shared WebAssembly.Memory and its ops
-// run by WebAssembly SIMD kernels (wasm/assembly), split over a worker-thread pool when they are
-// big enough. Ops or shapes the kernels do not cover (clamp, log, attention with a head size not
-// a multiple of 4, ...) run the inherited TypeScript reference, which works unchanged because
-// each storage's `data` is an ordinary Float32Array (a view into the shared memory).
+// The fast CPU backend: storages in one shared WebAssembly.Memory, ops run by WebAssembly SIMD
+// kernels (wasm/assembly), split over a worker-thread pool when they are big enough. Calls into
+// the kernels are derived from the kernel table (engine/kernels.ts) by wasm/calls.ts. Where an op
+// runs is explicit: every op below either calls a kernel or the TypeScript reference (`ref`, the
+// CpuBackend, which works on these storages because each `data` is an ordinary Float32Array view),
+// and WASM_ROUTES lists the cases; `rlif info --backend` prints them.
 
 import { availableParallelism } from "node:os";
-import type { AttentionShape, BinaryOp, FloatArray, UnaryOp } from "../../backend.ts";
+import type {
+  AdamWStep,
+  AttentionGrads,
+  AttentionShape,
+  Backend,
+  BinaryOp,
+  FloatArray,
+  MatmulShape,
+  RopeShape,
+  UnaryOp,
+} from "../../backend.ts";
+import { CHUNKED_KERNELS } from "../../kernels.ts";
+import type { RouteTable } from "../../routes.ts";
 import { CpuBackend, type CpuStorage } from "./backend.ts";
 import { ropeInvFreq } from "./reference.ts";
 import { WasmHeap } from "./wasm/allocator.ts";
-import {
-  instantiate,
-  type Kernels,
-  loadKernelModule,
-  type ParallelKernel,
-  type WasmMemory,
-  wasmApi,
-} from "./wasm/loader.ts";
-import { CTRL_BYTES, callKernel, ThreadPool } from "./wasm/pool.ts";
+import { type KernelInvokers, SERIAL, WasmKernels } from "./wasm/calls.ts";
+import { instantiate, type Kernels, loadKernelModule, type WasmMemory, wasmApi } from "./wasm/loader.ts";
+import { CTRL_BYTES, ThreadPool } from "./wasm/pool.ts";
+import { WasmStorage } from "./wasm/storage.ts";
 
-/** A storage in the backend's memory: `ptr` is its byte offset, `cls` its block size class.
- *  It has CpuStorage's shape (`data`, a Float32Array view, and `size`), so every inherited
- *  reference kernel runs on it unchanged; it is not a subclass because `data` is an accessor.
- *
- *  Zero-filling is lazy. A reused block is `dirty` (its logical value is all zeros, its bytes are
- *  whatever was there): reading `data` zeroes it first, and so does every kernel that reads or
- *  accumulates into it, but a kernel that overwrites the whole storage just clears the flag.
- *  Most op outputs are overwritten, so training steps skip most of the memset traffic
- *  (measured: zero-filling every allocation took ~20% of a training step). */
-export class WasmStorage implements CpuStorage {
-  freed = false;
-  constructor(
-    /** The raw view: no zeroing on access (backend-internal). */
-    readonly view: Float32Array,
-    readonly ptr: number,
-    readonly cls: number,
-    readonly owner: WasmBackend,
-    public dirty: boolean,
-  ) {}
-  get data(): Float32Array {
-    return this.clean();
-  }
-  set data(_v: FloatArray) {
-    throw new Error("wasm backend: a storage's data view cannot be replaced");
-  }
-  get size(): number {
-    return this.view.length;
-  }
-  /** The view, zeroed first if it is dirty. */
-  clean(): Float32Array {
-    if (this.dirty) {
-      this.view.fill(0);
-      this.dirty = false;
-    }
-    return this.view;
-  }
-}
+export { WasmStorage } from "./wasm/storage.ts";
 
 export interface WasmBackendOptions {
   /** Kernel threads including the caller; default min(available cores, RLIF_THREADS or 2). */
@@ -89,6 +61,97 @@ const UNARY_CODE: Record<UnaryOp, number> = {
 /** Largest position the rotary cos/sin table covers; beyond it rope runs the reference. */
 const MAX_ROPE_POSITION = 1 << 20;
 
+const EL = `n ≥ ${MIN_PARALLEL_ELEMENTS} elements`;
+const EXP = `n ≥ ${MIN_PARALLEL_EXP} elements`;
+/** Where each op runs on this backend, in the order the code below checks the cases. Besides
+ *  these, any op given a storage that is not in this backend's memory runs the TS reference. */
+export const WASM_ROUTES: RouteTable = {
+  unary: [
+    { runs: "reference", when: "op = log" },
+    { runs: "wasm", kernel: "unary", when: "otherwise", threaded: `${EL} (exp, sigmoid, silu, abs: ${EXP})` },
+  ],
+  unaryBackward: [
+    { runs: "wasm", kernel: "unaryBackward", when: "always", threaded: `${EL} (silu: ${EXP})` },
+  ],
+  binary: [
+    { runs: "reference", when: "a or b smaller than out (b not a scalar)" },
+    { runs: "wasm", kernel: "binary", when: "otherwise", threaded: EL },
+  ],
+  binaryBackward: [
+    { runs: "reference", when: "b is a broadcast scalar (its gradient is a reduction)" },
+    { runs: "wasm", kernel: "binaryBackward", when: "otherwise", threaded: EL },
+  ],
+  clamp: [{ runs: "reference", when: "always (no kernel)" }],
+  clampBackward: [{ runs: "reference", when: "always (no kernel)" }],
+  affine: [{ runs: "wasm", kernel: "affine", when: "always", threaded: EL }],
+  axpy: [{ runs: "wasm", kernel: "axpy", when: "always", threaded: EL }],
+  sum: [
+    { runs: "wasm", kernel: "sumAll", when: "whole tensor (one thread)" },
+    { runs: "wasm", kernel: "sumRows", when: "per row", threaded: `rows > 1 and ${EL}` },
+  ],
+  sumRowsAcc: [{ runs: "wasm", kernel: "sumRowsAcc", when: "always", threaded: EL }],
+  addRowVector: [{ runs: "wasm", kernel: "addRowVector", when: "always", threaded: `rows > 1 and ${EL}` }],
+  broadcastRows: [{ runs: "wasm", kernel: "broadcastRows", when: "always", threaded: `rows > 1 and ${EL}` }],
+  sumSquares: [{ runs: "wasm", kernel: "sumSquares", when: "always (one thread)" }],
+  matmul: [
+    { runs: "wasm", kernel: "matmul", when: "always", threaded: `2·M·N·K ≥ ${MIN_PARALLEL_FLOPS} flops` },
+  ],
+  embedding: [{ runs: "wasm", kernel: "embedding", when: "always", threaded: `ids > 1 and ${EL}` }],
+  embeddingBackward: [{ runs: "wasm", kernel: "embeddingBackward", when: "always (one thread)" }],
+  rmsnorm: [{ runs: "wasm", kernel: "rmsnormForward", when: "always", threaded: `rows > 1 and ${EL}` }],
+  rmsnormBackward: [{ runs: "wasm", kernel: "rmsnormBackward", when: "always", threaded: EL }],
+  rope: [
+    {
+      runs: "reference",
+      when: `D % 8 ≠ 0, a negative position or one above ${MAX_ROPE_POSITION}, or fewer positions than rows`,
+    },
+    { runs: "wasm", kernel: "rope", when: "otherwise", threaded: `rows > 1 and ${EL}` },
+  ],
+  attention: [
+    { runs: "reference", when: "D % 4 ≠ 0 or Hq % Hkv ≠ 0" },
+    {
+      runs: "wasm",
+      kernel: "attentionDecode",
+      when: "Tq = 1",
+      threaded: `B·Hq > 1 and ≥ ${MIN_PARALLEL_FLOPS / 4} flops`,
+    },
+    {
+      runs: "wasm",
+      kernel: "attentionForward",
+      when: "otherwise",
+      threaded: `B·Hkv > 1 and ≥ ${MIN_PARALLEL_FLOPS} flops`,
+    },
+  ],
+  attentionBackward: [
+    { runs: "reference", when: "D % 4 ≠ 0, Hq % Hkv ≠ 0 or Tq ≠ Tk" },
+    {
+      runs: "wasm",
+      kernel: "attentionBackward",
+      when: "otherwise",
+      threaded: `B·Hkv > 1 and ≥ ${MIN_PARALLEL_FLOPS} flops`,
+    },
+  ],
+  swiglu: [{ runs: "wasm", kernel: "swigluForward", when: "always", threaded: EXP }],
+  swigluBackward: [{ runs: "wasm", kernel: "swigluBackward", when: "always", threaded: EXP }],
+  tokenStats: [
+    {
+      runs: "wasm",
+      kernel: "tokenStatsForward",
+      when: "always",
+      threaded: `N > 1 and N·V ≥ ${MIN_PARALLEL_EXP}`,
+    },
+  ],
+  tokenStatsBackward: [
+    {
+      runs: "wasm",
+      kernel: "tokenStatsBackward",
+      when: "always",
+      threaded: `N > 1 and N·V ≥ ${MIN_PARALLEL_EXP}`,
+    },
+  ],
+  adamw: [{ runs: "wasm", kernel: "adamw", when: "always", threaded: EL }],
+};
+
 interface RopeTable {
   cos: number;
   sin: number;
@@ -101,24 +164,24 @@ function defaultThreads(): number {
   return Math.max(1, Math.min(availableParallelism(), Number.isFinite(env) && env > 0 ? env : 2));
 }
 
-export class WasmBackend extends CpuBackend {
-  override readonly name: string;
+export class WasmBackend implements Backend<CpuStorage> {
+  readonly name: string;
+  readonly dtype = "f32";
+  readonly routes = WASM_ROUTES;
   readonly threads: number;
   /** Whether the fused multiply-add (relaxed SIMD) build of the kernels is in use. */
   readonly relaxed: boolean;
   readonly memory: WasmMemory;
   private readonly heap: WasmHeap;
   private readonly k: Kernels;
-  private pool: ThreadPool | null;
-  private scratchPtr = 0;
-  private scratchCls = 0;
-  private scratchStride = 0;
+  private readonly glue: WasmKernels;
+  /** The kernels, called with their arguments in table order (wasm/calls.ts). */
+  private readonly run: KernelInvokers;
+  /** The TypeScript reference kernels, on these same storages. */
+  private readonly ref = new CpuBackend("f32");
   private readonly ropeTables = new Map<string, RopeTable>();
-  /** Kernel calls split across the pool, and calls run on the calling thread alone. */
-  readonly calls = { parallel: 0, serial: 0 };
 
   constructor(opts: WasmBackendOptions = {}) {
-    super("f32");
     const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
     const { module, relaxed } = loadKernelModule();
     const initialPages = Math.max(2, Math.ceil(((opts.initialMiB ?? 16) * 2 ** 20) / 65536));
@@ -130,7 +193,7 @@ export class WasmBackend extends CpuBackend {
     let pool: ThreadPool | null = null;
     if (threads > 1) {
       try {
-        pool = new ThreadPool(this.k, module, this.memory, ctrl, threads);
+        pool = new ThreadPool(CHUNKED_KERNELS, module, this.memory, ctrl, threads);
       } catch (e) {
         // Kernels still run, on this thread: slower, never wrong.
         process.emitWarning(
@@ -138,20 +201,28 @@ export class WasmBackend extends CpuBackend {
         );
       }
     }
-    this.pool = pool;
     this.threads = pool ? threads : 1;
+    this.glue = new WasmKernels(this.k, this.heap, this, this.threads);
+    this.glue.pool = pool;
+    this.run = this.glue.run;
     this.name = `wasm-simd${relaxed ? "-fma" : ""}-x${this.threads}`;
+  }
+
+  /** Kernel calls split across the pool, run on the calling thread alone, and ops that ran the
+   *  TypeScript reference. */
+  get calls(): { parallel: number; serial: number; reference: number } {
+    return this.glue.calls;
   }
 
   /** Stops the worker threads. Storages stay readable; kernels then run on the calling thread. */
   dispose(): void {
-    this.pool?.dispose();
-    this.pool = null;
+    this.glue.pool?.dispose();
+    this.glue.pool = null;
   }
 
   /** Chunks of parallel kernels run by the worker threads (the rest ran on the calling thread). */
   get workerChunks(): number {
-    return this.pool?.workerChunks ?? 0;
+    return this.glue.pool?.workerChunks ?? 0;
   }
 
   /** Bytes of the shared memory (the backend's high-water mark) and bytes in live storages. */
@@ -159,38 +230,67 @@ export class WasmBackend extends CpuBackend {
     return { capacity: this.heap.capacity, inUse: this.heap.inUse };
   }
 
+  /** The reference backend, counted (every fallback goes through here). */
+  private reference(): CpuBackend {
+    this.glue.calls.reference++;
+    return this.ref;
+  }
+
+  /** Pool chunks for a call: `chunks` when it is worth splitting, else SERIAL. */
+  private split(parallel: boolean, chunks = 4 * this.threads): number {
+    return parallel ? Math.max(1, chunks) : SERIAL;
+  }
+
   // ------------------------------------------------------------------ storage
-  override alloc(size: number): S {
+  alloc(size: number): S {
     if (!Number.isInteger(size) || size < 0)
       throw new Error(`wasm backend: invalid allocation of ${size} floats`);
     const { ptr, cls, fresh } = this.heap.alloc(Math.max(1, size) * 4);
     return new WasmStorage(new Float32Array(this.heap.buffer, ptr, size), ptr, cls, this, !fresh);
   }
 
-  override fill(s: S, value: number): void {
-    if (this.mine(s)) {
-      (s as WasmStorage).dirty = false;
-      (s as WasmStorage).view.fill(value);
-    } else super.fill(s, value);
+  free(s: S): void {
+    if (!(s instanceof WasmStorage) || s.owner !== this) return; // not ours: the GC owns it
+    if (s.freed) throw new Error("wasm backend: storage freed twice");
+    s.freed = true;
+    this.heap.release(s.ptr, s.cls);
   }
 
-  override write(s: S, data: ArrayLike<number>, offset = 0): void {
-    if (this.mine(s) && offset === 0 && data.length === s.size) {
-      (s as WasmStorage).view.set(data); // all of it: no need to zero first
-      (s as WasmStorage).dirty = false;
-    } else super.write(s, data, offset);
+  async read(s: S): Promise<FloatArray> {
+    return s.data;
   }
 
-  override copy(dst: S, src: S, n = src.size, dstOff = 0, srcOff = 0): void {
-    if (!this.mine(dst) || !this.mine(src)) {
-      super.copy(dst, src, n, dstOff, srcOff);
+  readSync(s: S): FloatArray {
+    return s.data;
+  }
+
+  fill(s: S, value: number): void {
+    if (this.glue.mine(s)) {
+      s.dirty = false;
+      s.view.fill(value);
+    } else this.ref.fill(s, value);
+  }
+
+  write(s: S, data: ArrayLike<number>, offset = 0): void {
+    if (this.glue.mine(s) && offset === 0 && data.length === s.size) {
+      s.view.set(data); // all of it: no need to zero first
+      s.dirty = false;
+    } else this.ref.write(s, data, offset);
+  }
+
+  copy(dst: S, src: S, n = src.size, dstOff = 0, srcOff = 0): void {
+    if (!this.glue.mine(dst) || !this.glue.mine(src)) {
+      this.ref.copy(dst, src, n, dstOff, srcOff);
       return;
     }
     if (n < 0 || srcOff < 0 || dstOff < 0 || srcOff + n > src.size || dstOff + n > dst.size)
       throw new RangeError(`copy of ${n} floats from ${srcOff} of ${src.size} to ${dstOff} of ${dst.size}`);
     // One native move inside the memory: the KV cache takes many small copies per decoding step.
-    const s0 = this.p(src) / 4 + srcOff;
-    const d0 = (dstOff === 0 && n >= dst.size ? this.o(dst, n) : this.p(dst)) / 4 + dstOff;
+    src.clean();
+    const s0 = src.ptr / 4 + srcOff;
+    if (dstOff === 0 && n >= dst.size) dst.dirty = false;
+    else dst.clean();
+    const d0 = dst.ptr / 4 + dstOff;
     this.all().copyWithin(d0, s0, s0 + n);
   }
 
@@ -202,252 +302,95 @@ export class WasmBackend extends CpuBackend {
     return this.allView;
   }
 
-  override free(s: S): void {
-    if (!(s instanceof WasmStorage) || s.owner !== this) return; // not ours: the GC owns it
-    if (s.freed) throw new Error("wasm backend: storage freed twice");
-    s.freed = true;
-    this.heap.release(s.ptr, s.cls);
-  }
-
-  /** Whether s lives in this backend's memory (else the reference kernel runs on its data). */
-  private mine(s: S): boolean {
-    if (s instanceof WasmStorage && s.owner === this) {
-      if (s.freed) throw new Error("wasm backend: use of a freed storage");
-      return true;
-    }
-    return false;
-  }
-
-  /** Byte offset of s, an input (or an output the kernel accumulates into): zeroed if dirty. */
-  private p(s: S): number {
-    (s as WasmStorage).clean();
-    return (s as WasmStorage).ptr;
-  }
-
-  /** Byte offset of s, an output the kernel overwrites at its first n floats. Call it after the
-   *  inputs' p(): an output may alias an input. */
-  private o(s: S, n: number): number {
-    const w = s as WasmStorage;
-    if (w.size <= n) w.dirty = false;
-    else w.clean();
-    return w.ptr;
-  }
-
-  /** Whether all the storages live in this backend's memory (up to 9; no rest array on this hot path). */
-  private ours(a: S, b?: S, c?: S, d?: S, e?: S, f?: S, g?: S, h?: S, i?: S): boolean {
-    return (
-      this.mine(a) &&
-      (!b || this.mine(b)) &&
-      (!c || this.mine(c)) &&
-      (!d || this.mine(d)) &&
-      (!e || this.mine(e)) &&
-      (!f || this.mine(f)) &&
-      (!g || this.mine(g)) &&
-      (!h || this.mine(h)) &&
-      (!i || this.mine(i))
-    );
-  }
-
-  private need(s: S, n: number, what: string): void {
-    if (s.size < n) throw new Error(`wasm backend: ${what} has ${s.size} floats, needs ${n}`);
-  }
-
-  /** Per-thread scratch of at least `bytes`; returns [base, stride]. */
-  private scratch(bytes: number): [number, number] {
-    const stride = Math.ceil((bytes + 64) / 64) * 64;
-    if (stride > this.scratchStride) {
-      if (this.scratchCls) this.heap.release(this.scratchPtr, this.scratchCls);
-      const { ptr, cls } = this.heap.alloc(stride * this.threads);
-      this.scratchPtr = ptr;
-      this.scratchCls = cls;
-      this.scratchStride = stride;
-    }
-    return [this.scratchPtr, this.scratchStride];
-  }
-
-  /** Copy an Int32Array into the memory for the duration of fn. */
-  private withInts(ids: Int32Array, fn: (ptr: number) => void): void {
-    const { ptr, cls } = this.heap.alloc(Math.max(1, ids.length) * 4);
-    new Int32Array(this.heap.buffer, ptr, ids.length).set(ids);
-    try {
-      fn(ptr);
-    } finally {
-      this.heap.release(ptr, cls);
-    }
-  }
-
-  /** Run a kernel on the pool (in `chunks` pieces; `scratchArg` indexes a per-thread scratch base,
-   *  followed by its stride) or on this thread alone. */
-  private run(
-    name: ParallelKernel,
-    parallel: boolean,
-    a: number[],
-    chunks = 4 * this.threads,
-    scratchArg = -1,
-  ): void {
-    if (parallel && this.pool) {
-      this.calls.parallel++;
-      this.pool.run(name, a, Math.max(1, chunks), scratchArg);
-    } else {
-      this.calls.serial++;
-      callKernel(this.k[name], 0, 1, a);
-    }
-  }
-
   // ------------------------------------------------------------------ kernels
-  override matmul(
-    C: S,
-    A: S,
-    B: S,
-    M: number,
-    N: number,
-    K: number,
-    transA: boolean,
-    transB: boolean,
-    accumulate: boolean,
-  ): void {
-    if (!this.ours(C, A, B)) {
-      super.matmul(C, A, B, M, N, K, transA, transB, accumulate);
-      return;
-    }
-    this.need(A, M * K, "matmul A");
-    this.need(B, K * N, "matmul B");
-    this.need(C, M * N, "matmul C");
+  // Each op: the cases WASM_ROUTES lists as reference first, then the kernel call; a kernel call
+  // returns false (having done nothing) when a storage is not in this memory.
+  matmul(C: S, A: S, B: S, sh: MatmulShape): void {
+    const { M, N, K, transA = false, transB = false, accumulate = false } = sh;
     if (M === 0 || N === 0) return;
-    const [s, stride] = this.scratch(this.k.matmulScratchBytes());
-    const pa = this.p(A);
-    const pb = this.p(B);
-    const pc = accumulate ? this.p(C) : this.o(C, M * N);
-    const args = [pc, pa, pb, M, N, K, +transA, +transB, +accumulate, s, stride];
     // Chunks of at least 16 blocks (4 x 8 tiles) each: every chunk packs its own panels.
     const blocks = Math.max(Math.ceil(M / 4), Math.ceil(N / 8));
     const chunks = Math.min(4 * this.threads, Math.max(this.threads, Math.floor(blocks / 16)));
-    this.run("matmul", 2 * M * N * K >= MIN_PARALLEL_FLOPS, args, chunks, 9);
+    const split = this.split(2 * M * N * K >= MIN_PARALLEL_FLOPS, chunks);
+    const scratch = this.k.matmulScratchBytes();
+    if (!this.run.matmul(split, C, A, B, M, N, K, +transA, +transB, +accumulate, scratch))
+      this.reference().matmul(C, A, B, sh);
   }
 
-  override attention(
-    out: S,
-    lse: S,
-    q: S,
-    k: S,
-    v: S,
-    sh: AttentionShape,
-    pos0: Int32Array,
-    scale: number,
-  ): void {
+  attention(out: S, lse: S, q: S, k: S, v: S, sh: AttentionShape, pos0: Int32Array, scale: number): void {
     const { B, Tq, Tk, Hq, Hkv, D } = sh;
-    if (!this.ours(out, lse, q, k, v) || D % 4 !== 0 || Hq % Hkv !== 0) {
-      super.attention(out, lse, q, k, v, sh, pos0, scale);
+    if (D % 4 !== 0 || Hq % Hkv !== 0) {
+      this.reference().attention(out, lse, q, k, v, sh, pos0, scale);
       return;
     }
-    this.need(q, B * Tq * Hq * D, "attention q");
-    this.need(out, B * Tq * Hq * D, "attention out");
-    this.need(k, B * Tk * Hkv * D, "attention k");
-    this.need(v, B * Tk * Hkv * D, "attention v");
-    this.need(lse, B * Hq * Tq, "attention lse");
     if (pos0.length < B) throw new Error(`attention: ${pos0.length} start positions for ${B} sequences`);
     for (let b = 0; b < B; b++)
       if (pos0[b] < 0 || pos0[b] + Tq > Tk)
         throw new Error(`attention: sequence ${b} at position ${pos0[b]} + ${Tq} queries exceeds ${Tk} keys`);
-    const pq = this.p(q);
-    const pk = this.p(k);
-    const pv = this.p(v);
-    const po = this.o(out, B * Tq * Hq * D);
-    const pl = this.o(lse, B * Hq * Tq);
+    let ran: boolean;
     if (Tq === 1) {
       // Decoding: per (sequence, head), keys and values read in place.
-      const [s, stride] = this.scratch(this.k.attentionDecodeScratchBytes(Tk));
       const flops = 4 * B * Hq * Math.min(Tk, pos0[0] + 1) * D;
-      this.withInts(pos0, (pp) => {
-        const args = [po, pl, pq, pk, pv, B, Tk, Hq, Hkv, D, pp, scale, s, stride];
-        const par = B * Hq > 1 && flops >= MIN_PARALLEL_FLOPS / 4;
-        this.run("attentionDecode", par, args, Math.min(B * Hq, 8 * this.threads), 12);
-      });
-      return;
+      const split = this.split(
+        B * Hq > 1 && flops >= MIN_PARALLEL_FLOPS / 4,
+        Math.min(B * Hq, 8 * this.threads),
+      );
+      const scratch = this.k.attentionDecodeScratchBytes(Tk);
+      ran = this.run.attentionDecode(split, out, lse, q, k, v, B, Tk, Hq, Hkv, D, pos0, scale, scratch);
+    } else {
+      const flops = 4 * B * Hq * Tq * Math.min(Tk, Tq + pos0[0]) * D;
+      const split = this.split(
+        B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS,
+        Math.min(B * Hkv, 8 * this.threads),
+      );
+      const scratch = this.k.attentionScratchBytes((Hq / Hkv) * Tq, Tk, D, 0);
+      ran = this.run.attentionForward(split, out, lse, q, k, v, B, Tq, Tk, Hq, Hkv, D, pos0, scale, scratch);
     }
-    const [s, stride] = this.scratch(this.k.attentionScratchBytes((Hq / Hkv) * Tq, Tk, D, 0));
-    const flops = 4 * B * Hq * Tq * Math.min(Tk, Tq + pos0[0]) * D;
-    this.withInts(pos0, (pp) => {
-      const args = [po, pl, pq, pk, pv, B, Tq, Tk, Hq, Hkv, D, pp, scale];
-      const par = B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS;
-      this.run("attentionForward", par, [...args, s, stride], Math.min(B * Hkv, 8 * this.threads), 13);
-    });
+    if (!ran) this.reference().attention(out, lse, q, k, v, sh, pos0, scale);
   }
 
-  override attentionBackward(
-    dq: S,
-    dk: S,
-    dv: S,
-    dOut: S,
-    q: S,
-    k: S,
-    v: S,
-    out: S,
-    lse: S,
-    sh: AttentionShape,
-    scale: number,
-  ): void {
+  attentionBackward(g: AttentionGrads<S>, sh: AttentionShape, scale: number): void {
     const { B, Tq, Tk, Hq, Hkv, D } = sh;
-    if (!this.ours(dq, dk, dv, dOut, q, k, v, out, lse) || D % 4 !== 0 || Hq % Hkv !== 0 || Tq !== Tk) {
-      super.attentionBackward(dq, dk, dv, dOut, q, k, v, out, lse, sh, scale);
+    if (D % 4 !== 0 || Hq % Hkv !== 0 || Tq !== Tk) {
+      this.reference().attentionBackward(g, sh, scale);
       return;
     }
-    const nq = B * Tq * Hq * D;
-    const nk = B * Tk * Hkv * D;
-    for (const [x, n, w] of [
-      [dq, nq, "dq"],
-      [dOut, nq, "dOut"],
-      [q, nq, "q"],
-      [out, nq, "out"],
-      [dk, nk, "dk"],
-      [dv, nk, "dv"],
-      [k, nk, "k"],
-      [v, nk, "v"],
-    ] as const)
-      this.need(x, n, `attentionBackward ${w}`);
-    this.need(lse, B * Hq * Tq, "attentionBackward lse");
-    const [s, stride] = this.scratch(this.k.attentionScratchBytes((Hq / Hkv) * Tq, Tk, D, 1));
     const flops = 8 * B * Hq * Tq * Tq * D;
-    const args = [
-      this.p(dq),
-      this.p(dk),
-      this.p(dv),
-      this.p(dOut),
-      this.p(q),
-      this.p(k),
-      this.p(v),
-      this.p(out),
-      this.p(lse),
-      B,
-      Tq,
-      Hq,
-      Hkv,
-      D,
-      scale,
-      s,
-      stride,
-    ];
-    const par = B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS;
-    this.run("attentionBackward", par, args, Math.min(B * Hkv, 8 * this.threads), 15);
+    const split = this.split(B * Hkv > 1 && flops >= MIN_PARALLEL_FLOPS, Math.min(B * Hkv, 8 * this.threads));
+    const scratch = this.k.attentionScratchBytes((Hq / Hkv) * Tq, Tk, D, 1);
+    const { dq, dk, dv, dOut, q, k, v, out, lse } = g;
+    if (
+      !this.run.attentionBackward(
+        split,
+        dq,
+        dk,
+        dv,
+        dOut,
+        q,
+        k,
+        v,
+        out,
+        lse,
+        B,
+        Tq,
+        Hq,
+        Hkv,
+        D,
+        scale,
+        scratch,
+      )
+    )
+      this.reference().attentionBackward(g, sh, scale);
   }
 
-  override tokenStats(out: S, lse: S, logits: S, targets: Int32Array, N: number, V: number): void {
-    if (!this.ours(out, lse, logits)) {
-      super.tokenStats(out, lse, logits, targets, N, V);
-      return;
-    }
-    this.need(logits, N * V, "tokenStats logits");
-    this.need(out, N * 3, "tokenStats out");
-    this.need(lse, N, "tokenStats lse");
-    this.checkTargets(targets, N, V);
-    this.withInts(targets, (tp) => {
-      const pz = this.p(logits);
-      const args = [this.o(out, N * 3), this.o(lse, N), pz, tp, N, V];
-      this.run("tokenStatsForward", N > 1 && N * V >= MIN_PARALLEL_EXP, args, Math.min(N, 8 * this.threads));
-    });
+  tokenStats(out: S, lse: S, logits: S, targets: Int32Array, N: number, V: number): void {
+    checkTargets(targets, N, V);
+    const split = this.split(N > 1 && N * V >= MIN_PARALLEL_EXP, Math.min(N, 8 * this.threads));
+    if (!this.run.tokenStatsForward(split, out, lse, logits, targets, N, V))
+      this.reference().tokenStats(out, lse, logits, targets, N, V);
   }
 
-  override tokenStatsBackward(
+  tokenStatsBackward(
     dLogits: S,
     dOut: S,
     logits: S,
@@ -456,297 +399,150 @@ export class WasmBackend extends CpuBackend {
     N: number,
     V: number,
   ): void {
-    if (!this.ours(dLogits, dOut, logits, lse)) {
-      super.tokenStatsBackward(dLogits, dOut, logits, lse, targets, N, V);
-      return;
-    }
-    this.need(logits, N * V, "tokenStatsBackward logits");
-    this.need(dLogits, N * V, "tokenStatsBackward dLogits");
-    this.need(dOut, N * 3, "tokenStatsBackward dOut");
-    this.need(lse, N, "tokenStatsBackward lse");
-    this.checkTargets(targets, N, V);
-    const [s, stride] = this.scratch(V * 4);
-    this.withInts(targets, (tp) => {
-      const args = [this.p(dLogits), this.p(dOut), this.p(logits), this.p(lse), tp, N, V, s, stride];
-      this.run(
-        "tokenStatsBackward",
-        N > 1 && N * V >= MIN_PARALLEL_EXP,
-        args,
-        Math.min(N, 8 * this.threads),
-        7,
-      );
-    });
+    checkTargets(targets, N, V);
+    const split = this.split(N > 1 && N * V >= MIN_PARALLEL_EXP, Math.min(N, 8 * this.threads));
+    if (!this.run.tokenStatsBackward(split, dLogits, dOut, logits, lse, targets, N, V, V * 4))
+      this.reference().tokenStatsBackward(dLogits, dOut, logits, lse, targets, N, V);
   }
 
-  private checkTargets(targets: Int32Array, N: number, V: number): void {
-    if (targets.length < N) throw new Error(`tokenStats: ${targets.length} targets for ${N} rows`);
-    for (let r = 0; r < N; r++)
-      if (targets[r] >= V) throw new Error(`tokenStats: target ${targets[r]} outside vocabulary of ${V}`);
+  rmsnorm(y: S, rstd: S, x: S, w: S, rows: number, dim: number, eps: number): void {
+    const split = this.split(rows > 1 && rows * dim >= MIN_PARALLEL_ELEMENTS);
+    if (!this.run.rmsnormForward(split, y, rstd, x, w, rows, dim, eps))
+      this.reference().rmsnorm(y, rstd, x, w, rows, dim, eps);
   }
 
-  override rmsnorm(y: S, rstd: S, x: S, w: S, rows: number, dim: number, eps: number): void {
-    if (!this.ours(y, rstd, x, w)) {
-      super.rmsnorm(y, rstd, x, w, rows, dim, eps);
-      return;
-    }
-    this.need(x, rows * dim, "rmsnorm x");
-    this.need(y, rows * dim, "rmsnorm y");
-    this.need(w, dim, "rmsnorm w");
-    this.need(rstd, rows, "rmsnorm rstd");
-    const px = this.p(x);
-    const pw = this.p(w);
-    const args = [this.o(y, rows * dim), this.o(rstd, rows), px, pw, rows, dim, eps];
-    this.run("rmsnormForward", rows > 1 && rows * dim >= MIN_PARALLEL_ELEMENTS, args);
+  rmsnormBackward(dx: S, dw: S, dy: S, x: S, w: S, rstd: S, rows: number, dim: number): void {
+    const split = this.split(rows * dim >= MIN_PARALLEL_ELEMENTS);
+    if (!this.run.rmsnormBackward(split, dx, dw, dy, x, w, rstd, rows, dim))
+      this.reference().rmsnormBackward(dx, dw, dy, x, w, rstd, rows, dim);
   }
 
-  override rmsnormBackward(dx: S, dw: S, dy: S, x: S, w: S, rstd: S, rows: number, dim: number): void {
-    if (!this.ours(dx, dw, dy, x, w, rstd)) {
-      super.rmsnormBackward(dx, dw, dy, x, w, rstd, rows, dim);
-      return;
-    }
-    for (const [a, n, what] of [
-      [dx, rows * dim, "dx"],
-      [dy, rows * dim, "dy"],
-      [x, rows * dim, "x"],
-      [dw, dim, "dw"],
-      [w, dim, "w"],
-      [rstd, rows, "rstd"],
-    ] as const)
-      this.need(a, n, `rmsnormBackward ${what}`);
-    const args = [this.p(dx), this.p(dw), this.p(dy), this.p(x), this.p(w), this.p(rstd), rows, dim];
-    this.run("rmsnormBackward", rows * dim >= MIN_PARALLEL_ELEMENTS, args);
-  }
-
-  override swiglu(out: S, gate: S, up: S): void {
-    if (!this.ours(out, gate, up)) {
-      super.swiglu(out, gate, up);
-      return;
-    }
+  swiglu(out: S, gate: S, up: S): void {
     const n = out.size;
-    this.need(gate, n, "swiglu gate");
-    this.need(up, n, "swiglu up");
-    const pg = this.p(gate);
-    const pu = this.p(up);
-    this.run("swigluForward", n >= MIN_PARALLEL_EXP, [this.o(out, n), pg, pu, n]);
+    if (!this.run.swigluForward(this.split(n >= MIN_PARALLEL_EXP), out, gate, up, n))
+      this.reference().swiglu(out, gate, up);
   }
 
-  override swigluBackward(dGate: S, dUp: S, gate: S, up: S, dOut: S): void {
-    if (!this.ours(dGate, dUp, gate, up, dOut)) {
-      super.swigluBackward(dGate, dUp, gate, up, dOut);
-      return;
-    }
+  swigluBackward(dGate: S, dUp: S, gate: S, up: S, dOut: S): void {
     const n = dOut.size;
-    for (const [a, what] of [
-      [dGate, "dGate"],
-      [dUp, "dUp"],
-      [gate, "gate"],
-      [up, "up"],
-    ] as const)
-      this.need(a, n, `swigluBackward ${what}`);
-    const args = [this.p(dGate), this.p(dUp), this.p(gate), this.p(up), this.p(dOut), n];
-    this.run("swigluBackward", n >= MIN_PARALLEL_EXP, args);
+    if (!this.run.swigluBackward(this.split(n >= MIN_PARALLEL_EXP), dGate, dUp, gate, up, dOut, n))
+      this.reference().swigluBackward(dGate, dUp, gate, up, dOut);
   }
 
-  override adamw(
-    param: S,
-    grad: S,
-    m: S,
-    v: S,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void {
-    if (!this.ours(param, grad, m, v)) {
-      super.adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
-      return;
-    }
+  adamw(param: S, grad: S, m: S, v: S, hp: AdamWStep): void {
     const n = param.size;
-    this.need(grad, n, "adamw grad");
-    this.need(m, n, "adamw m");
-    this.need(v, n, "adamw v");
+    const { lr, beta1, beta2, eps, weightDecay, step } = hp;
     const bc1 = 1 - beta1 ** step;
     const bc2 = 1 - beta2 ** step;
-    const args = [
-      this.p(param),
-      this.p(grad),
-      this.p(m),
-      this.p(v),
-      n,
-      lr,
-      beta1,
-      beta2,
-      eps,
-      weightDecay,
-      bc1,
-      bc2,
-    ];
-    this.run("adamw", n >= MIN_PARALLEL_ELEMENTS, args);
+    const split = this.split(n >= MIN_PARALLEL_ELEMENTS);
+    if (!this.run.adamw(split, param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, bc1, bc2))
+      this.reference().adamw(param, grad, m, v, hp);
   }
 
-  override axpy(y: S, x: S, alpha: number): void {
-    if (!this.ours(y, x)) {
-      super.axpy(y, x, alpha);
-      return;
-    }
+  axpy(y: S, x: S, alpha: number): void {
     const n = y.size;
-    this.need(x, n, "axpy x");
-    this.run("axpy", n >= MIN_PARALLEL_ELEMENTS, [this.p(y), this.p(x), alpha, n]);
+    if (!this.run.axpy(this.split(n >= MIN_PARALLEL_ELEMENTS), y, x, alpha, n))
+      this.reference().axpy(y, x, alpha);
   }
+
   // ------------------------------------------------------------------ elementwise and broadcasts
-  override binary(op: BinaryOp, out: S, a: S, b: S): void {
+  binary(op: BinaryOp, out: S, a: S, b: S): void {
     const n = out.size;
     const bs = b.size === 1 && n !== 1;
-    if (!this.ours(out, a, b) || a.size < n || (!bs && b.size < n)) {
-      super.binary(op, out, a, b);
+    if (a.size < n || (!bs && b.size < n)) {
+      this.reference().binary(op, out, a, b);
       return;
     }
-    const pa = this.p(a);
-    const pb = this.p(b);
-    const args = [BINARY_CODE[op], this.o(out, n), pa, pb, n, +bs];
-    this.run("binary", n >= MIN_PARALLEL_ELEMENTS, args);
+    if (!this.run.binary(this.split(n >= MIN_PARALLEL_ELEMENTS), BINARY_CODE[op], out, a, b, n, +bs))
+      this.reference().binary(op, out, a, b);
   }
 
-  override binaryBackward(op: BinaryOp, dA: S | null, dB: S | null, a: S, b: S, dOut: S): void {
+  binaryBackward(op: BinaryOp, dA: S | null, dB: S | null, a: S, b: S, dOut: S): void {
     const n = dOut.size;
-    const bs = b.size === 1 && n !== 1;
     // A broadcast scalar's gradient is a reduction: the reference does it.
-    if (bs || !this.ours(a, b, dOut) || (dA && !this.mine(dA)) || (dB && !this.mine(dB))) {
-      super.binaryBackward(op, dA, dB, a, b, dOut);
+    if (b.size === 1 && n !== 1) {
+      this.reference().binaryBackward(op, dA, dB, a, b, dOut);
       return;
     }
-    for (const [x, w] of [
-      [a, "a"],
-      [b, "b"],
-      [dA, "dA"],
-      [dB, "dB"],
-    ] as const)
-      if (x) this.need(x, n, `binaryBackward ${w}`);
-    const args = [
-      BINARY_CODE[op],
-      dA ? this.p(dA) : 0,
-      dB ? this.p(dB) : 0,
-      this.p(a),
-      this.p(b),
-      this.p(dOut),
-      n,
-    ];
-    this.run("binaryBackward", n >= MIN_PARALLEL_ELEMENTS, args);
+    const split = this.split(n >= MIN_PARALLEL_ELEMENTS);
+    if (!this.run.binaryBackward(split, BINARY_CODE[op], dA, dB, a, b, dOut, n))
+      this.reference().binaryBackward(op, dA, dB, a, b, dOut);
   }
 
-  override unary(op: UnaryOp, out: S, a: S): void {
+  unary(op: UnaryOp, out: S, a: S): void {
+    if (op === "log") {
+      this.reference().unary(op, out, a);
+      return;
+    }
     const n = out.size;
-    if (op === "log" || !this.ours(out, a)) {
-      super.unary(op, out, a);
-      return;
-    }
-    this.need(a, n, "unary a");
-    const pa = this.p(a);
-    this.run(
-      "unary",
-      n >= (UNARY_CODE[op] === 1 || UNARY_CODE[op] >= 6 ? MIN_PARALLEL_EXP : MIN_PARALLEL_ELEMENTS),
-      [UNARY_CODE[op], this.o(out, n), pa, n],
-    );
+    const code = UNARY_CODE[op];
+    const split = this.split(n >= (code === 1 || code >= 6 ? MIN_PARALLEL_EXP : MIN_PARALLEL_ELEMENTS));
+    if (!this.run.unary(split, code, out, a, n)) this.reference().unary(op, out, a);
   }
 
-  override unaryBackward(op: UnaryOp, dA: S, a: S, y: S, dOut: S): void {
+  unaryBackward(op: UnaryOp, dA: S, a: S, y: S, dOut: S): void {
     const n = dA.size;
-    if (!this.ours(dA, a, y, dOut)) {
-      super.unaryBackward(op, dA, a, y, dOut);
-      return;
-    }
-    this.need(a, n, "unaryBackward a");
-    this.need(y, n, "unaryBackward y");
-    this.need(dOut, n, "unaryBackward dOut");
-    const args = [UNARY_CODE[op], this.p(dA), this.p(a), this.p(y), this.p(dOut), n];
-    this.run("unaryBackward", n >= (UNARY_CODE[op] === 7 ? MIN_PARALLEL_EXP : MIN_PARALLEL_ELEMENTS), args);
+    const code = UNARY_CODE[op];
+    const split = this.split(n >= (code === 7 ? MIN_PARALLEL_EXP : MIN_PARALLEL_ELEMENTS));
+    if (!this.run.unaryBackward(split, code, dA, a, y, dOut, n))
+      this.reference().unaryBackward(op, dA, a, y, dOut);
   }
 
-  override affine(out: S, a: S, s: number, t: number): void {
+  clamp(out: S, a: S, lo: number, hi: number): void {
+    this.reference().clamp(out, a, lo, hi);
+  }
+
+  clampBackward(dA: S, a: S, lo: number, hi: number, dOut: S): void {
+    this.reference().clampBackward(dA, a, lo, hi, dOut);
+  }
+
+  affine(out: S, a: S, s: number, t: number): void {
     const n = out.size;
-    if (!this.ours(out, a)) {
-      super.affine(out, a, s, t);
-      return;
-    }
-    this.need(a, n, "affine a");
-    const pa = this.p(a);
-    this.run("affine", n >= MIN_PARALLEL_ELEMENTS, [this.o(out, n), pa, s, t, n]);
+    if (!this.run.affine(this.split(n >= MIN_PARALLEL_ELEMENTS), out, a, s, t, n))
+      this.reference().affine(out, a, s, t);
   }
 
-  override sum(out: S, a: S, rows?: number, cols?: number): void {
-    if (!this.ours(out, a)) {
-      super.sum(out, a, rows, cols);
-      return;
-    }
+  sum(out: S, a: S, rows?: number, cols?: number): void {
     if (rows === undefined || cols === undefined) {
-      this.need(out, 1, "sum out");
-      out.data[0] = this.k.sumAll(this.p(a), a.size);
+      // A whole-tensor sum returns its value: the kernel runs whole, outside the chunked calls.
+      if (!this.glue.mine(out) || !this.glue.mine(a)) {
+        this.reference().sum(out, a);
+        return;
+      }
+      if (out.size < 1) throw new Error("wasm backend: sum out has 0 floats, needs 1");
+      a.clean();
+      out.data[0] = this.k.sumAll(a.ptr, a.size);
       return;
     }
-    this.need(a, rows * cols, "sum a");
-    this.need(out, rows, "sum out");
-    const pa = this.p(a);
-    this.run("sumRows", rows > 1 && rows * cols >= MIN_PARALLEL_ELEMENTS, [
-      this.o(out, rows),
-      pa,
-      rows,
-      cols,
-    ]);
+    const split = this.split(rows > 1 && rows * cols >= MIN_PARALLEL_ELEMENTS);
+    if (!this.run.sumRows(split, out, a, rows, cols)) this.reference().sum(out, a, rows, cols);
   }
 
-  override sumSquares(a: S): number {
-    if (!this.ours(a)) return super.sumSquares(a);
-    return this.k.sumSquares(this.p(a), a.size);
+  sumSquares(a: S): number {
+    if (!this.glue.mine(a)) return this.reference().sumSquares(a);
+    a.clean();
+    return this.k.sumSquares(a.ptr, a.size);
   }
 
-  override sumRowsAcc(out: S, a: S, rows: number, cols: number): void {
-    if (!this.ours(out, a)) {
-      super.sumRowsAcc(out, a, rows, cols);
-      return;
-    }
-    this.need(a, rows * cols, "sumRowsAcc a");
-    this.need(out, cols, "sumRowsAcc out");
-    this.run("sumRowsAcc", rows * cols >= MIN_PARALLEL_ELEMENTS, [this.p(out), this.p(a), rows, cols]);
+  sumRowsAcc(out: S, a: S, rows: number, cols: number): void {
+    const split = this.split(rows * cols >= MIN_PARALLEL_ELEMENTS);
+    if (!this.run.sumRowsAcc(split, out, a, rows, cols)) this.reference().sumRowsAcc(out, a, rows, cols);
   }
 
-  override addRowVector(out: S, a: S, bias: S, rows: number, cols: number): void {
-    if (!this.ours(out, a, bias)) {
-      super.addRowVector(out, a, bias, rows, cols);
-      return;
-    }
-    this.need(a, rows * cols, "addRowVector a");
-    this.need(out, rows * cols, "addRowVector out");
-    this.need(bias, cols, "addRowVector bias");
-    const pa = this.p(a);
-    const pb = this.p(bias);
-    const args = [this.o(out, rows * cols), pa, pb, rows, cols];
-    this.run("addRowVector", rows > 1 && rows * cols >= MIN_PARALLEL_ELEMENTS, args);
+  addRowVector(out: S, a: S, bias: S, rows: number, cols: number): void {
+    const split = this.split(rows > 1 && rows * cols >= MIN_PARALLEL_ELEMENTS);
+    if (!this.run.addRowVector(split, out, a, bias, rows, cols))
+      this.reference().addRowVector(out, a, bias, rows, cols);
   }
 
-  override broadcastRows(out: S, s: S, rows: number, cols: number, accumulate: boolean): void {
-    if (!this.ours(out, s)) {
-      super.broadcastRows(out, s, rows, cols, accumulate);
-      return;
-    }
-    this.need(out, rows * cols, "broadcastRows out");
-    this.need(s, rows, "broadcastRows s");
-    const ps = this.p(s);
-    const args = [accumulate ? this.p(out) : this.o(out, rows * cols), ps, rows, cols, +accumulate];
-    this.run("broadcastRows", rows > 1 && rows * cols >= MIN_PARALLEL_ELEMENTS, args);
+  broadcastRows(out: S, s: S, rows: number, cols: number, accumulate: boolean): void {
+    const split = this.split(rows > 1 && rows * cols >= MIN_PARALLEL_ELEMENTS);
+    if (!this.run.broadcastRows(split, out, s, rows, cols, +accumulate))
+      this.reference().broadcastRows(out, s, rows, cols, accumulate);
   }
 
-  override rope(
-    out: S,
-    x: S,
-    positions: Int32Array,
-    rows: number,
-    H: number,
-    D: number,
-    theta: number,
-    inverse: boolean,
-  ): void {
+  rope(out: S, x: S, positions: Int32Array, sh: RopeShape): void {
+    const { rows, H, D, theta, inverse = false } = sh;
     let maxPos = -1;
     let minPos = 0;
     for (let r = 0; r < rows; r++) {
@@ -754,24 +550,17 @@ export class WasmBackend extends CpuBackend {
       if (p > maxPos) maxPos = p;
       if (p < minPos) minPos = p;
     }
-    if (
-      !this.ours(out, x) ||
-      D % 8 !== 0 ||
-      minPos < 0 ||
-      maxPos > MAX_ROPE_POSITION ||
-      positions.length < rows
-    ) {
-      super.rope(out, x, positions, rows, H, D, theta, inverse);
+    if (D % 8 !== 0 || minPos < 0 || maxPos > MAX_ROPE_POSITION || positions.length < rows) {
+      this.reference().rope(out, x, positions, sh);
       return;
     }
-    this.need(x, rows * H * D, "rope x");
-    this.need(out, rows * H * D, "rope out");
+    if (!this.glue.mine(out) || !this.glue.mine(x)) {
+      this.reference().rope(out, x, positions, sh);
+      return;
+    }
     const tab = this.ropeTable(D, theta, maxPos);
-    this.withInts(positions.subarray(0, rows), (pp) => {
-      const px = this.p(x);
-      const args = [this.o(out, rows * H * D), px, pp, rows, H, D, tab.cos, tab.sin, inverse ? -1 : 1];
-      this.run("rope", rows > 1 && rows * H * D >= MIN_PARALLEL_ELEMENTS, args);
-    });
+    const split = this.split(rows > 1 && rows * H * D >= MIN_PARALLEL_ELEMENTS);
+    this.run.rope(split, out, x, positions, rows, H, D, tab.cos, tab.sin, inverse ? -1 : 1);
   }
 
   /** cos/sin of position * inverse frequency, [position][D/2], cached per (D, theta) and grown on demand. */
@@ -797,37 +586,30 @@ export class WasmBackend extends CpuBackend {
     return tab;
   }
 
-  override embedding(out: S, table: S, ids: Int32Array, dim: number): void {
-    if (!this.ours(out, table)) {
-      super.embedding(out, table, ids, dim);
-      return;
-    }
-    this.checkIds(ids, table.size / dim, "embedding");
-    this.need(out, ids.length * dim, "embedding out");
-    this.withInts(ids, (ip) => {
-      const pt = this.p(table);
-      const args = [this.o(out, ids.length * dim), pt, ip, ids.length, dim];
-      this.run("embedding", ids.length > 1 && ids.length * dim >= MIN_PARALLEL_ELEMENTS, args);
-    });
+  embedding(out: S, table: S, ids: Int32Array, dim: number): void {
+    checkIds(ids, table.size / dim, "embedding");
+    const n = ids.length;
+    const split = this.split(n > 1 && n * dim >= MIN_PARALLEL_ELEMENTS);
+    if (!this.run.embedding(split, out, table, ids, n, dim)) this.reference().embedding(out, table, ids, dim);
   }
 
-  override embeddingBackward(dTable: S, ids: Int32Array, dOut: S, dim: number): void {
-    if (!this.ours(dTable, dOut)) {
-      super.embeddingBackward(dTable, ids, dOut, dim);
-      return;
-    }
-    this.checkIds(ids, dTable.size / dim, "embeddingBackward");
-    this.need(dOut, ids.length * dim, "embeddingBackward dOut");
-    this.withInts(ids, (ip) =>
-      this.run("embeddingBackward", false, [this.p(dTable), ip, this.p(dOut), ids.length, dim]),
-    );
+  embeddingBackward(dTable: S, ids: Int32Array, dOut: S, dim: number): void {
+    checkIds(ids, dTable.size / dim, "embeddingBackward");
+    if (!this.run.embeddingBackward(SERIAL, dTable, ids, dOut, ids.length, dim))
+      this.reference().embeddingBackward(dTable, ids, dOut, dim);
   }
+}
 
-  private checkIds(ids: Int32Array, rows: number, what: string): void {
-    for (const id of ids)
-      if (id < 0 || id >= rows)
-        throw new Error(`${what}: id ${id} outside a table of ${Math.floor(rows)} rows`);
-  }
+function checkTargets(targets: Int32Array, N: number, V: number): void {
+  if (targets.length < N) throw new Error(`tokenStats: ${targets.length} targets for ${N} rows`);
+  for (let r = 0; r < N; r++)
+    if (targets[r] >= V) throw new Error(`tokenStats: target ${targets[r]} outside vocabulary of ${V}`);
+}
+
+function checkIds(ids: Int32Array, rows: number, what: string): void {
+  for (const id of ids)
+    if (id < 0 || id >= rows)
+      throw new Error(`${what}: id ${id} outside a table of ${Math.floor(rows)} rows`);
 }
 
 /** A wasm backend, ready to pass to setBackend(). Synchronous: the module is compiled at start-up. */

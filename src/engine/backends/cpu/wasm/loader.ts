@@ -9,6 +9,7 @@
 
 import { readFileSync } from "node:fs";
 import v8 from "node:v8";
+import { type ChunkedKernelName, KERNELS, type KernelName, type KernelSpec } from "../../../kernels.ts";
 
 // The project's TypeScript lib (ES2022, no DOM) does not declare WebAssembly; the little this
 // backend uses is typed here rather than in a global declaration that could clash with others.
@@ -55,70 +56,48 @@ export function loadKernelModule(): KernelModule {
   return cached;
 }
 
-/** The kernel exports, as the JS side calls them (pointers are byte offsets into the memory). */
-export interface Kernels {
+/** The module's exports as the JS side calls them (pointers are byte offsets into the memory):
+ *  the kernels of the table, and the helpers below. */
+export type Kernels = { readonly [K in ChunkedKernelName]: (...a: number[]) => void } & {
+  sumAll(a: number, n: number): number;
+  sumSquares(a: number, n: number): number;
   heapBase(): number;
   matmulScratchBytes(): number;
   attentionScratchBytes(rows: number, n: number, D: number, backward: number): number;
-  matmul(...a: number[]): void;
-  attentionForward(...a: number[]): void;
-  attentionBackward(...a: number[]): void;
-  attentionDecode(...a: number[]): void;
   attentionDecodeScratchBytes(n: number): number;
-  tokenStatsForward(...a: number[]): void;
-  tokenStatsBackward(...a: number[]): void;
-  rmsnormForward(...a: number[]): void;
-  rmsnormBackward(...a: number[]): void;
-  swigluForward(...a: number[]): void;
-  swigluBackward(...a: number[]): void;
-  adamw(...a: number[]): void;
-  axpy(...a: number[]): void;
-  binary(...a: number[]): void;
-  binaryBackward(...a: number[]): void;
-  unary(...a: number[]): void;
-  unaryBackward(...a: number[]): void;
-  affine(...a: number[]): void;
-  addRowVector(...a: number[]): void;
-  sumRowsAcc(...a: number[]): void;
-  sumRows(...a: number[]): void;
-  broadcastRows(...a: number[]): void;
-  rope(...a: number[]): void;
-  embedding(...a: number[]): void;
-  embeddingBackward(...a: number[]): void;
-  sumAll(a: number, n: number): number;
-  sumSquares(a: number, n: number): number;
+};
+
+/** Exports the glue calls directly that are not kernels of the table, with their arity. */
+export const WASM_HELPERS = {
+  heapBase: 0,
+  matmulScratchBytes: 0,
+  attentionScratchBytes: 4,
+  attentionDecodeScratchBytes: 1,
+} as const;
+
+/** wasm parameters of a kernel: (t, nt) when chunked, one per argument, two (base, stride) for scratch. */
+export function wasmArity(spec: KernelSpec): number {
+  return (spec.chunked ? 2 : 0) + spec.args.reduce((n, a) => n + (a.kind === "scratch" ? 2 : 1), 0);
 }
 
-/** Kernels that the thread pool can run, by index in the control block. */
-export const PARALLEL_KERNELS = [
-  "matmul",
-  "attentionForward",
-  "attentionBackward",
-  "attentionDecode",
-  "tokenStatsForward",
-  "tokenStatsBackward",
-  "rmsnormForward",
-  "rmsnormBackward",
-  "swigluForward",
-  "swigluBackward",
-  "adamw",
-  "axpy",
-  "binary",
-  "binaryBackward",
-  "unary",
-  "unaryBackward",
-  "affine",
-  "addRowVector",
-  "sumRowsAcc",
-  "sumRows",
-  "broadcastRows",
-  "rope",
-  "embedding",
-  "embeddingBackward",
-] as const;
-export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
+/** Checks a module's exports against the kernel table (names and arities): a kernel added, removed
+ *  or reordered on one side only fails here, at load, instead of writing to the wrong buffer. */
+export function checkExports(exports: Record<string, unknown>): void {
+  const wanted: [string, number][] = [
+    ...(Object.keys(KERNELS) as KernelName[]).map((n): [string, number] => [n, wasmArity(KERNELS[n])]),
+    ...Object.entries(WASM_HELPERS),
+  ];
+  const errors: string[] = [];
+  for (const [name, arity] of wanted) {
+    const f = exports[name];
+    if (typeof f !== "function") errors.push(`${name} is not exported`);
+    else if (f.length !== arity) errors.push(`${name} takes ${f.length} arguments, the table says ${arity}`);
+  }
+  if (errors.length) throw new Error(`wasm kernels do not match the kernel table: ${errors.join("; ")}`);
+}
 
 export function instantiate(module: WasmModule, memory: WasmMemory): Kernels {
   const inst = new wasmApi.Instance(module, { env: { memory } });
+  checkExports(inst.exports as Record<string, unknown>);
   return inst.exports as unknown as Kernels;
 }

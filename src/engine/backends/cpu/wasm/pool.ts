@@ -5,52 +5,27 @@
 // machine, a worker the OS runs late simply takes fewer chunks instead of stalling the caller.
 // The caller then waits for the others with Atomics.wait (no message passing, no event-loop turn).
 // Workers are unref'd: they never keep the process alive; dispose() stops them.
+// The control block's layout is control-block.mjs, shared with worker.mjs.
 
 import { Worker } from "node:worker_threads";
-import type { Kernels, ParallelKernel, WasmMemory, WasmModule } from "./loader.ts";
-import { PARALLEL_KERNELS } from "./loader.ts";
+import {
+  CHUNKS,
+  callKernel,
+  controlViews,
+  ERROR,
+  GEN,
+  KERNEL,
+  MAX_ARGS,
+  NEXT,
+  PENDING,
+  QUIT,
+  READY,
+  SCRATCH_ARG,
+  WORKER_CHUNKS,
+} from "./control-block.mjs";
+import type { WasmMemory, WasmModule } from "./loader.ts";
 
-export const CTRL_BYTES = 64 + 8 * 20;
-const MAX_ARGS = 20;
-const GEN = 0;
-const PENDING = 1;
-const KERNEL = 2;
-const QUIT = 3;
-const ERROR = 4;
-const READY = 5;
-const NEXT = 6;
-const CHUNKS = 7;
-const SCRATCH_ARG = 8;
-const WORKER_CHUNKS = 9;
-
-/** Call a chunked kernel as chunk t of nt with MAX_ARGS arguments after (t, nt): a fixed arity
- *  instead of a spread (arguments past the kernel's own are ignored by wasm). */
-export function callKernel(f: (...a: number[]) => void, t: number, nt: number, a: ArrayLike<number>): void {
-  f(
-    t,
-    nt,
-    a[0],
-    a[1],
-    a[2],
-    a[3],
-    a[4],
-    a[5],
-    a[6],
-    a[7],
-    a[8],
-    a[9],
-    a[10],
-    a[11],
-    a[12],
-    a[13],
-    a[14],
-    a[15],
-    a[16],
-    a[17],
-    a[18],
-    a[19],
-  );
-}
+export { CTRL_BYTES } from "./control-block.mjs";
 
 export class ThreadPool {
   private readonly workers: Worker[] = [];
@@ -59,20 +34,20 @@ export class ThreadPool {
   private readonly local = new Float64Array(MAX_ARGS);
   private disposed = false;
 
-  /** Starts `size - 1` workers (the caller is thread 0); throws if they do not come up. */
+  /** Starts `size - 1` workers (the caller is thread 0); throws if they do not come up.
+   *  `names` are the kernels a call can post, by index. */
   constructor(
-    private readonly kernels: Kernels,
+    private readonly names: readonly string[],
     module: WasmModule,
     memory: WasmMemory,
     ctrl: number,
     readonly size: number,
   ) {
-    this.i32 = new Int32Array(memory.buffer, ctrl, 16);
-    this.args = new Float64Array(memory.buffer, ctrl + 64, MAX_ARGS);
+    ({ i32: this.i32, args: this.args } = controlViews(memory.buffer, ctrl));
     this.i32.fill(0);
     for (let t = 1; t < size; t++) {
       const w = new Worker(new URL("./worker.mjs", import.meta.url), {
-        workerData: { module, memory, ctrl, t, nt: size, names: PARALLEL_KERNELS, maxArgs: MAX_ARGS },
+        workerData: { module, memory, ctrl, t, nt: size, names },
         // The worker is plain JS: do not make it load the TypeScript loader the parent may run under.
         execArgv: [],
         stdout: false,
@@ -96,14 +71,21 @@ export class ThreadPool {
     }
   }
 
-  /** Run kernel `name` in `chunks` pieces on all threads; args follow (t, nt) in its signature.
-   *  args[scratchArg] is a per-thread scratch base and args[scratchArg + 1] its stride. */
-  run(name: ParallelKernel, args: readonly number[], chunks: number, scratchArg = -1): void {
+  /** Run kernel number `kernel` (f on this thread) in `chunks` pieces on all threads; args follow
+   *  (t, nt) in its signature. args[scratchArg] is a per-thread scratch base and
+   *  args[scratchArg + 1] its stride. */
+  run(
+    kernel: number,
+    f: (...a: number[]) => void,
+    args: ArrayLike<number>,
+    chunks: number,
+    scratchArg = -1,
+  ): void {
     if (this.disposed) throw new Error("wasm thread pool used after dispose()");
     if (args.length > MAX_ARGS) throw new Error(`too many kernel arguments (${args.length})`);
     const i32 = this.i32;
     for (let i = 0; i < args.length; i++) this.args[i] = args[i];
-    i32[KERNEL] = PARALLEL_KERNELS.indexOf(name);
+    i32[KERNEL] = kernel;
     i32[CHUNKS] = chunks;
     i32[SCRATCH_ARG] = scratchArg;
     Atomics.store(i32, NEXT, 0);
@@ -111,7 +93,6 @@ export class ThreadPool {
     Atomics.store(i32, PENDING, this.size - 1);
     Atomics.add(i32, GEN, 1);
     Atomics.notify(i32, GEN);
-    const f = this.kernels[name];
     const a = this.local;
     for (let i = 0; i < args.length; i++) a[i] = args[i];
     if (scratchArg >= 0) a[scratchArg + 1] = 0; // thread 0's block is the base itself
@@ -129,7 +110,8 @@ export class ThreadPool {
     while ((p = Atomics.load(i32, PENDING)) !== 0)
       if (Atomics.wait(i32, PENDING, p, 20) === "timed-out") Atomics.notify(i32, GEN);
     if (error) throw error;
-    if (Atomics.load(i32, ERROR) !== 0) throw new Error(`wasm kernel ${name} failed on a worker thread`);
+    if (Atomics.load(i32, ERROR) !== 0)
+      throw new Error(`wasm kernel ${this.names[kernel]} failed on a worker thread`);
   }
 
   /** Chunks run by the workers so far (the rest ran on the calling thread). */
