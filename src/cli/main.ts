@@ -16,12 +16,17 @@ program
     "Reinforcement learning from internal feedback (self-certainty, token and trajectory entropy) and RLVR\n" +
       "for language models, with the model organism, evaluation on math benchmarks and the paper's analyses.",
   )
-  .option("--backend <name>", "compute backend: auto | wasm | js", "auto")
+  .option(
+    "--backend [name]",
+    "compute backend: auto | wasm | js (rlif info --backend lists its kernels)",
+    "auto",
+  )
   .option("--threads <n>", "worker threads for the wasm backend (default: all cores, at most 2)")
   .hook("preAction", async (cmd, action) => {
     if (action.name() === "grade") return; // pure text: no compute backend needed
     const o = cmd.opts();
-    await initBackend(o.backend as BackendChoice, o.threads ? Number(o.threads) : undefined);
+    const choice = o.backend === true ? "auto" : (o.backend as BackendChoice); // a bare --backend: auto
+    await initBackend(choice, o.threads ? Number(o.threads) : undefined);
   })
   .showHelpAfterError();
 

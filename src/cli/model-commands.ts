@@ -4,14 +4,25 @@ import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { mixModels } from "../analysis/mix.ts";
+import { getBackend } from "../engine/tensor.ts";
 import { loadModel, saveModel } from "../model/checkpoint.ts";
+import { describeBackend } from "./backend.ts";
 
 export function registerModelCommands(program: Command): void {
   program
     .command("info")
-    .description("show a model folder's architecture and parameter count")
-    .argument("<model>", "model folder (config.json + model.safetensors)")
-    .action((dir: string) => {
+    .description(
+      "show a model folder's architecture and parameter count; with --backend [name], where each op of the compute backend runs",
+    )
+    .argument("[model]", "model folder (config.json + model.safetensors)")
+    .action((dir: string | undefined, _o: unknown, cmd: Command) => {
+      const listBackend = cmd.parent?.getOptionValueSource("backend") === "cli";
+      if (listBackend) console.log(describeBackend(getBackend()));
+      if (dir === undefined) {
+        if (!listBackend)
+          throw new Error("info: give a model folder, or --backend to list the backend's kernels");
+        return;
+      }
       const m = loadModel(dir);
       const d = m.dims;
       console.log(

@@ -74,16 +74,14 @@ export function formatRoutes(table: RouteTable, threads: number): string[] {
         continue;
       }
       const k = r.kernel ? ` (${r.kernel})` : "";
+      const plain = r.when === "always" || r.when === "otherwise";
       if (threads > 1 && r.threaded) {
-        rows.push([
-          name,
-          `wasm threaded${k}`,
-          r.when === "always" ? r.threaded : `${r.when}, and ${r.threaded}`,
-        ]);
-        rows.push(["", `wasm SIMD${k}`, r.when === "always" ? "otherwise" : `${r.when}, otherwise`]);
+        rows.push([name, `wasm threaded${k}`, plain ? r.threaded : `${r.when}, and ${r.threaded}`]);
+        rows.push(["", `wasm SIMD${k}`, plain ? "otherwise" : `${r.when}, otherwise`]);
       } else rows.push([name, `wasm SIMD${k}`, r.when]);
     }
   }
+  rows.unshift(["op", "runs on", "when (cases in order: the first that holds runs)"]);
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
