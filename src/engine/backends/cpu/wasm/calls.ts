@@ -1,7 +1,8 @@
 // The CPU glue: calls into the wasm kernels, derived from the kernel table (engine/kernels.ts).
-// For each chunked kernel it prepares, once, where every argument goes among the wasm parameters,
-// how big each buffer must be, and which buffers are read (zeroed first if dirty) or overwritten.
-// A call then fills one preallocated argument array: no allocation per call.
+// For each chunked kernel it generates, once, a straight-line function from the kernel's table
+// entry (callSource): where every argument goes among the wasm parameters, how big each buffer
+// must be, and which buffers are read (zeroed first if dirty) or overwritten. A call then fills
+// one preallocated argument array: no allocation per call.
 //
 //   glue.run.rmsnormForward(chunks, y, rstd, x, w, rows, dim, eps)
 //
@@ -35,60 +36,8 @@ export type KernelInvoker<K extends ChunkedKernelName> = (
 ) => boolean;
 export type KernelInvokers = { readonly [K in ChunkedKernelName]: KernelInvoker<K> };
 
-// Argument kinds as small integers (switches on them stay monomorphic).
-const IN = 0;
-const OUT = 1;
-const ACC = 2;
-const OUT_ACC = 3;
-const INTS = 4;
-const NUM = 5; // i32, f32 and const: numbers passed as they are
-const SCRATCH = 6;
-const KIND_CODE: Record<KernelArg["kind"], number> = {
-  in: IN,
-  out: OUT,
-  acc: ACC,
-  "out|acc": OUT_ACC,
-  ints: INTS,
-  const: NUM,
-  i32: NUM,
-  f32: NUM,
-  scratch: SCRATCH,
-};
 /** Most arguments a caller passes (attentionBackward: 9 buffers, 6 scalars, scratch). */
 const MAX_CALLER_ARGS = 16;
-
-/** A size expression compiled to slots of the argument array: product of args[slots] times k. */
-interface CompiledSize {
-  slots: Int32Array;
-  k: number;
-  cond: number; // slot of the flag, or -1
-  elseSlots: Int32Array;
-  elseK: number;
-}
-
-function compileSize(e: SizeExpr, slotOf: (name: string) => number): CompiledSize {
-  const part = (fs: readonly (string | number)[]) => ({
-    slots: Int32Array.from(fs.filter((f) => typeof f === "string").map((f) => slotOf(f as string))),
-    k: fs.reduce<number>((p, f) => (typeof f === "number" ? p * f : p), 1),
-  });
-  const main = part(e.factors);
-  const other = part(e.otherwise ?? []);
-  return {
-    slots: main.slots,
-    k: main.k,
-    cond: e.cond ? slotOf(e.cond) : -1,
-    elseSlots: other.slots,
-    elseK: other.k,
-  };
-}
-
-function evalSize(c: CompiledSize, args: Float64Array): number {
-  const useElse = c.cond >= 0 && args[c.cond] === 0;
-  const slots = useElse ? c.elseSlots : c.slots;
-  let n = useElse ? c.elseK : c.k;
-  for (let i = 0; i < slots.length; i++) n *= args[slots[i]];
-  return n;
-}
 
 /** Byte offset of s, an input (or an output the kernel accumulates into): zeroed if dirty. */
 function readPtr(s: WasmStorage): number {
@@ -104,166 +53,110 @@ function writePtr(s: WasmStorage, n: number): number {
   return s.ptr;
 }
 
-/** One kernel's prepared call. */
+const isBuffer = (a: KernelArg) => a.kind === "in" || a.kind === "out" || a.kind === "acc" || a.kind === "out|acc";
+
+function sizeCode(e: SizeExpr): string {
+  const prod = (fs: readonly (string | number)[]) =>
+    fs.length ? fs.map((f) => (typeof f === "number" ? String(f) : `a_${f}`)).join(" * ") : "1";
+  return e.cond ? `(a_${e.cond} !== 0 ? ${prod(e.factors)} : ${prod(e.otherwise ?? [])})` : prod(e.factors);
+}
+
+/** The source of one kernel's call, derived from its table entry: straight-line code, so that a
+ *  call costs what a hand-written one would (an interpreter over the table cost 2-4x on small ops).
+ *  Order: check the arguments' kinds; return false if a storage is not ours; check sizes; take the
+ *  read buffers' offsets (zeroing dirty ones), then the scalars, the overwritten outputs, the
+ *  staged index array and the scratch; dispatch. */
+export function callSource(spec: KernelSpec): string {
+  const args = spec.args;
+  const slot: number[] = [];
+  let pos = 0;
+  for (const a of args) {
+    slot.push(pos);
+    pos += a.kind === "scratch" ? 2 : 1;
+  }
+  const v = (a: KernelArg) => `a_${a.name}`;
+  const L: string[] = [];
+  args.forEach((a, i) => {
+    if (a.kind === "i32" || a.kind === "f32" || a.kind === "const" || a.kind === "scratch")
+      L.push(`if (typeof ${v(a)} !== "number") throw bad(${i}, "a number", ${v(a)});`);
+    else if (a.kind === "ints") L.push(`if (!(${v(a)} instanceof Int32Array)) throw bad(${i}, "an Int32Array", ${v(a)});`);
+    else if (!a.optional) L.push(`if (${v(a)} == null) throw bad(${i}, "a storage", ${v(a)});`);
+  });
+  const owned = args
+    .filter(isBuffer)
+    .map((a) => (a.optional ? `(${v(a)} !== null && !glue.mine(${v(a)}))` : `!glue.mine(${v(a)})`));
+  if (owned.length) L.push(`if (${owned.join(" || ")}) return false;`);
+  args.forEach((a, i) => {
+    if (!a.size) return;
+    const have = a.kind === "ints" ? `${v(a)}.length` : `${v(a)}.size`;
+    L.push(`const n_${a.name} = ${sizeCode(a.size)};`);
+    const check = `if (${have} < n_${a.name}) throw small(${i}, ${have}, n_${a.name});`;
+    L.push(a.optional ? `if (${v(a)} !== null) ${check}` : check);
+  });
+  const acc = args.some((a) => a.kind === "out|acc");
+  if (acc) L.push("const accumulate = a_acc !== 0;");
+  args.forEach((a, i) => {
+    const read = a.optional ? `${v(a)} === null ? 0 : readPtr(${v(a)})` : `readPtr(${v(a)})`;
+    if (a.kind === "in" || a.kind === "acc") L.push(`args[${slot[i]}] = ${read};`);
+    else if (a.kind === "out|acc") L.push(`if (accumulate) args[${slot[i]}] = ${read};`);
+  });
+  args.forEach((a, i) => {
+    const s = slot[i];
+    if (a.kind === "i32" || a.kind === "f32" || a.kind === "const") L.push(`args[${s}] = ${v(a)};`);
+    else if (a.kind === "out") L.push(`args[${s}] = writePtr(${v(a)}, n_${a.name});`);
+    else if (a.kind === "out|acc") L.push(`if (!accumulate) args[${s}] = writePtr(${v(a)}, n_${a.name});`);
+    else if (a.kind === "ints") L.push(`args[${s}] = glue.stageInts(${v(a)}, n_${a.name});`);
+    else if (a.kind === "scratch") {
+      L.push(`args[${s}] = glue.scratch(${v(a)});`);
+      L.push(`args[${s + 1}] = glue.scratchStride;`);
+    }
+  });
+  L.push("glue.dispatch(call, chunks);", "return true;");
+  const params = ["chunks", ...args.map(v)].join(", ");
+  return `return function ${spec.name}(${params}) {\n  ${L.join("\n  ")}\n};`;
+}
+
+/** One kernel's prepared call: its wasm function, its argument array, and the generated invoker. */
 class KernelCall {
-  readonly n: number;
-  private readonly kind: Uint8Array;
-  private readonly optional: Uint8Array;
-  /** Position of each argument among the wasm parameters after (t, nt). */
-  private readonly slot: Int32Array;
-  private readonly size: (CompiledSize | null)[];
-  /** Minimum sizes of this call's buffers (evaluated once per call). */
-  private readonly need: Float64Array;
-  /** The wasm arguments after (t, nt), filled per call. */
-  readonly args: Float64Array;
-  /** This call's storages and index arrays (cleared after the call). */
-  private readonly refs: unknown[];
-  private readonly accSlot: number;
+  /** The wasm arguments after (t, nt), filled per call; full length because callKernel reads
+   *  all MAX_ARGS slots. */
+  readonly args = new Float64Array(MAX_ARGS);
   readonly scratchArg: number;
+  readonly invoke: (chunks: number, ...a: unknown[]) => boolean;
 
   constructor(
     readonly spec: KernelSpec,
     readonly index: number,
-    private readonly f: (...a: number[]) => void,
-    private readonly glue: WasmKernels,
+    readonly fn: (...a: number[]) => void,
+    glue: WasmKernels,
   ) {
-    const args = spec.args;
-    this.n = args.length;
-    if (this.n > MAX_CALLER_ARGS)
-      throw new Error(`kernel ${spec.name}: more than ${MAX_CALLER_ARGS} arguments`);
-    this.kind = Uint8Array.from(args, (a) => KIND_CODE[a.kind]);
-    this.optional = Uint8Array.from(args, (a) => +a.optional);
-    let pos = 0;
-    this.slot = Int32Array.from(args, (a) => {
-      const p = pos;
-      pos += a.kind === "scratch" ? 2 : 1;
-      return p;
-    });
-    if (pos > MAX_ARGS)
-      throw new Error(`kernel ${spec.name}: ${pos} wasm arguments, the pool passes ${MAX_ARGS}`);
-    const slotOf = (name: string) => this.slot[args.findIndex((a) => a.name === name)];
-    this.size = args.map((a) => (a.size ? compileSize(a.size, slotOf) : null));
-    this.need = new Float64Array(this.n);
-    this.args = new Float64Array(pos);
-    this.refs = new Array(this.n).fill(null);
-    this.accSlot = args.some((a) => a.kind === "out|acc") ? slotOf("acc") : -1;
-    const s = args.findIndex((a) => a.kind === "scratch");
-    this.scratchArg = s >= 0 ? this.slot[s] : -1;
-    if (args.filter((a) => a.kind === "ints").length > 1)
+    const n = spec.args.reduce((k, a) => k + (a.kind === "scratch" ? 2 : 1), 0);
+    if (spec.args.length > MAX_CALLER_ARGS || n > MAX_ARGS)
+      throw new Error(`kernel ${spec.name}: ${n} wasm arguments, the pool passes ${MAX_ARGS}`);
+    if (spec.args.filter((a) => a.kind === "ints").length > 1)
       throw new Error(`kernel ${spec.name}: the glue stages one index array per call`);
-  }
-
-  /** Fixed arity (no rest array): arguments past the kernel's own are undefined and unused. */
-  invoke(
-    chunks: number,
-    a0?: unknown,
-    a1?: unknown,
-    a2?: unknown,
-    a3?: unknown,
-    a4?: unknown,
-    a5?: unknown,
-    a6?: unknown,
-    a7?: unknown,
-    a8?: unknown,
-    a9?: unknown,
-    a10?: unknown,
-    a11?: unknown,
-    a12?: unknown,
-    a13?: unknown,
-    a14?: unknown,
-    a15?: unknown,
-  ): boolean {
-    const r = this.refs;
-    r[0] = a0;
-    r[1] = a1;
-    r[2] = a2;
-    r[3] = a3;
-    r[4] = a4;
-    r[5] = a5;
-    r[6] = a6;
-    r[7] = a7;
-    r[8] = a8;
-    r[9] = a9;
-    r[10] = a10;
-    r[11] = a11;
-    r[12] = a12;
-    r[13] = a13;
-    r[14] = a14;
-    r[15] = a15;
-    try {
-      if (!this.marshal()) return false;
-      this.glue.dispatch(this, chunks);
-      return true;
-    } finally {
-      r.fill(null);
+    let pos = 0;
+    let scratch = -1;
+    for (const a of spec.args) {
+      if (a.kind === "scratch") scratch = pos;
+      pos += a.kind === "scratch" ? 2 : 1;
     }
-  }
-
-  private marshal(): boolean {
-    const { n, kind, slot, args, refs, glue, need } = this;
-    // Scalars first (sizes are computed from them); storages must all be ours before anything changes.
-    for (let i = 0; i < n; i++) {
-      const v = refs[i];
-      const k = kind[i];
-      if (k === NUM) {
-        if (typeof v !== "number") throw this.bad(i, "a number", v);
-        args[slot[i]] = v;
-      } else if (k === SCRATCH) {
-        if (typeof v !== "number") throw this.bad(i, "scratch bytes", v);
-      } else if (k === INTS) {
-        if (!(v instanceof Int32Array)) throw this.bad(i, "an Int32Array", v);
-      } else if (v === null || v === undefined) {
-        if (!this.optional[i]) throw this.bad(i, "a storage", v);
-      } else if (!glue.mine(v)) return false;
-    }
-    for (let i = 0; i < n; i++) {
-      const c = this.size[i];
-      if (!c) continue;
-      const v = refs[i] as CpuStorage | Int32Array | null;
-      if (!v) continue;
-      const want = evalSize(c, args);
-      need[i] = want;
-      const have = v instanceof Int32Array ? v.length : v.size;
-      if (have < want)
-        throw new Error(
-          `wasm backend: ${this.spec.name} ${this.spec.args[i].name} has ${have} ${kind[i] === INTS ? "ints" : "floats"}, needs ${want}`,
-        );
-    }
-    const accumulate = this.accSlot >= 0 && args[this.accSlot] !== 0;
-    // Buffers read (or accumulated into) first, zeroed if dirty; then the overwritten outputs.
-    for (let i = 0; i < n; i++) {
-      const k = kind[i];
-      if (k === IN || k === ACC || (k === OUT_ACC && accumulate)) {
-        const v = refs[i] as WasmStorage | null;
-        args[slot[i]] = v ? readPtr(v) : 0;
-      }
-    }
-    for (let i = 0; i < n; i++) {
-      const k = kind[i];
-      if (k === OUT || (k === OUT_ACC && !accumulate))
-        args[slot[i]] = writePtr(refs[i] as WasmStorage, need[i]);
-      else if (k === INTS) args[slot[i]] = glue.stageInts(refs[i] as Int32Array, need[i]);
-      else if (k === SCRATCH) {
-        args[slot[i]] = glue.scratch(refs[i] as number);
-        args[slot[i] + 1] = glue.scratchStride;
-      }
-    }
-    return true;
+    this.scratchArg = scratch;
+    const bad = (i: number, want: string, got: unknown) =>
+      new Error(`wasm backend: ${spec.name} argument ${spec.args[i].name} must be ${want}, got ${got}`);
+    const small = (i: number, have: number, want: number) =>
+      new Error(
+        `wasm backend: ${spec.name} ${spec.args[i].name} has ${have} ${spec.args[i].kind === "ints" ? "ints" : "floats"}, needs ${want}`,
+      );
+    // The table is this module's own constant, parsed and checked: the source is built from
+    // identifiers that parseKernel accepted (\w+), never from caller data.
+    const make = new Function("glue", "call", "args", "readPtr", "writePtr", "bad", "small", callSource(spec));
+    this.invoke = make(glue, this, this.args, readPtr, writePtr, bad, small);
   }
 
   /** Calls the kernel whole on this thread (t = 0 of nt = 1). */
   callSerial(): void {
-    callKernel(this.f, 0, 1, this.args);
-  }
-
-  get fn(): (...a: number[]) => void {
-    return this.f;
-  }
-
-  private bad(i: number, want: string, v: unknown): Error {
-    return new Error(
-      `wasm backend: ${this.spec.name} argument ${this.spec.args[i].name} must be ${want}, got ${v}`,
-    );
+    callKernel(this.fn, 0, 1, this.args);
   }
 }
 
@@ -293,8 +186,7 @@ export class WasmKernels {
   ) {
     const run: Record<string, unknown> = {};
     CHUNKED_KERNELS.forEach((name, i) => {
-      const call = new KernelCall(KERNELS[name], i, exports[name], this);
-      run[name] = call.invoke.bind(call);
+      run[name] = new KernelCall(KERNELS[name], i, exports[name], this).invoke;
     });
     this.run = run as unknown as KernelInvokers;
   }
