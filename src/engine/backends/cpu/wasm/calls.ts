@@ -53,7 +53,8 @@ function writePtr(s: WasmStorage, n: number): number {
   return s.ptr;
 }
 
-const isBuffer = (a: KernelArg) => a.kind === "in" || a.kind === "out" || a.kind === "acc" || a.kind === "out|acc";
+const isBuffer = (a: KernelArg) =>
+  a.kind === "in" || a.kind === "out" || a.kind === "acc" || a.kind === "out|acc";
 
 function sizeCode(e: SizeExpr): string {
   const prod = (fs: readonly (string | number)[]) =>
@@ -62,7 +63,7 @@ function sizeCode(e: SizeExpr): string {
 }
 
 /** The source of one kernel's call, derived from its table entry: straight-line code, so that a
- *  call costs what a hand-written one would (an interpreter over the table cost 2-4x on small ops).
+ *  call costs what a hand-written one would (an interpreter over the table was slower on small ops).
  *  Order: check the arguments' kinds; return false if a storage is not ours; check sizes; take the
  *  read buffers' offsets (zeroing dirty ones), then the scalars, the overwritten outputs, the
  *  staged index array and the scratch; dispatch. */
@@ -79,7 +80,8 @@ export function callSource(spec: KernelSpec): string {
   args.forEach((a, i) => {
     if (a.kind === "i32" || a.kind === "f32" || a.kind === "const" || a.kind === "scratch")
       L.push(`if (typeof ${v(a)} !== "number") throw bad(${i}, "a number", ${v(a)});`);
-    else if (a.kind === "ints") L.push(`if (!(${v(a)} instanceof Int32Array)) throw bad(${i}, "an Int32Array", ${v(a)});`);
+    else if (a.kind === "ints")
+      L.push(`if (!(${v(a)} instanceof Int32Array)) throw bad(${i}, "an Int32Array", ${v(a)});`);
     else if (!a.optional) L.push(`if (${v(a)} == null) throw bad(${i}, "a storage", ${v(a)});`);
   });
   const owned = args
@@ -150,7 +152,16 @@ class KernelCall {
       );
     // The table is this module's own constant, parsed and checked: the source is built from
     // identifiers that parseKernel accepted (\w+), never from caller data.
-    const make = new Function("glue", "call", "args", "readPtr", "writePtr", "bad", "small", callSource(spec));
+    const make = new Function(
+      "glue",
+      "call",
+      "args",
+      "readPtr",
+      "writePtr",
+      "bad",
+      "small",
+      callSource(spec),
+    );
     this.invoke = make(glue, this, this.args, readPtr, writePtr, bad, small);
   }
 
