@@ -17,7 +17,7 @@ import {
   stopText,
   traceSolution,
 } from "../src/tasks/corpus.ts";
-import { Rng } from "../src/tasks/rng.ts";
+import { Rng } from "../src/engine/random.ts";
 import { hasReflection } from "../src/tasks/transitional.ts";
 import { generateProblems } from "../src/tasks/world.ts";
 

@@ -6,7 +6,7 @@
 // then up to training (and later RL); nothing here is consulted at sampling time.
 
 import { SPECIAL_TOKENS } from "../model/tokenizer.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../engine/random.ts";
 import { applyOp, drawProblem, hasCarry, type Op, type Problem, type Step } from "./world.ts";
 
 export type PromptKind = "base" | "instruct";

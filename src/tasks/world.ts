@@ -8,7 +8,7 @@
 // to 99 reached only ~15% correct steps after 4M tokens (docs/organism.md). The held-out OOD split
 // has more steps and two-digit operands never seen as literals in training.
 
-import { hashString, Rng } from "./rng.ts";
+import { hashString, Rng } from "../engine/random.ts";
 
 export type Op = "+" | "-" | "*";
 

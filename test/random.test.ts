@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { hashString, Rng } from "../src/tasks/rng.ts";
+import { hashString, Random, Rng } from "../src/engine/random.ts";
 
 describe("Rng", () => {
   it("is reproducible from a seed and differs across seeds", () => {
@@ -91,5 +91,28 @@ describe("Rng", () => {
     const buckets = new Array(10).fill(0);
     for (let i = 0; i < 5000; i++) buckets[hashString(`k${i}`) % 10]++;
     for (const b of buckets) assert.ok(b > 400 && b < 600, `bucket ${b}`);
+  });
+});
+
+describe("Random and Rng share one API over two streams", () => {
+  // Values drawn by the two generators before they were merged into src/engine/random.ts: the
+  // committed models, the study and the world depend on them staying put.
+  it("Random (splitmix32) draws what it drew before the merge", () => {
+    const r = new Random(7);
+    assert.deepEqual(r.permutation(10), [8, 6, 0, 5, 9, 2, 3, 7, 4, 1]);
+    assert.equal(r.int(0, 999), 256);
+    assert.equal(r.normal(), -1.9461756235812029);
+  });
+
+  it("Rng (mulberry32) draws what it drew before the merge", () => {
+    const g = new Rng("w");
+    assert.deepEqual(g.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), [6, 8, 2, 7, 4, 5, 9, 1, 0, 3]);
+    assert.equal(g.int(3, 900), 867);
+    assert.equal(g.fork("x").next(), 0.3284823789726943);
+  });
+
+  it("permutation(n) is the shuffle of 0..n-1 on both", () => {
+    for (const mk of [() => new Random(3), () => new Rng(3)])
+      assert.deepEqual(mk().permutation(17), mk().shuffle(Array.from({ length: 17 }, (_, i) => i)));
   });
 });
