@@ -13,39 +13,15 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { Backend } from "../src/engine/backend.ts";
 import { CpuBackend } from "../src/engine/backends/cpu/backend.ts";
-import { backward, getBackend, noGrad, setBackend } from "../src/engine/tensor.ts";
+import { backward, getBackend, noGrad } from "../src/engine/tensor.ts";
 import { loadModel, saveModel } from "../src/model/checkpoint.ts";
 import { nextTokenLoss } from "../src/model/loss.ts";
 import { readSafetensorsFileF64 } from "../src/model/safetensors.ts";
+import { type NormwiseError, normwiseError, withBackend } from "./helpers/backend.ts";
 
 const FIXTURES = new URL("./fixtures/golden/", import.meta.url).pathname;
 
-interface Err {
-  abs: number;
-  rel: number;
-}
-
-function compare(ours: ArrayLike<number>, ref: Float64Array, what: string): Err {
-  assert.equal(ours.length, ref.length, `${what}: ${ours.length} values, golden has ${ref.length}`);
-  let abs = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    assert.ok(Number.isFinite(ours[i]), `${what}[${i}] = ${ours[i]}`);
-    abs = Math.max(abs, Math.abs(ours[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return { abs, rel: abs / scale };
-}
-
-function withBackend<T>(b: Backend, fn: () => T): T {
-  const prev = getBackend();
-  setBackend(b);
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
-}
+type Err = NormwiseError;
 
 /** Run the model on the fixture's batch; return the normwise error of every golden tensor. */
 function goldenErrors(dir: string): Map<string, Err> {
@@ -62,12 +38,12 @@ function goldenErrors(dir: string): Map<string, Err> {
   const errors = new Map<string, Err>();
 
   const logits = noGrad(() => model.forward(ids, B, T));
-  errors.set("logits", compare(logits.readSync(), get("logits").data, "logits"));
+  errors.set("logits", normwiseError(logits.readSync(), get("logits").data, "logits"));
   logits.dispose();
 
   const { loss, tokens } = nextTokenLoss(model, ids, B, T);
   assert.equal(tokens, B * (T - 1));
-  errors.set("loss", compare(loss.readSync(), get("loss").data, "loss"));
+  errors.set("loss", normwiseError(loss.readSync(), get("loss").data, "loss"));
   backward(loss);
 
   const params = model.parameters();
@@ -75,7 +51,7 @@ function goldenErrors(dir: string): Map<string, Err> {
   assert.deepEqual([...params.keys()].sort(), gradNames.sort(), "golden gradients cover every parameter");
   for (const [name, p] of params) {
     assert.ok(p.grad, `no gradient for ${name}`);
-    errors.set(`grad.${name}`, compare(p.grad.readSync(), get(`grad.${name}`).data, `grad.${name}`));
+    errors.set(`grad.${name}`, normwiseError(p.grad.readSync(), get(`grad.${name}`).data, `grad.${name}`));
   }
   return errors;
 }

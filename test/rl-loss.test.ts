@@ -2,30 +2,13 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Backend } from "../src/engine/backend.ts";
 import { CpuBackend } from "../src/engine/backends/cpu/backend.ts";
 import { column, tokenStats } from "../src/engine/ops.ts";
-import {
-  backward,
-  getBackend,
-  parameter,
-  setBackend,
-  type Tensor,
-  tensor,
-  tidy,
-} from "../src/engine/tensor.ts";
+import { backward, parameter, type Tensor, tensor, tidy } from "../src/engine/tensor.ts";
 import { aggregationWeights, batchTotals, policyLoss, policyLossPerToken } from "../src/rl/loss.ts";
+import { withBackend } from "./helpers/backend.ts";
 
-function onBackend<T>(b: Backend, fn: () => T): T {
-  const prev = getBackend();
-  setBackend(b);
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
-}
-const f64 = <T>(fn: () => T) => onBackend(new CpuBackend("f64"), fn);
+const f64 = <T>(fn: () => T) => withBackend(new CpuBackend("f64"), fn);
 
 function near(a: number, b: number, tol = 1e-12, what = ""): void {
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
@@ -93,7 +76,7 @@ test("clip-higher: ε_high = 0.28 lets ρ = 1.25 through", () => {
 
 test("on-policy first gradient (ρ = 1): d loss / d logp_t = −A_t / N for token-mean", () => {
   for (const backend of [new CpuBackend("f64"), new CpuBackend("f32")]) {
-    onBackend(backend, () => {
+    withBackend(backend, () => {
       const logp = [-0.3, -2.1, -0.01, -5, -1.7, -0.9];
       const A = [0.5, 0.5, -1.25, -1.25, -1.25, 2];
       const mask = [1, 1, 1, 1, 0, 1]; // one padding token
@@ -186,7 +169,7 @@ test("entropy bonus: −c_H·H_t, gradient −c_H/N into the entropy", () => {
 
 test("extreme logits (±1e4) give a finite loss and finite gradients", () => {
   for (const backend of [new CpuBackend("f32"), new CpuBackend("f64")]) {
-    onBackend(backend, () => {
+    withBackend(backend, () => {
       const V = 4;
       const rows = [
         [1e4, -1e4, 0, 5],

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Rng } from "../src/engine/random.ts";
 import { SPECIAL_TOKENS } from "../src/model/tokenizer.ts";
 import {
   BASE_EOS,
@@ -17,7 +18,6 @@ import {
   stopText,
   traceSolution,
 } from "../src/tasks/corpus.ts";
-import { Rng } from "../src/engine/random.ts";
 import { hasReflection } from "../src/tasks/transitional.ts";
 import { generateProblems } from "../src/tasks/world.ts";
 

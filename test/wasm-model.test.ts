@@ -5,41 +5,19 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { WasmBackend } from "../src/engine/backends/cpu/wasm-backend.ts";
-import { backward, getBackend, noGrad, setBackend, tidy } from "../src/engine/tensor.ts";
+import { backward, noGrad, tidy } from "../src/engine/tensor.ts";
 import { loadModel } from "../src/model/checkpoint.ts";
 import { parseModelConfig } from "../src/model/config.ts";
 import { nextTokenLoss } from "../src/model/loss.ts";
 import { readSafetensorsFileF64 } from "../src/model/safetensors.ts";
 import { KVCache, Transformer } from "../src/model/transformer.ts";
+import { normwiseError, withBackend } from "./helpers/backend.ts";
 
 const FIXTURES = new URL("./fixtures/golden/", import.meta.url).pathname;
 const backends = [new WasmBackend({ threads: 1 }), new WasmBackend({ threads: 2 })];
 after(() => {
   for (const b of backends) b.dispose();
 });
-
-function withBackend<T>(b: WasmBackend, fn: () => T): T {
-  const prev = getBackend();
-  setBackend(b);
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
-}
-
-/** max |ours - golden| / max |golden| */
-function relError(ours: ArrayLike<number>, ref: Float64Array, what: string): number {
-  assert.equal(ours.length, ref.length, what);
-  let abs = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    assert.ok(Number.isFinite(ours[i]), `${what}[${i}] = ${ours[i]}`);
-    abs = Math.max(abs, Math.abs(ours[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return abs / scale;
-}
 
 describe("model on the wasm backend", () => {
   for (const fixture of ["qwen2_tiny_tied", "qwen2_tiny_untied"])
@@ -59,7 +37,7 @@ describe("model on the wasm backend", () => {
           const model = loadModel(dir);
           const bad: string[] = [];
           const check = (name: string, ours: ArrayLike<number>) => {
-            const e = relError(ours, get(name).data, name);
+            const e = normwiseError(ours, get(name).data, name).rel;
             if (!(e <= 2e-5)) bad.push(`${name}: ${e.toExponential(2)}`);
           };
           const logits = noGrad(() => model.forward(ids, B, T));

@@ -4,17 +4,12 @@ import assert from "node:assert/strict";
 import { CpuBackend } from "../../src/engine/backends/cpu/backend.ts";
 import * as op from "../../src/engine/ops.ts";
 import { Random } from "../../src/engine/random.ts";
-import { backward, getBackend, parameter, setBackend, type Tensor, tidy } from "../../src/engine/tensor.ts";
+import { backward, parameter, type Tensor, tidy } from "../../src/engine/tensor.ts";
+import { withBackend } from "./backend.ts";
 
 /** Run fn with the float64 reference backend as the current backend. */
 export function withF64<T>(fn: () => T): T {
-  const prev = getBackend();
-  setBackend(new CpuBackend("f64"));
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
+  return withBackend(new CpuBackend("f64"), fn);
 }
 
 export function randn(rng: Random, n: number, scale = 1): number[] {
