@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Random } from "../src/engine/random.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
+import { passAtK } from "../src/eval/metrics.ts";
 import {
   applyTemplate,
   loadCodec,
@@ -16,7 +17,6 @@ import {
   resolveModelDir,
   tokenizerDir,
 } from "../src/eval/sources.ts";
-import { passAtK } from "../src/rl/stats.ts";
 import { toyCodec, toyModel } from "./helpers/toy-rl.ts";
 
 const problems = [

@@ -9,37 +9,35 @@ import {
   correctness,
   format,
   getReward,
-  type Rollout,
   registerReward,
   rewardNames,
+  type SampledResponse,
   selfCertainty,
   tokenEntropy,
   trajectoryEntropy,
 } from "../src/rewards/index.ts";
 
-type RolloutInit = Omit<Partial<Rollout>, "logp" | "entropy" | "selfCertainty"> & {
+type RolloutInit = Omit<Partial<SampledResponse>, "logp" | "entropy" | "selfCertainty"> & {
   logp?: number[];
   entropy?: number[];
   sc?: number[];
 };
 
-function rollout(p: RolloutInit = {}): Rollout {
+function rollout(p: RolloutInit = {}): SampledResponse {
   const logp = p.logp ?? [-0.5, -1.5, -1];
   const T = logp.length;
   return {
-    promptIds: [1, 2],
     responseIds: Array.from({ length: T }, (_, i) => 10 + i),
     responseText: p.responseText ?? "so \\boxed{4}",
     gold: p.gold,
     logp: Float32Array.from(logp),
     entropy: Float32Array.from(p.entropy ?? new Array(T).fill(1)),
     selfCertainty: Float32Array.from(p.sc ?? new Array(T).fill(0.25)),
-    truncated: p.truncated ?? false,
     group: p.group ?? 0,
   };
 }
 
-const grade = (text: string, gold: string) => text.includes(`\\boxed{${gold}}`);
+const grade = (text: string, gold: string) => ({ answer: null, correct: text.includes(`\\boxed{${gold}}`) });
 
 test("internal rewards by hand", () => {
   const r = rollout({ logp: [-0.5, -1.5, -1], entropy: [0.5, 1.0, 1.5], sc: [2, 0.5, 0.5] });

@@ -8,11 +8,11 @@ import type { Backend } from "../src/engine/backend.ts";
 import { CpuBackend } from "../src/engine/backends/cpu/backend.ts";
 import { column, tokenStats } from "../src/engine/ops.ts";
 import { backward, getBackend, parameter, setBackend, tensor, tidy } from "../src/engine/tensor.ts";
+import { passAtK } from "../src/eval/metrics.ts";
 import { selfCertainty, tokenEntropy, trajectoryEntropy } from "../src/rewards/internal.ts";
-import type { Rollout } from "../src/rewards/types.ts";
 import { computeAdvantages, perToken } from "../src/rl/advantages.ts";
 import { type Aggregation, type KlType, policyLoss, policyLossPerToken } from "../src/rl/loss.ts";
-import { passAtK } from "../src/rl/stats.ts";
+import type { Rollout } from "../src/rl/rollout.ts";
 
 interface LossConfig {
   clipLow: number;

@@ -1,18 +1,9 @@
-// Metrics: summaries, correlations, pass@k, maj@k, mean@k against hand-computed values.
+// Metrics (rl/stats.ts and eval/metrics.ts): summaries, correlations, pass@k, maj@k, mean@k against hand-computed values.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  correlationMatrix,
-  majAtK,
-  majorityVote,
-  meanAtK,
-  passAtK,
-  pearson,
-  pointBiserial,
-  rewardMetrics,
-  summarize,
-} from "../src/rl/stats.ts";
+import { majAtK, majorityVote, meanAtK, passAtK } from "../src/eval/metrics.ts";
+import { correlationMatrix, pearson, pointBiserial, rewardMetrics, summarize } from "../src/rl/stats.ts";
 
 const near = (a: number | null, b: number, tol = 1e-12) =>
   assert.ok(a !== null && Math.abs(a - b) <= tol, `${a} vs ${b}`);

@@ -63,7 +63,7 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; res
       resume: opts.resume,
       codec,
       prompts,
-      grade: (text, gold) => trainGrade(text, gold).correct,
+      grade: trainGrade,
       transitionalRate,
       loadReference: () => loadModel(modelDir),
       evaluate: async (m) =>

@@ -3,9 +3,10 @@
 // entropy, self-certainty, trajectory log-prob, length, transitional-word rate).
 
 import { Random } from "../engine/random.ts";
+import type { Grader } from "../grading/index.ts";
 import { type Sample, sample } from "../model/sample.ts";
 import type { Transformer } from "../model/transformer.ts";
-import { majorityVote, passAtK } from "../rl/stats.ts";
+import { majorityVote, passAtK } from "./metrics.ts";
 
 /** What evaluation needs of a tokenizer. */
 export interface TextCodec {
@@ -33,7 +34,7 @@ export interface EvalOptions {
   batchSize: number;
   rng: Random;
   /** Final-answer extraction + equivalence: returns the extracted answer and whether it is correct. */
-  grade: (response: string, gold: string) => { answer: string | null; correct: boolean };
+  grade: Grader;
   /** Transitional-word rate (per 100 words) of a response. */
   transitionalRate: (text: string) => number;
   /** Whether a response re-checks a step (default: any transitional word). */

@@ -9,6 +9,10 @@ export { type EquivalenceOptions, isEquivalent } from "./equivalence.ts";
 export { EXTRACT_MODES, type ExtractMode, extractAnswer, isExtractMode } from "./extract.ts";
 export { normalizeAnswer } from "./normalize.ts";
 
+/** The one grader shape, for rewards and evaluation: the extracted final answer (null when none
+ *  was found) and whether it is equivalent to the reference. */
+export type Grader = (response: string, gold: string) => { answer: string | null; correct: boolean };
+
 export interface GradeResult {
   equal: boolean;
   predNorm: string;

@@ -1,11 +1,11 @@
 // Rewards for a batch of rollouts: the training reward (a mixture of named rewards) and every
 // registered reward for the metrics, with empty responses flagged.
 
-import { groupNormalize } from "../rl/advantages.ts";
+import { groupNormalize } from "../util/groups.ts";
 import { getReward, rewardNames } from "./registry.ts";
-import type { RewardContext, RewardOptions, RewardResult, RewardSpec, Rollout } from "./types.ts";
+import type { RewardContext, RewardOptions, RewardResult, RewardSpec, SampledResponse } from "./types.ts";
 
-function checkRollout(r: Rollout, i: number): void {
+function checkRollout(r: SampledResponse, i: number): void {
   const T = r.responseIds.length;
   for (const [what, v] of [
     ["logp", r.logp],
@@ -32,7 +32,12 @@ function checkSpec(spec: RewardSpec): void {
 }
 
 /** Value of reward `name` for every rollout; 0 for empty responses (T = 0). */
-function evaluate(name: string, rollouts: readonly Rollout[], ctx: RewardContext, options: RewardOptions) {
+function evaluate(
+  name: string,
+  rollouts: readonly SampledResponse[],
+  ctx: RewardContext,
+  options: RewardOptions,
+) {
   const fn = getReward(name);
   return rollouts.map((r, i) => {
     if (r.responseIds.length === 0) return 0;
@@ -48,7 +53,7 @@ function evaluate(name: string, rollouts: readonly Rollout[], ctx: RewardContext
  * indices of empty responses.
  */
 export function computeRewards(
-  rollouts: readonly Rollout[],
+  rollouts: readonly SampledResponse[],
   spec: RewardSpec,
   ctx: RewardContext = {},
 ): RewardResult {

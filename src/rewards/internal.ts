@@ -1,9 +1,9 @@
 // Internal-feedback rewards (spec "Rewards"): each is an average over the response tokens of a
 // per-token quantity the sampling policy already computed. Sums run in float64.
 
-import type { RewardOptions, Rollout } from "./types.ts";
+import type { RewardOptions, SampledResponse } from "./types.ts";
 
-function checkLength(r: Rollout, values: Float32Array, what: string): void {
+function checkLength(r: SampledResponse, values: Float32Array, what: string): void {
   if (values.length !== r.responseIds.length)
     throw new Error(
       `rollout has ${values.length} ${what} values for ${r.responseIds.length} response tokens`,
@@ -17,21 +17,21 @@ function total(values: Float32Array): number {
 }
 
 /** self-certainty: (1/T) Σ_t KL(U || p_t). An empty response (T = 0) gets 0. */
-export function selfCertainty(r: Rollout): number {
+export function selfCertainty(r: SampledResponse): number {
   checkLength(r, r.selfCertainty, "self-certainty");
   const T = r.responseIds.length;
   return T === 0 ? 0 : total(r.selfCertainty) / T;
 }
 
 /** token-entropy: (1/T) Σ_t (−H_t). */
-export function tokenEntropy(r: Rollout): number {
+export function tokenEntropy(r: SampledResponse): number {
   checkLength(r, r.entropy, "entropy");
   const T = r.responseIds.length;
   return T === 0 ? 0 : -total(r.entropy) / T;
 }
 
 /** trajectory-entropy: (1/T) Σ_t log p_t(y_t); with `{ reduce: "sum" }` the unnormalised sum. */
-export function trajectoryEntropy(r: Rollout, _ctx?: unknown, options: RewardOptions = {}): number {
+export function trajectoryEntropy(r: SampledResponse, _ctx?: unknown, options: RewardOptions = {}): number {
   for (const k of Object.keys(options))
     if (k !== "reduce") throw new Error(`trajectory-entropy: unknown option "${k}" (valid: reduce)`);
   const reduce = options.reduce ?? "mean";

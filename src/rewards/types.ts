@@ -1,8 +1,12 @@
-// Data that rewards read. A rollout carries the per-token quantities the sampling policy
-// computed while it sampled (no second forward pass is needed to reward it).
+// Data that rewards read. A sampled response carries the per-token quantities the sampling
+// policy computed while it sampled (no second forward pass is needed to reward it). The RL
+// trainer's `Rollout` (rl/rollout.ts) is one, with its prompt and truncation flag added.
 
-export interface Rollout {
-  promptIds: number[];
+import type { Grader } from "../grading/index.ts";
+
+export type { Grader };
+
+export interface SampledResponse {
   responseIds: number[];
   responseText: string;
   /** Reference answer, when the prompt set has one (needed by `correctness`). */
@@ -13,14 +17,9 @@ export interface Rollout {
   entropy: Float32Array;
   /** Per response token: sc_t = KL(U || p_t). */
   selfCertainty: Float32Array;
-  /** The response hit the length limit before an end-of-sequence token. */
-  truncated: boolean;
   /** Index of the prompt this rollout answers; rollouts of one prompt form a GRPO group. */
   group: number;
 }
-
-/** Grades a response against a reference answer: true when the final answer is equivalent. */
-export type Grader = (responseText: string, gold: string) => boolean;
 
 export interface RewardContext {
   /** Answer checker used by `correctness`; without one, correctness is reported as null. */
@@ -35,7 +34,11 @@ export type RewardOptions = Readonly<Record<string, unknown>>;
  * rollout" (correctness without a reference answer or grader): it is logged as null and is an
  * error only if the reward is used for training.
  */
-export type RewardFn = (rollout: Rollout, ctx: RewardContext, options: RewardOptions) => number | null;
+export type RewardFn = (
+  rollout: SampledResponse,
+  ctx: RewardContext,
+  options: RewardOptions,
+) => number | null;
 
 export interface RewardTerm {
   name: string;

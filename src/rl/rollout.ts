@@ -5,7 +5,14 @@ import type { Random } from "../engine/random.ts";
 import type { TextCodec } from "../eval/evaluate.ts";
 import { sample } from "../model/sample.ts";
 import type { Transformer } from "../model/transformer.ts";
-import type { Rollout } from "../rewards/types.ts";
+import type { SampledResponse } from "../rewards/types.ts";
+
+/** One sampled response to a prompt, with what the sampling pass recorded per token. */
+export interface Rollout extends SampledResponse {
+  promptIds: number[];
+  /** The response hit the length limit before an end-of-sequence token. */
+  truncated: boolean;
+}
 
 export interface PromptItem {
   id: string;

@@ -9,6 +9,7 @@ import { AdamW, clipGradNorm, learningRate } from "../engine/optim.ts";
 import { Random } from "../engine/random.ts";
 import { backward, noGrad, type Tensor, tidy } from "../engine/tensor.ts";
 import type { EvalSummary, TextCodec } from "../eval/evaluate.ts";
+import type { Grader } from "../grading/index.ts";
 import {
   type LoadedCheckpoint,
   loadCheckpointDir,
@@ -18,12 +19,11 @@ import {
 } from "../model/checkpoint.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { computeRewards } from "../rewards/compute.ts";
-import type { Grader, Rollout } from "../rewards/types.ts";
 import { appendJsonLine, truncateJsonlAfterStep } from "../util/fs.ts";
 import { computeAdvantages, klInReward, perToken } from "./advantages.ts";
 import { parseRewardSpec, type TrainConfig } from "./config.ts";
 import { policyLoss } from "./loss.ts";
-import { collectRollouts, type PromptItem, packRollouts } from "./rollout.ts";
+import { collectRollouts, type PromptItem, packRollouts, type Rollout } from "./rollout.ts";
 import { pearson, pointBiserial, summarize } from "./stats.ts";
 
 export interface TrainerDeps {

@@ -5,8 +5,8 @@
 // re-checking a step and correcting it - at fixed rates. How often the trained model uses them is
 // then up to training (and later RL); nothing here is consulted at sampling time.
 
-import { SPECIAL_TOKENS } from "../model/tokenizer.ts";
 import { Rng } from "../engine/random.ts";
+import { SPECIAL_TOKENS } from "../model/tokenizer.ts";
 import { applyOp, drawProblem, hasCarry, type Op, type Problem, type Step } from "./world.ts";
 
 export type PromptKind = "base" | "instruct";

@@ -49,7 +49,7 @@ export function toyDeps(): TrainerDeps {
       { id: "p0", text: "a", answer: "c" },
       { id: "p1", text: "b", answer: "c" },
     ],
-    grade: (text, gold) => text.startsWith(gold),
+    grade: (text, gold) => ({ answer: text.slice(0, 1) || null, correct: text.startsWith(gold) }),
     transitionalRate: () => 0,
     log: () => {},
   };
