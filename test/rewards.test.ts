@@ -85,7 +85,7 @@ test("registry: unknown names list the valid ones; a user reward is one function
   assert.equal(getReward("self-certainty"), selfCertainty);
   assert.throws(
     () => getReward("confidence"),
-    /unknown reward "confidence"; valid rewards: self-certainty, token-entropy/,
+    /unknown reward "confidence"; valid: self-certainty, token-entropy/,
   );
   assert.throws(() => registerReward("bad name", () => 0), /invalid reward name/);
   registerReward("length-penalty", (r) => -r.responseIds.length / 100);

@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { resolveConfig } from "../src/cli/options.ts";
 import { listCheckpoints } from "../src/model/checkpoint.ts";
-import { TrainConfigSchema } from "../src/rl/config.ts";
+import { registerReward } from "../src/rewards/registry.ts";
+import { registerAdvantage } from "../src/rl/advantages.ts";
+import { TrainConfigSchema, trainConfigSchema } from "../src/rl/config.ts";
+import { aggregations, klEstimators } from "../src/rl/loss.ts";
 import { trainRl } from "../src/rl/trainer.ts";
 import { toyConfig, toyDeps, toyModel } from "./helpers/toy-rl.ts";
 
@@ -42,9 +45,32 @@ describe("train config", () => {
       );
       writeFileSync(f, "steps: [1\n");
       assert.throws(() => resolveConfig(TrainConfigSchema, { config: f }), /c\.yaml/);
+      assert.throws(
+        () => resolveConfig(TrainConfigSchema, { reward: "self-certainty:1,confidence:2" }),
+        /reward.*unknown reward "confidence"; valid: self-certainty/s,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("names come from the registries: a registered estimator is a valid config value", () => {
+    const flags = {
+      "algo.advantage": "arch-test-raw",
+      "algo.kl_type": "arch-test-k0",
+      "algo.aggregation": "arch-test-sum",
+      reward: "arch-test-len:0.5,self-certainty",
+    };
+    assert.throws(() => resolveConfig(trainConfigSchema(), flags), /algo\.advantage/);
+    registerAdvantage("arch-test-raw", (r) => Float64Array.from(r as ArrayLike<number>));
+    klEstimators.register("arch-test-k0", { tensor: (d) => d, value: () => 0 });
+    aggregations.register("arch-test-sum", (m) => m);
+    registerReward("arch-test-len", (r) => r.responseIds.length);
+    const c = resolveConfig(trainConfigSchema(), flags);
+    assert.equal(c.algo.advantage, "arch-test-raw");
+    assert.equal(c.algo.kl_type, "arch-test-k0");
+    assert.equal(c.algo.aggregation, "arch-test-sum");
+    assert.equal(c.reward, "arch-test-len:0.5,self-certainty");
   });
 });
 

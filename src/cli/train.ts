@@ -14,7 +14,7 @@ import {
   resolveModelDir,
 } from "../eval/sources.ts";
 import { loadModel } from "../model/checkpoint.ts";
-import { type TrainConfig, TrainConfigSchema } from "../rl/config.ts";
+import { type TrainConfig, trainConfigSchema } from "../rl/config.ts";
 import { type StepMetrics, trainRl } from "../rl/trainer.ts";
 import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
 import { writeFileAtomic } from "../util/fs.ts";
@@ -121,8 +121,10 @@ export function registerTrain(program: Command): void {
     )
     .option("--resume", "continue the run in --out from its newest checkpoint")
     .option("--guard [mode]", "shorthand for --guard.mode (a bare --guard means rollback)");
-  addConfigOptions(cmd, TrainConfigSchema).action(async (flags) => {
-    const cfg = resolveConfig(TrainConfigSchema, guardShorthand(flags));
+  // Built now, so that estimators and rewards registered before the CLI is assembled are valid names.
+  const schema = trainConfigSchema();
+  addConfigOptions(cmd, schema).action(async (flags) => {
+    const cfg = resolveConfig(schema, guardShorthand(flags));
     const r = await runTraining(cfg, { resume: !!flags.resume });
     console.log(`${cfg.out}: stopped by ${r.stoppedBy} at step ${r.lastStep}`);
   });

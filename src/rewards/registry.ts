@@ -1,29 +1,28 @@
 // Rewards by name, so a config can name them and a user can add one by registering a function.
 
+import { Registry } from "../util/registry.ts";
 import { correctness, format } from "./external.ts";
 import { selfCertainty, tokenEntropy, trajectoryEntropy } from "./internal.ts";
 import type { RewardFn } from "./types.ts";
 
-const rewards = new Map<string, RewardFn>();
+/** Every registered reward is computed and logged every step; a config trains on a mixture. */
+export const rewards = new Registry<RewardFn>("reward", {
+  "self-certainty": selfCertainty,
+  "token-entropy": tokenEntropy,
+  "trajectory-entropy": trajectoryEntropy,
+  correctness,
+  format,
+});
 
-/** Add (or replace) a reward under `name`. Every registered reward is logged every step. */
+/** Add (or replace) a reward under `name`. */
 export function registerReward(name: string, fn: RewardFn): void {
-  if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) throw new Error(`invalid reward name "${name}"`);
-  rewards.set(name, fn);
+  rewards.register(name, fn);
 }
 
 export function getReward(name: string): RewardFn {
-  const fn = rewards.get(name);
-  if (!fn) throw new Error(`unknown reward "${name}"; valid rewards: ${rewardNames().join(", ")}`);
-  return fn;
+  return rewards.get(name);
 }
 
 export function rewardNames(): string[] {
-  return [...rewards.keys()];
+  return rewards.names();
 }
-
-registerReward("self-certainty", selfCertainty);
-registerReward("token-entropy", tokenEntropy);
-registerReward("trajectory-entropy", trajectoryEntropy);
-registerReward("correctness", correctness);
-registerReward("format", format);

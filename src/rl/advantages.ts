@@ -2,6 +2,7 @@
 // group (the G responses to one prompt), broadcast to the response tokens by `perToken`.
 
 import { checkInputs, groupMembers, groupNormalize, meanStd } from "../util/groups.ts";
+import { Registry } from "../util/registry.ts";
 
 export { groupNormalize };
 
@@ -45,25 +46,23 @@ export const reinforce: AdvantageFn = (rewards, groups, o) => {
   return groupNormalize(rewards, all, o.whiten ?? false, o.eps ?? 1e-6);
 };
 
-const estimators = new Map<string, AdvantageFn>([
-  ["grpo", grpo],
-  ["rloo", rloo],
-  ["reinforce", reinforce],
-]);
+/** Advantage estimators by name; `algo.advantage` in the config takes these names. */
+export const advantageEstimators = new Registry<AdvantageFn>("advantage estimator", {
+  grpo,
+  rloo,
+  reinforce,
+});
 
 export function registerAdvantage(name: string, fn: AdvantageFn): void {
-  estimators.set(name, fn);
+  advantageEstimators.register(name, fn);
 }
 
 export function getAdvantage(name: string): AdvantageFn {
-  const fn = estimators.get(name);
-  if (!fn)
-    throw new Error(`unknown advantage estimator "${name}"; valid: ${[...estimators.keys()].join(", ")}`);
-  return fn;
+  return advantageEstimators.get(name);
 }
 
 export function advantageNames(): string[] {
-  return [...estimators.keys()];
+  return advantageEstimators.names();
 }
 
 /** Advantages per rollout by estimator name. */

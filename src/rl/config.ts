@@ -1,151 +1,188 @@
-// The `rlif train` configuration: one schema gives defaults, --help, flags and validation.
+// The `rlif train` configuration: one schema gives defaults, --help, flags and validation. The
+// names of advantage estimators, KL estimators, loss aggregations and rewards come from their
+// registries, so whatever is registered when the schema is built is accepted by YAML and flags.
 
 import { z } from "zod";
+import { rewardNames } from "../rewards/registry.ts";
 import { BENCHMARK_NAMES } from "../tasks/benchmarks.ts";
+import { advantageNames } from "./advantages.ts";
+import { aggregations, klEstimators } from "./loss.ts";
 
 const num = () => z.number();
 const posInt = () => z.number().int().positive();
 
-export const TrainConfigSchema = z
-  .object({
-    model: z
-      .string()
-      .default("organism-base")
-      .describe("policy to train: a model folder, or organism-base / organism-instruct"),
-    out: z.string().default("runs/train").describe("run folder: config, metrics.jsonl, checkpoints"),
-    seed: z.number().int().default(0).describe("seed of prompt order, sampling and evaluation"),
-    steps: posInt().default(60).describe("RL steps (one rollout batch each)"),
-    reward: z
-      .string()
-      .default("self-certainty")
-      .describe(
-        "training reward: a name (self-certainty, token-entropy, trajectory-entropy, correctness, format) " +
-          "or a mixture 'name:weight,name:weight'",
-      ),
-    reward_mode: z
-      .enum(["weighted-sum", "group-normalized-sum"])
-      .default("weighted-sum")
-      .describe("how mixture terms combine; group-normalized-sum normalises each within its group first"),
-    data: z
-      .object({
-        source: z
-          .string()
-          .default("organism:train")
-          .describe(
-            `prompts: organism:<split>, a shipped set by name (${BENCHMARK_NAMES.join(", ")}) ` +
-              "or a JSONL file with problem and answer fields",
-          ),
-        template: z
-          .enum(["auto", "base", "instruct"])
-          .default("auto")
-          .describe("prompt template; auto picks instruct for models whose folder says so"),
-        num_prompts: posInt().default(4096).describe("size of the prompt pool drawn from the source"),
-      })
-      .strict()
-      .prefault({}),
-    rollout: z
-      .object({
-        prompts_per_step: posInt().default(8).describe("prompts per RL step"),
-        group_size: posInt().default(8).describe("G: responses sampled per prompt"),
-        temperature: num().positive().default(1).describe("sampling temperature"),
-        top_p: num().gt(0).max(1).default(1).describe("nucleus sampling mass"),
-        max_new_tokens: posInt().default(160).describe("maximum response length in tokens"),
-        batch_size: posInt().default(128).describe("sequences sampled together"),
-      })
-      .strict()
-      .prefault({}),
-    algo: z
-      .object({
-        advantage: z.enum(["grpo", "rloo", "reinforce"]).default("grpo").describe("advantage estimator"),
-        normalize_std: z.boolean().default(true).describe("grpo: divide by the group std (false = Dr.GRPO)"),
-        whiten: z.boolean().default(false).describe("reinforce: whiten advantages over the batch"),
-        clip_low: num().min(0).default(0.2).describe("PPO clip epsilon below 1"),
-        clip_high: num().min(0).default(0.2).describe("PPO clip epsilon above 1 (clip-higher: 0.28)"),
-        epochs: posInt().default(1).describe("passes over each rollout batch"),
-        mini_batches: posInt().default(1).describe("optimizer steps per epoch"),
-        aggregation: z
-          .enum(["token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm"])
-          .default("token-mean")
-          .describe("how per-token losses are averaged"),
-        kl_coef: num().min(0).default(0).describe("beta: weight of the KL to the frozen reference"),
-        kl_type: z.enum(["k1", "k2", "k3"]).default("k3").describe("KL estimator"),
-        kl_in_reward: z
-          .boolean()
-          .default(false)
-          .describe("subtract beta*k1 from the reward instead of the loss"),
-        entropy_coef: num().default(0).describe("entropy bonus coefficient c_H"),
-      })
-      .strict()
-      .prefault({}),
-    optim: z
-      .object({
-        lr: num()
-          .positive()
-          .default(1e-4)
-          .describe("peak learning rate (1e-4 suits the 0.8M organism; large models use 1e-6 to 3e-6)"),
-        warmup_ratio: num().min(0).max(1).default(0.1).describe("fraction of steps of linear warm-up"),
-        min_lr_ratio: num()
-          .min(0)
-          .max(1)
-          .default(0.1)
-          .describe("final lr as a fraction of the peak (cosine)"),
-        schedule: z.enum(["cosine", "constant"]).default("cosine").describe("lr schedule after warm-up"),
-        weight_decay: num().min(0).default(0).describe("AdamW decoupled weight decay"),
-        grad_clip: num().min(0).default(1).describe("clip the global gradient norm to this (0 = off)"),
-      })
-      .strict()
-      .prefault({}),
-    eval: z
-      .object({
-        source: z
-          .string()
-          .default("organism:test-id")
-          .describe("held-out problems (same syntax as data.source)"),
-        limit: posInt().default(128).describe("problems evaluated"),
-        every: z
-          .number()
-          .int()
-          .min(0)
-          .default(10)
-          .describe("evaluate every N steps (0 = only at start and end)"),
-        k: z.number().int().min(0).default(0).describe("samples per problem besides greedy"),
-        temperature: num().positive().default(1).describe("temperature of the k samples"),
-      })
-      .strict()
-      .prefault({}),
-    checkpoint_every: posInt().default(10).describe("write a checkpoint every N steps"),
-    keep_checkpoints: posInt().default(2).describe("checkpoints kept (the best one is always kept)"),
-    on_nan: z
-      .enum(["stop", "rollback"])
-      .default("stop")
-      .describe("NaN/Inf in loss or gradients: stop, or roll back to the last checkpoint and skip the batch"),
-    guard: z
-      .object({
-        mode: z
-          .enum(["off", "warn", "stop", "rollback"])
-          .default("off")
-          .describe("watch entropy and transitional words: warn, stop, or roll back to the best checkpoint"),
-        entropy_drop: num()
-          .gt(0)
-          .lt(1)
-          .default(0.5)
-          .describe("trigger when mean entropy < (1 - x) * initial"),
-        transitional_drop: num()
-          .gt(0)
-          .max(1)
-          .default(0.8)
-          .describe("trigger when the transitional-word rate < (1 - x) * initial"),
-        patience: posInt().default(2).describe("consecutive triggered steps before acting"),
-        baseline_steps: posInt()
-          .default(3)
-          .describe("the initial entropy and transitional rate are the means over this many first steps"),
-      })
-      .strict()
-      .prefault({}),
-  })
-  .strict();
+/** A z.enum over a registry's names. */
+function registered(names: string[], fallback: string) {
+  return z.enum(names as [string, ...string[]]).default(fallback);
+}
 
-export type TrainConfig = z.output<typeof TrainConfigSchema>;
+/** Every term of a reward spec names a registered reward. */
+function checkRewardSpec(spec: string, ctx: z.RefinementCtx): void {
+  try {
+    const valid = new Set(rewardNames());
+    for (const t of parseRewardSpec(spec))
+      if (!valid.has(t.name))
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown reward "${t.name}"; valid: ${[...valid].join(", ")}`,
+        });
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+  }
+}
+
+/** The schema, built from the registries as they are now. */
+export function trainConfigSchema() {
+  return z
+    .object({
+      model: z
+        .string()
+        .default("organism-base")
+        .describe("policy to train: a model folder, or organism-base / organism-instruct"),
+      out: z.string().default("runs/train").describe("run folder: config, metrics.jsonl, checkpoints"),
+      seed: z.number().int().default(0).describe("seed of prompt order, sampling and evaluation"),
+      steps: posInt().default(60).describe("RL steps (one rollout batch each)"),
+      reward: z
+        .string()
+        .superRefine(checkRewardSpec)
+        .default("self-certainty")
+        .describe(
+          `training reward: a name (${rewardNames().join(", ")}) or a mixture 'name:weight,name:weight'`,
+        ),
+      reward_mode: z
+        .enum(["weighted-sum", "group-normalized-sum"])
+        .default("weighted-sum")
+        .describe("how mixture terms combine; group-normalized-sum normalises each within its group first"),
+      data: z
+        .object({
+          source: z
+            .string()
+            .default("organism:train")
+            .describe(
+              `prompts: organism:<split>, a shipped set by name (${BENCHMARK_NAMES.join(", ")}) ` +
+                "or a JSONL file with problem and answer fields",
+            ),
+          template: z
+            .enum(["auto", "base", "instruct"])
+            .default("auto")
+            .describe("prompt template; auto picks instruct for models whose folder says so"),
+          num_prompts: posInt().default(4096).describe("size of the prompt pool drawn from the source"),
+        })
+        .strict()
+        .prefault({}),
+      rollout: z
+        .object({
+          prompts_per_step: posInt().default(8).describe("prompts per RL step"),
+          group_size: posInt().default(8).describe("G: responses sampled per prompt"),
+          temperature: num().positive().default(1).describe("sampling temperature"),
+          top_p: num().gt(0).max(1).default(1).describe("nucleus sampling mass"),
+          max_new_tokens: posInt().default(160).describe("maximum response length in tokens"),
+          batch_size: posInt().default(128).describe("sequences sampled together"),
+        })
+        .strict()
+        .prefault({}),
+      algo: z
+        .object({
+          advantage: registered(advantageNames(), "grpo").describe("advantage estimator"),
+          normalize_std: z
+            .boolean()
+            .default(true)
+            .describe("grpo: divide by the group std (false = Dr.GRPO)"),
+          whiten: z.boolean().default(false).describe("reinforce: whiten advantages over the batch"),
+          clip_low: num().min(0).default(0.2).describe("PPO clip epsilon below 1"),
+          clip_high: num().min(0).default(0.2).describe("PPO clip epsilon above 1 (clip-higher: 0.28)"),
+          epochs: posInt().default(1).describe("passes over each rollout batch"),
+          mini_batches: posInt().default(1).describe("optimizer steps per epoch"),
+          aggregation: registered(aggregations.names(), "token-mean").describe(
+            "how per-token losses are averaged",
+          ),
+          kl_coef: num().min(0).default(0).describe("beta: weight of the KL to the frozen reference"),
+          kl_type: registered(klEstimators.names(), "k3").describe("KL estimator"),
+          kl_in_reward: z
+            .boolean()
+            .default(false)
+            .describe("subtract beta*k1 from the reward instead of the loss"),
+          entropy_coef: num().default(0).describe("entropy bonus coefficient c_H"),
+        })
+        .strict()
+        .prefault({}),
+      optim: z
+        .object({
+          lr: num()
+            .positive()
+            .default(1e-4)
+            .describe("peak learning rate (1e-4 suits the 0.8M organism; large models use 1e-6 to 3e-6)"),
+          warmup_ratio: num().min(0).max(1).default(0.1).describe("fraction of steps of linear warm-up"),
+          min_lr_ratio: num()
+            .min(0)
+            .max(1)
+            .default(0.1)
+            .describe("final lr as a fraction of the peak (cosine)"),
+          schedule: z.enum(["cosine", "constant"]).default("cosine").describe("lr schedule after warm-up"),
+          weight_decay: num().min(0).default(0).describe("AdamW decoupled weight decay"),
+          grad_clip: num().min(0).default(1).describe("clip the global gradient norm to this (0 = off)"),
+        })
+        .strict()
+        .prefault({}),
+      eval: z
+        .object({
+          source: z
+            .string()
+            .default("organism:test-id")
+            .describe("held-out problems (same syntax as data.source)"),
+          limit: posInt().default(128).describe("problems evaluated"),
+          every: z
+            .number()
+            .int()
+            .min(0)
+            .default(10)
+            .describe("evaluate every N steps (0 = only at start and end)"),
+          k: z.number().int().min(0).default(0).describe("samples per problem besides greedy"),
+          temperature: num().positive().default(1).describe("temperature of the k samples"),
+        })
+        .strict()
+        .prefault({}),
+      checkpoint_every: posInt().default(10).describe("write a checkpoint every N steps"),
+      keep_checkpoints: posInt().default(2).describe("checkpoints kept (the best one is always kept)"),
+      on_nan: z
+        .enum(["stop", "rollback"])
+        .default("stop")
+        .describe(
+          "NaN/Inf in loss or gradients: stop, or roll back to the last checkpoint and skip the batch",
+        ),
+      guard: z
+        .object({
+          mode: z
+            .enum(["off", "warn", "stop", "rollback"])
+            .default("off")
+            .describe(
+              "watch entropy and transitional words: warn, stop, or roll back to the best checkpoint",
+            ),
+          entropy_drop: num()
+            .gt(0)
+            .lt(1)
+            .default(0.5)
+            .describe("trigger when mean entropy < (1 - x) * initial"),
+          transitional_drop: num()
+            .gt(0)
+            .max(1)
+            .default(0.8)
+            .describe("trigger when the transitional-word rate < (1 - x) * initial"),
+          patience: posInt().default(2).describe("consecutive triggered steps before acting"),
+          baseline_steps: posInt()
+            .default(3)
+            .describe("the initial entropy and transitional rate are the means over this many first steps"),
+        })
+        .strict()
+        .prefault({}),
+    })
+    .strict();
+}
+
+/** The schema over the built-in (and so far registered) names. */
+export const TrainConfigSchema = trainConfigSchema();
+
+export type TrainConfig = z.output<ReturnType<typeof trainConfigSchema>>;
 
 /** "self-certainty" or "self-certainty:1,correctness:0.5" -> terms. */
 export function parseRewardSpec(s: string): { name: string; weight: number }[] {

@@ -17,23 +17,63 @@ import {
   sum,
 } from "../engine/ops.ts";
 import type { Tensor } from "../engine/tensor.ts";
+import { Registry } from "../util/registry.ts";
 
-export type KlType = "k1" | "k2" | "k3";
-export type Aggregation =
-  | "token-mean"
-  | "seq-mean-token-mean"
-  | "seq-mean-token-sum"
-  | "seq-mean-token-sum-norm";
-export const AGGREGATIONS: readonly Aggregation[] = [
-  "token-mean",
-  "seq-mean-token-mean",
-  "seq-mean-token-sum",
-  "seq-mean-token-sum-norm",
-];
-export const KL_TYPES: readonly KlType[] = ["k1", "k2", "k3"];
+/** A KL estimator (spec "KL"): per-token estimate of KL(π_θ ‖ π_ref) from Δ = log π_θ − log π_ref,
+ *  once on tensors (the loss) and once on numbers (the logged statistic). */
+export interface KlEstimator {
+  tensor(delta: Tensor): Tensor;
+  value(delta: number): number;
+}
+
+/** A loss aggregation: the weight of a response token with mask m in sequence s, given
+ *  len_s = Σ mask over s, total = Σ mask, S = sequences with a response token. */
+export type AggregationWeight = (m: number, c: AggregationCounts) => number;
+
+export interface AggregationCounts {
+  len: number;
+  total: number;
+  S: number;
+  maxLen: number;
+}
 
 /** Bound on log-ratios before exp (as verl does): keeps ρ and k3 finite for any input. */
 export const LOG_RATIO_LIMIT = 20;
+
+const KL_ESTIMATORS = {
+  k1: { tensor: (d) => d, value: (d) => d },
+  k2: { tensor: (d) => scale(square(d), 0.5), value: (d) => 0.5 * d * d },
+  k3: {
+    tensor: (delta) => {
+      const d = clamp(delta, -LOG_RATIO_LIMIT, LOG_RATIO_LIMIT);
+      return affine(add(exp(neg(d)), d), 1, -1);
+    },
+    value: (delta) => {
+      const d = Math.min(LOG_RATIO_LIMIT, Math.max(-LOG_RATIO_LIMIT, delta));
+      return Math.exp(-d) + d - 1;
+    },
+  },
+} satisfies Record<string, KlEstimator>;
+
+/**
+ * Per-token weights w with loss = Σ_t w_t L_t (seq-mean-token-sum-norm is Dr.GRPO: a constant
+ * divisor, then the mean over sequences).
+ */
+const AGGREGATIONS_BY_NAME = {
+  "token-mean": (m, c) => m / c.total,
+  "seq-mean-token-mean": (m, c) => m / (c.len * c.S),
+  "seq-mean-token-sum": (m, c) => m / c.S,
+  "seq-mean-token-sum-norm": (m, c) => m / (c.maxLen * c.S),
+} satisfies Record<string, AggregationWeight>;
+
+/** A name in `klEstimators` (the built-ins autocomplete). */
+export type KlType = keyof typeof KL_ESTIMATORS | (string & {});
+/** A name in `aggregations`. */
+export type Aggregation = keyof typeof AGGREGATIONS_BY_NAME | (string & {});
+
+/** The registries, by name (as verl's core_algos): the config's enums are their keys. */
+export const klEstimators = new Registry<KlEstimator>("KL estimator", KL_ESTIMATORS);
+export const aggregations = new Registry<AggregationWeight>("loss aggregation", AGGREGATIONS_BY_NAME);
 
 export interface PolicyLossInputs {
   /** [N] log π_θ of the response tokens under the current policy (requires grad). */
@@ -106,12 +146,7 @@ export function batchTotals(mask: ArrayLike<number>, seqIndex: Int32Array): Batc
   return { tokens, sequences: seqs.size };
 }
 
-/**
- * Per-token weights w with loss = Σ_t w_t L_t. S = number of sequences with a response token,
- * len_s = Σ mask over sequence s:
- * token-mean w = m/Σm; seq-mean-token-mean w = m/(len_s S); seq-mean-token-sum w = m/S;
- * seq-mean-token-sum-norm w = m/(maxLen S) (Dr.GRPO: a constant divisor, then mean over sequences).
- */
+/** Per-token weights w with loss = Σ_t w_t L_t under the named aggregation. */
 export function aggregationWeights(
   mask: ArrayLike<number>,
   seqIndex: Int32Array,
@@ -140,60 +175,25 @@ export function aggregationWeights(
     total = totals.tokens;
   }
   const S = totals?.sequences ?? len.size;
+  const weight = aggregations.get(aggregation);
   const w = new Float64Array(N);
   if (len.size === 0) return w;
   if (aggregation === "seq-mean-token-sum-norm" && !(maxLen !== undefined && maxLen > 0))
     throw new Error(
       "policy loss: seq-mean-token-sum-norm needs maxLen > 0 (the constant max response length)",
     );
+  const counts: AggregationCounts = { len: 0, total, S, maxLen: maxLen ?? Number.NaN };
   for (let t = 0; t < N; t++) {
     const m = mask[t];
     if (m === 0) continue;
-    switch (aggregation) {
-      case "token-mean":
-        w[t] = m / total;
-        break;
-      case "seq-mean-token-mean":
-        w[t] = m / ((len.get(seqIndex[t]) as number) * S);
-        break;
-      case "seq-mean-token-sum":
-        w[t] = m / S;
-        break;
-      case "seq-mean-token-sum-norm":
-        w[t] = m / ((maxLen as number) * S);
-        break;
-      default:
-        throw new Error(`unknown loss aggregation "${aggregation}"; valid: ${AGGREGATIONS.join(", ")}`);
-    }
+    counts.len = len.get(seqIndex[t]) as number;
+    w[t] = weight(m, counts);
   }
   return w;
 }
 
 function checkLength(name: string, a: { length: number } | undefined, N: number): void {
   if (a && a.length !== N) throw new Error(`policy loss: ${name} has ${a.length} values for ${N} tokens`);
-}
-
-/** KL estimate per token from Δ = log π_θ − log π_ref (a tensor). */
-function klTerm(delta: Tensor, type: KlType): Tensor {
-  switch (type) {
-    case "k1":
-      return delta;
-    case "k2":
-      return scale(square(delta), 0.5);
-    case "k3": {
-      const d = clamp(delta, -LOG_RATIO_LIMIT, LOG_RATIO_LIMIT);
-      return affine(add(exp(neg(d)), d), 1, -1);
-    }
-    default:
-      throw new Error(`unknown KL estimator "${type}"; valid: ${KL_TYPES.join(", ")}`);
-  }
-}
-
-function klValue(delta: number, type: KlType): number {
-  if (type === "k1") return delta;
-  if (type === "k2") return 0.5 * delta * delta;
-  const d = Math.min(LOG_RATIO_LIMIT, Math.max(-LOG_RATIO_LIMIT, delta));
-  return Math.exp(-d) + d - 1;
 }
 
 interface Resolved {
@@ -214,10 +214,8 @@ function resolve(inputs: PolicyLossInputs, options: PolicyLossOptions): Resolved
     entropyCoef: options.entropyCoef ?? 0,
     aggregation: options.aggregation ?? "token-mean",
   };
-  if (!KL_TYPES.includes(r.klType))
-    throw new Error(`unknown KL estimator "${r.klType}"; valid: ${KL_TYPES.join(", ")}`);
-  if (!AGGREGATIONS.includes(r.aggregation))
-    throw new Error(`unknown loss aggregation "${r.aggregation}"; valid: ${AGGREGATIONS.join(", ")}`);
+  klEstimators.get(r.klType); // unknown names fail here, listing the valid ones
+  aggregations.get(r.aggregation);
   if (!(r.clipLow >= 0 && r.clipLow < 1) || !(r.clipHigh >= 0))
     throw new Error(
       `policy loss: clip range must satisfy 0 ≤ clipLow < 1, clipHigh ≥ 0 (got ${r.clipLow}, ${r.clipHigh})`,
@@ -242,7 +240,8 @@ function perTokenTensor(inputs: PolicyLossInputs, o: Resolved): Tensor {
   const ratio = exp(clamp(sub(logp, c(oldLogp)), -LOG_RATIO_LIMIT, LOG_RATIO_LIMIT));
   const surr = minimum(mul(ratio, A), mul(clamp(ratio, 1 - o.clipLow, 1 + o.clipHigh), A));
   let L = neg(surr);
-  if (o.klCoef !== 0 && refLogp) L = add(L, scale(klTerm(sub(logp, c(refLogp)), o.klType), o.klCoef));
+  if (o.klCoef !== 0 && refLogp)
+    L = add(L, scale(klEstimators.get(o.klType).tensor(sub(logp, c(refLogp))), o.klCoef));
   if (o.entropyCoef !== 0 && entropy) L = sub(L, scale(entropy, o.entropyCoef));
   return L;
 }
@@ -263,7 +262,8 @@ export function policyLoss(
 ): { loss: Tensor; stats: PolicyLossStats } {
   const o = resolve(inputs, options);
   const { logp, oldLogp, refLogp, entropy, advantages, mask, seqIndex } = inputs;
-  const { clipLow, clipHigh, klType } = o;
+  const { clipLow, clipHigh } = o;
+  const klValue = klEstimators.get(o.klType).value;
   const N = logp.size;
   const w = aggregationWeights(mask, seqIndex, o.aggregation, options.maxLen, options.totals);
   const loss = sum(mul(perTokenTensor(inputs, o), constant(w, [N], logp)));
@@ -291,7 +291,7 @@ export function policyLoss(
     if (r > 1 + clipHigh && a > 0) high++;
     ratioSum += r;
     ratioMax = Math.max(ratioMax, r);
-    if (refLogp) kl += klValue(lp[t] - refLogp[t], klType);
+    if (refLogp) kl += klValue(lp[t] - refLogp[t]);
     if (ent) ents += ent[t];
   }
   const per = (x: number) => (tokens ? x / tokens : 0);
