@@ -2,6 +2,7 @@
 
 import * as op from "../engine/ops.ts";
 import type { Tensor } from "../engine/tensor.ts";
+import { sequenceLogprobs } from "./logprobs.ts";
 import type { Transformer } from "./transformer.ts";
 
 /**
@@ -29,8 +30,7 @@ export function nextTokenLoss(
       count += wi;
     }
   if (count === 0) throw new Error("nextTokenLoss: no target tokens in the batch");
-  const logits = model.forward(ids, B, T);
-  const logp = op.column(op.tokenStats(logits, targets), 0);
+  const { logp } = sequenceLogprobs(model, { ids, targets, B, T });
   const loss = op.scale(op.sum(op.mul(logp, op.constant(w, [B * T], logp))), -1 / count);
   return { loss, tokens: count };
 }

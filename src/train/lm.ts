@@ -1,17 +1,14 @@
-// The language-model training loop behind `rlif pretrain` and `rlif sft`: next-token loss,
-// AdamW with warm-up + cosine, gradient clipping, JSONL metrics, atomic checkpoints, exact resume.
+// The language-model step behind `rlif pretrain` and `rlif sft`: next-token loss, AdamW with
+// warm-up + cosine, gradient clipping. The run loop (metrics, checkpoints, resume) is run.ts's.
 //
 // Batches are a pure function of (seed, step), so a resumed run sees exactly the batches an
 // uninterrupted one would have, without saving a data cursor.
 
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { AdamW, clipGradNorm, learningRate } from "../engine/optim.ts";
+import { clipGradNorm, learningRate } from "../engine/optim.ts";
 import { backward, tidy } from "../engine/tensor.ts";
-import { loadLatestCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { nextTokenLoss } from "../model/loss.ts";
 import type { Transformer } from "../model/transformer.ts";
-import { appendJsonLine, truncateJsonlAfterStep } from "../util/fs.ts";
+import { NonFiniteError, runSteps, TrainingRun } from "./run.ts";
 
 export interface TokenBatch {
   ids: Int32Array;
@@ -57,7 +54,8 @@ export interface LmStepMetrics {
   [k: string]: number;
 }
 
-export class DivergenceError extends Error {}
+/** NaN/Inf loss or gradient in pretraining/SFT: the run stops before the update (never rolls back). */
+export class DivergenceError extends NonFiniteError {}
 
 /** Train `model` in place; returns it (or the model restored from the newest checkpoint on resume). */
 export async function trainLm(
@@ -65,30 +63,20 @@ export async function trainLm(
   data: BatchSource,
   o: LmTrainOptions,
 ): Promise<{ model: Transformer; lastLoss: number }> {
-  mkdirSync(o.outDir, { recursive: true });
-  let model = initial;
-  let start = 0;
-  let opt: AdamW;
-  const adamOpts = { lr: o.lr, weightDecay: o.weightDecay, beta2: 0.95 };
-  const ck = o.resume ? loadLatestCheckpoint(o.outDir) : null;
-  if (ck) {
-    model = ck.model;
-    opt = new AdamW(model.parameters(), adamOpts);
-    if (ck.optimizer) opt.loadState(ck.optimizer.step, ck.optimizer.tensors);
-    start = ck.state.step;
-    truncateJsonlAfterStep(join(o.outDir, "metrics.jsonl"), start);
-  } else {
-    if (o.resume && existsSync(join(o.outDir, "checkpoints")))
-      throw new Error(`--resume: no usable checkpoint in ${o.outDir}/checkpoints`);
-    opt = new AdamW(model.parameters(), adamOpts);
-  }
-  const logPath = join(o.outDir, "metrics.jsonl");
+  const run = TrainingRun.open(initial, {
+    out: o.outDir,
+    adam: { lr: o.lr, weightDecay: o.weightDecay, beta2: 0.95 },
+    resume: o.resume,
+    state: {},
+    tokenizerJson: o.tokenizerJson,
+  });
   const t0 = performance.now();
   let tokensSinceLog = 0;
   let tLog = performance.now();
   let lastLoss = Number.NaN;
   const end = Math.min(o.steps, o.stopAt ?? o.steps);
-  for (let step = start; step < end; step++) {
+  await runSteps(run, end, "throw", async (step) => {
+    const { model, opt } = run;
     const batch = data.batchAt(step);
     const lr = learningRate(step, {
       lr: o.lr,
@@ -125,13 +113,13 @@ export async function trainLm(
       };
       if (o.evaluate && o.evalEvery && (done % o.evalEvery === 0 || done === o.steps))
         Object.assign(m, await o.evaluate(model, done));
-      appendJsonLine(logPath, m);
+      run.appendMetrics(m);
       o.onLog?.(m);
       tokensSinceLog = 0;
       tLog = performance.now();
     }
-    if (done % o.checkpointEvery === 0 || done === end)
-      saveCheckpoint(o.outDir, model, opt, { step: done }, { tokenizerJson: o.tokenizerJson });
-  }
-  return { model, lastLoss };
+    if (done % o.checkpointEvery === 0 || done === end) run.checkpoint(done);
+    return "next";
+  });
+  return { model: run.model, lastLoss };
 }
