@@ -2,7 +2,7 @@
 // policy update, the frozen reference policy and the next-token loss.
 
 import * as op from "../engine/ops.ts";
-import type { Tensor } from "../engine/tensor.ts";
+import { noGrad, type Tensor, tidy } from "../engine/tensor.ts";
 import type { Transformer } from "./transformer.ts";
 
 /** A right-padded batch [B, T]; targets[b*T + t] is the token predicted at position t (-1: none). */
@@ -29,4 +29,11 @@ export function sequenceLogprobs(model: Transformer, batch: TargetBatch, tempera
   const z = temperature === 1 ? logits : op.scale(logits, 1 / temperature);
   const stats = op.tokenStats(z, batch.targets);
   return { logp: op.column(stats, 0), entropy: op.column(stats, 1) };
+}
+
+/** log p of the targets as plain numbers, without a graph: a frozen (reference) policy. */
+export function frozenLogprobs(model: Transformer, batch: TargetBatch, temperature = 1): Float32Array {
+  return noGrad(() =>
+    tidy(() => Float32Array.from(sequenceLogprobs(model, batch, temperature).logp.readSync())),
+  );
 }

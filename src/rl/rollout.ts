@@ -1,11 +1,15 @@
-// Rollouts: G responses per prompt, sampled in batches with the KV cache. The sampling pass
-// records log p, entropy and self-certainty per token, so internal rewards need no second pass.
+// Stage 1 of an RL step, collect: the step's prompts, and G responses per prompt sampled in
+// batches with the KV cache. The sampling pass records log p, entropy and self-certainty per
+// token, so internal rewards need no second pass. Everything random is a pure function of
+// (seed, step), so a resumed run repeats exactly what an uninterrupted one would have done.
 
-import type { Random } from "../engine/random.ts";
+import { Random } from "../engine/random.ts";
 import type { TextCodec } from "../eval/evaluate.ts";
 import { sample } from "../model/sample.ts";
 import type { Transformer } from "../model/transformer.ts";
 import type { SampledResponse } from "../rewards/types.ts";
+import { NonFiniteError } from "../train/run.ts";
+import type { TrainConfig } from "./config.ts";
 
 /** One sampled response to a prompt, with what the sampling pass recorded per token. */
 export interface Rollout extends SampledResponse {
@@ -28,6 +32,49 @@ export interface RolloutOptions {
   maxNewTokens: number;
   batchSize: number;
   rng: Random;
+}
+
+/** The seed of one random stream of a step: `salt` tells the streams of a step apart. */
+export function stepSeed(seed: number, step: number, salt: number): number {
+  return (Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + Math.imul(step + 1, 0x165667b1) + salt) >>> 0;
+}
+
+/** Prompts of one step: a seeded permutation walk over the pool, without repeats inside an epoch. */
+export function promptsForStep(pool: PromptItem[], n: number, seed: number, step: number): PromptItem[] {
+  const perEpoch = Math.max(1, Math.floor(pool.length / n));
+  const epoch = Math.floor(step / perEpoch);
+  const order = new Random(stepSeed(seed, epoch, 17)).permutation(pool.length);
+  const start = (step % perEpoch) * n;
+  return Array.from({ length: n }, (_, i) => pool[order[(start + i) % pool.length]]);
+}
+
+function allFinite(xs: ArrayLike<number>): boolean {
+  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) return false;
+  return true;
+}
+
+/** The collect stage: step `step`'s rollouts from `pool`; NonFiniteError if sampling saw NaN/Inf. */
+export async function collect(
+  model: Transformer,
+  codec: TextCodec,
+  pool: PromptItem[],
+  r: TrainConfig["rollout"],
+  at: { seed: number; step: number },
+): Promise<Rollout[]> {
+  const prompts = promptsForStep(pool, r.prompts_per_step, at.seed, at.step);
+  const rollouts = await collectRollouts(model, codec, prompts, {
+    groupSize: r.group_size,
+    temperature: r.temperature,
+    topP: r.top_p,
+    maxNewTokens: r.max_new_tokens,
+    batchSize: r.batch_size,
+    rng: new Random(stepSeed(at.seed, at.step, 1)),
+  });
+  const bad = rollouts.findIndex(
+    (x) => !allFinite(x.logp) || !allFinite(x.entropy) || !allFinite(x.selfCertainty),
+  );
+  if (bad >= 0) throw new NonFiniteError(`log-probabilities while sampling (rollout ${bad})`);
+  return rollouts;
 }
 
 export async function collectRollouts(

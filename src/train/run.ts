@@ -70,7 +70,9 @@ export class TrainingRun<S extends object> {
     const run = new TrainingRun(initial, o);
     const ck = loadLatestCheckpoint(o.out, run.log);
     if (ck && !o.resume)
-      throw new Error(`${o.out} already holds checkpoints: pass --resume to continue it, or choose another --out`);
+      throw new Error(
+        `${o.out} already holds checkpoints: pass --resume to continue it, or choose another --out`,
+      );
     if (ck) {
       run.restore(ck);
       run.resumed = true;

@@ -1,0 +1,144 @@
+// Stage 3 of an RL step, optimize: epochs × mini-batches of clipped policy-gradient updates on
+// the step's rollouts and advantages.
+
+import { type AdamW, clipGradNorm, learningRate, type ScheduleOptions } from "../engine/optim.ts";
+import { Random } from "../engine/random.ts";
+import { backward, tidy } from "../engine/tensor.ts";
+import { frozenLogprobs, sequenceLogprobs } from "../model/logprobs.ts";
+import type { Transformer } from "../model/transformer.ts";
+import { NonFiniteError } from "../train/run.ts";
+import { perToken } from "./advantages.ts";
+import type { TrainConfig } from "./config.ts";
+import { policyLoss } from "./loss.ts";
+import { packRollouts, type Rollout, stepSeed } from "./rollout.ts";
+
+/** The trained policy, its optimizer and the frozen reference (null without a KL term). */
+export interface Policy {
+  model: Transformer;
+  opt: AdamW;
+  ref: Transformer | null;
+}
+
+export interface OptimizeSettings {
+  algo: TrainConfig["algo"];
+  /** The sampling temperature: log-probabilities are those of the distribution sampled from. */
+  temperature: number;
+  gradClip: number;
+  /** Constant length divisor of seq-mean-token-sum-norm (the max response length). */
+  maxLen: number;
+  pad: number;
+  schedule: ScheduleOptions;
+  seed: number;
+}
+
+export interface UpdateStats {
+  loss: number;
+  pg_loss: number;
+  kl: number;
+  entropy_bonus_term: number;
+  clip_frac: number;
+  clip_frac_low: number;
+  clip_frac_high: number;
+  ratio_mean: number;
+  ratio_max: number;
+  grad_norm: number;
+}
+
+export interface Optimized {
+  lr: number;
+  /** One per optimizer update, in order. */
+  updates: UpdateStats[];
+  /** Prompt + response tokens through the forward/backward passes. */
+  trainTokens: number;
+}
+
+/** One optimizer update: a mini-batch of rollouts with their per-sequence advantages. */
+export interface Update {
+  policy: Policy;
+  batch: Rollout[];
+  advantages: Float64Array;
+  lr: number;
+  settings: OptimizeSettings;
+}
+
+/** One optimizer update; NonFiniteError (before the update) on a NaN/Inf loss or gradient. */
+export function update({ policy, batch, advantages, lr, settings: s }: Update): UpdateStats {
+  const { model, opt, ref } = policy;
+  const { algo } = s;
+  const p = packRollouts(batch, s.pad);
+  const N = p.B * p.T;
+  const refLogp =
+    ref && algo.kl_coef > 0 && !algo.kl_in_reward ? frozenLogprobs(ref, p, s.temperature) : undefined;
+  return tidy(() => {
+    opt.zeroGrad();
+    const { logp, entropy } = sequenceLogprobs(model, p, s.temperature);
+    const { loss, stats } = policyLoss(
+      {
+        logp,
+        oldLogp: p.oldLogp,
+        refLogp,
+        entropy: algo.entropy_coef !== 0 ? entropy : undefined,
+        advantages: perToken(advantages, p.seqIndex),
+        mask: p.mask,
+        seqIndex: p.seqIndex,
+      },
+      {
+        clipLow: algo.clip_low,
+        clipHigh: algo.clip_high,
+        klCoef: refLogp ? algo.kl_coef : 0,
+        klType: algo.kl_type,
+        entropyCoef: algo.entropy_coef,
+        aggregation: algo.aggregation,
+        maxLen: s.maxLen,
+      },
+    );
+    const lossValue = loss.item();
+    backward(loss);
+    const gradNorm = clipGradNorm(model.parameters().values(), s.gradClip);
+    if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm))
+      throw new NonFiniteError(`loss ${lossValue}, gradient norm ${gradNorm} (${N} positions)`);
+    opt.update(lr);
+    return {
+      loss: lossValue,
+      pg_loss: stats.pgLoss,
+      kl: stats.klMean,
+      entropy_bonus_term: stats.entropyMean,
+      clip_frac: stats.clipFrac,
+      clip_frac_low: stats.clipFracLow,
+      clip_frac_high: stats.clipFracHigh,
+      ratio_mean: stats.ratioMean,
+      ratio_max: stats.ratioMax,
+      grad_norm: gradNorm,
+    };
+  });
+}
+
+/** The optimize stage: epochs × mini-batches over the step's rollouts. */
+export function optimize(
+  policy: Policy,
+  rollouts: Rollout[],
+  advantages: Float64Array,
+  s: OptimizeSettings,
+  step: number,
+): Optimized {
+  const { algo } = s;
+  const lr = learningRate(step, s.schedule);
+  const mbSize = Math.ceil(rollouts.length / algo.mini_batches);
+  const updates: UpdateStats[] = [];
+  let trainTokens = 0;
+  for (let e = 0; e < algo.epochs; e++) {
+    // The first pass of a single mini-batch keeps rollout order; later ones are shuffled.
+    const order =
+      e > 0 || algo.mini_batches > 1
+        ? new Random(stepSeed(s.seed, step, 100 + e)).permutation(rollouts.length)
+        : Array.from({ length: rollouts.length }, (_, i) => i);
+    for (let m = 0; m < rollouts.length; m += mbSize) {
+      const idx = order.slice(m, m + mbSize);
+      const batch = idx.map((i) => rollouts[i]);
+      trainTokens += batch.reduce((a, r) => a + r.promptIds.length + r.responseIds.length, 0);
+      const mbAdvantages = Float64Array.from(idx.map((i) => advantages[i]));
+      updates.push(update({ policy, batch, advantages: mbAdvantages, lr, settings: s }));
+    }
+  }
+  return { lr, updates, trainTokens };
+}
