@@ -11,6 +11,7 @@ import { guardShorthand } from "../src/cli/train.ts";
 import type { EvalSummary } from "../src/eval/evaluate.ts";
 import { loadCheckpointDir } from "../src/model/checkpoint.ts";
 import { TrainConfigSchema } from "../src/rl/config.ts";
+import { guardStep, initialGuardState } from "../src/rl/guard.ts";
 import { trainRl } from "../src/rl/trainer.ts";
 import { toyConfig, toyDeps, toyModel } from "./helpers/toy-rl.ts";
 
@@ -90,5 +91,33 @@ describe("guard", () => {
     assert.equal(mode({ guard: "warn" }), "warn");
     assert.equal(mode({ guard: true, "guard.mode": "stop" }), "stop");
     assert.throws(() => mode({ guard: "sideways" }), /guard\.mode/);
+  });
+});
+
+describe("guardStep (the state machine alone)", () => {
+  const cfg = TrainConfigSchema.parse({
+    guard: { mode: "warn", entropy_drop: 0.5, transitional_drop: 0.5, patience: 2, baseline_steps: 2 },
+  }).guard;
+
+  test("baseline = mean of the first steps; fires after `patience` consecutive low steps", () => {
+    const s = initialGuardState();
+    assert.equal(guardStep(s, cfg, 2, 4), null);
+    assert.equal(guardStep(s, cfg, 4, 2), null);
+    assert.equal(s.initialEntropy, 3);
+    assert.equal(s.initialTransitional, 3);
+    assert.equal(guardStep(s, cfg, 1, 3), null); // entropy below 1.5: strike 1
+    assert.equal(guardStep(s, cfg, 3, 3), null); // recovered: strikes reset
+    assert.equal(s.strikes, 0);
+    assert.equal(guardStep(s, cfg, 3, 1), null); // transitional below 1.5: strike 1
+    assert.match(
+      guardStep(s, cfg, 1, 1) ?? "",
+      /^fired: entropy 1\.000 \(start 3\.000\), transitional 1\.00/,
+    );
+  });
+
+  test("mode off never fires and keeps no baseline", () => {
+    const s = initialGuardState();
+    for (let i = 0; i < 5; i++) assert.equal(guardStep(s, { ...cfg, mode: "off" }, 0, 0), null);
+    assert.equal(s.baseline.n, 0);
   });
 });

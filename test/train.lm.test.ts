@@ -70,6 +70,19 @@ describe("LM training loop", () => {
     }
   });
 
+  test("a folder with checkpoints needs --resume (the shared run loop refuses to overwrite it)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rlif-lm-"));
+    try {
+      await trainLm(Transformer.init(config, 5), data, { ...opts(dir), stopAt: 2 });
+      await assert.rejects(
+        trainLm(Transformer.init(config, 5), data, opts(dir)),
+        /already holds checkpoints: pass --resume/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a corrupt newest checkpoint is reported and the previous one is used", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rlif-lm-"));
     try {
