@@ -5,9 +5,9 @@
 import { Random } from "../engine/random.ts";
 import type { Tokenizer } from "../model/tokenizer.ts";
 import { buildCharTokenizer } from "../model/tokenizer.ts";
-import { formatPrompt, pretrainDocuments, sftExamples } from "../tasks/corpus.ts";
-import { generateProblems, SPLITS } from "../tasks/world.ts";
-import type { BatchSource, TokenBatch } from "./lm.ts";
+import type { BatchSource, TokenBatch } from "../train/lm.ts";
+import { formatPrompt, pretrainDocuments, sftExamples } from "./corpus.ts";
+import { generateProblems, SPLITS } from "./world.ts";
 
 /** The organism's character tokenizer: every character the world can write. */
 export function organismTokenizer(seed = 0): Tokenizer {
