@@ -111,6 +111,12 @@ describe("Random and Rng share one API over two streams", () => {
     assert.equal(g.fork("x").next(), 0.3284823789726943);
   });
 
+  it("below(n) is int(0, n - 1): the same draw", () => {
+    const a = new Random(11);
+    const b = new Random(11);
+    for (let i = 1; i < 50; i++) assert.equal(a.below(i), b.int(0, i - 1));
+  });
+
   it("permutation(n) is the shuffle of 0..n-1 on both", () => {
     for (const mk of [() => new Random(3), () => new Rng(3)])
       assert.deepEqual(mk().permutation(17), mk().shuffle(Array.from({ length: 17 }, (_, i) => i)));

@@ -79,10 +79,10 @@ export function pairedBootstrap(d: PairedGrid, o: BootstrapOptions = {}): Interv
   const boots = new Array<number>(B);
   for (let b = 0; b < B; b++) {
     counts.fill(0);
-    for (let j = 0; j < P; j++) counts[rng.int(P)]++;
+    for (let j = 0; j < P; j++) counts[rng.below(P)]++;
     let total = 0;
     for (let i = 0; i < S; i++) {
-      const row = d[S === 1 ? 0 : rng.int(S)];
+      const row = d[S === 1 ? 0 : rng.below(S)];
       let s = 0;
       for (let j = 0; j < P; j++) if (counts[j]) s += counts[j] * row[j];
       total += s;

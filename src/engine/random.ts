@@ -1,7 +1,7 @@
 // Seeded pseudo-random numbers: the one RNG of the package. Reproducibility matters more than
 // quality here: the same seed must give the same run on every machine, so no Math.random.
 //
-// One API (`SeededRandom`: int, bool, choice, weighted, shuffle, permutation, normal) over two
+// One API (`SeededRandom`: below, int, bool, choice, weighted, shuffle, permutation, normal) over two
 // 32-bit generators. Two, because each one's stream is baked into what it produced: `Random`
 // (splitmix32) drew the committed models' weights, sampling and prompt order; `Rng` (mulberry32,
 // string seeds, forks) drew the synthetic world's problems. Swapping either would change every
@@ -42,12 +42,17 @@ export abstract class SeededRandom {
   /** Uniform float in [0, 1) with 32 bits of randomness. */
   abstract next(): number;
 
+  /** Uniform integer in [0, n): the same draw as int(0, n - 1). */
+  below(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
   /** Uniform integer in [lo, hi], both inclusive. */
   int(lo: number, hi: number): number {
     if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo) {
       throw new Error(`Rng.int: need integers lo <= hi, got ${lo}, ${hi}`);
     }
-    return lo + Math.floor(this.next() * (hi - lo + 1));
+    return lo + this.below(hi - lo + 1);
   }
 
   /** True with probability p. */
@@ -57,7 +62,7 @@ export abstract class SeededRandom {
 
   choice<T>(items: readonly T[]): T {
     if (items.length === 0) throw new Error("Rng.choice: empty array");
-    return items[Math.floor(this.next() * items.length)]!;
+    return items[this.below(items.length)]!;
   }
 
   /** Picks a key with probability proportional to its weight (weights need not sum to 1). */
@@ -81,7 +86,7 @@ export abstract class SeededRandom {
   shuffle<T>(items: readonly T[]): T[] {
     const out = items.slice();
     for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
+      const j = this.below(i + 1);
       [out[i], out[j]] = [out[j]!, out[i]!];
     }
     return out;

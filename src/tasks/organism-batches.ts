@@ -97,7 +97,7 @@ export class SftBatches implements BatchSource {
     const weights = new Float32Array(B * T);
     const rng = new Random((this.seed * 7919 + step * 104729 + 1) >>> 0);
     for (let b = 0; b < B; b++) {
-      const r = this.rows[rng.int(0, this.rows.length - 1)];
+      const r = this.rows[rng.below(this.rows.length)];
       ids.set(r.ids, b * T);
       // Position t predicts token t+1: weight the predictions of completion tokens.
       for (let t = r.promptLen - 1; t < r.ids.length - 1; t++) weights[b * T + t] = 1;
