@@ -6,8 +6,7 @@
 
 import type { EvalSummary, TextCodec } from "../eval/evaluate.ts";
 import type { Grader } from "../grading/index.ts";
-import type { CheckpointState } from "../model/checkpoint.ts";
-import { loadCheckpointDir } from "../model/checkpoint.ts";
+import { type CheckpointState, loadCheckpointDir } from "../model/checkpoint.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { runSteps, TrainingRun } from "../train/run.ts";
 import { parseRewardSpec, type TrainConfig } from "./config.ts";
