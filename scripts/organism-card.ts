@@ -7,15 +7,8 @@ import { parseArgs } from "node:util";
 import { initBackend } from "../src/cli/backend.ts";
 import { Random } from "../src/engine/random.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
-import {
-  applyTemplate,
-  loadCodec,
-  loadProblems,
-  makeGrader,
-  modelKind,
-  resolveModelDir,
-} from "../src/eval/sources.ts";
-import { loadModel } from "../src/model/checkpoint.ts";
+import { loadProblems, makeGrader, withTemplate } from "../src/eval/sources.ts";
+import { openModel } from "../src/model/open.ts";
 import { readSolution } from "../src/tasks/corpus.ts";
 import { hasReflection, transitionalRate } from "../src/tasks/transitional.ts";
 import { writeFileAtomic } from "../src/util/fs.ts";
@@ -33,17 +26,10 @@ const limit = Number(values.limit);
 const k = Number(values.k);
 const rows: Record<string, unknown>[] = [];
 for (const name of values.models!.split(",")) {
-  const dir = resolveModelDir(name);
-  const model = loadModel(dir);
-  const codec = loadCodec(dir);
-  const kind = modelKind(model.config);
+  const { model, codec, kind } = openModel(name);
   for (const split of ["test-id", "test-ood"]) {
     const source = `organism:${split}`;
-    const problems = loadProblems(source, limit).map((p) => ({
-      id: p.id,
-      prompt: applyTemplate(p.problem, kind),
-      answer: p.answer,
-    }));
+    const problems = withTemplate(loadProblems(source, limit), kind);
     const t0 = performance.now();
     const { records, summary } = await evaluate(model, codec, problems, {
       k,

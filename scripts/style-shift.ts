@@ -12,15 +12,8 @@ import { parseArgs } from "node:util";
 import { initBackend } from "../src/cli/backend.ts";
 import { Random } from "../src/engine/random.ts";
 import { evaluate, type ResponseRecord } from "../src/eval/evaluate.ts";
-import {
-  applyTemplate,
-  loadCodec,
-  loadProblems,
-  makeGrader,
-  modelKind,
-  resolveModelDir,
-} from "../src/eval/sources.ts";
-import { loadModel } from "../src/model/checkpoint.ts";
+import { loadProblems, makeGrader, withTemplate } from "../src/eval/sources.ts";
+import { openModel } from "../src/model/open.ts";
 import { solutionStyle } from "../src/tasks/corpus.ts";
 import { hasReflection, transitionalRate } from "../src/tasks/transitional.ts";
 import { writeFileAtomic } from "../src/util/fs.ts";
@@ -63,15 +56,10 @@ function byStyle(samples: ResponseRecord[]) {
 const rows: Record<string, unknown>[] = [];
 for (const arg of positionals) {
   const [label, path] = arg.includes("=") ? arg.split("=", 2) : [arg, arg];
-  const dir = resolveModelDir(path);
-  const model = loadModel(dir);
+  const { model, codec, kind, folder: dir } = openModel(path);
   const source = "organism:test-id";
-  const problems = loadProblems(source, Number(values.limit)).map((p) => ({
-    id: p.id,
-    prompt: applyTemplate(p.problem, modelKind(model.config)),
-    answer: p.answer,
-  }));
-  const { records, summary } = await evaluate(model, loadCodec(dir), problems, {
+  const problems = withTemplate(loadProblems(source, Number(values.limit)), kind);
+  const { records, summary } = await evaluate(model, codec, problems, {
     k: Number(values.k),
     temperature: 1,
     topP: 1,

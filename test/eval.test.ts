@@ -9,14 +9,8 @@ import { describe, test } from "node:test";
 import { Random } from "../src/engine/random.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
 import { passAtK } from "../src/eval/metrics.ts";
-import {
-  applyTemplate,
-  loadCodec,
-  loadProblems,
-  makeGrader,
-  resolveModelDir,
-  tokenizerDir,
-} from "../src/eval/sources.ts";
+import { applyTemplate, loadProblems, makeGrader } from "../src/eval/sources.ts";
+import { loadCodec, resolveModelDir, tokenizerDir } from "../src/model/open.ts";
 import { toyCodec, toyModel } from "./helpers/toy-rl.ts";
 
 const problems = [

@@ -1,25 +1,14 @@
 // The report from synthetic runs: a self-contained HTML page (inline SVG charts, no external
-// URLs, the findings table) and a JSON summary; and the study's resume logic.
+// URLs, the findings table) and the JSON summary that analysis builds.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { LoadedRun } from "../src/analysis/conditions.ts";
-import { isFinished, readRun } from "../src/analysis/runs.ts";
-import {
-  checkSameStudy,
-  ensureMixModel,
-  executeStudy,
-  PROFILES,
-  planStudy,
-  selectRuns,
-  takeLock,
-} from "../src/cli/reproduce.ts";
-import { createWasmBackend } from "../src/engine/backends/cpu/wasm-backend.ts";
-import { getBackend, setBackend } from "../src/engine/tensor.ts";
+import { readRun } from "../src/analysis/runs.ts";
+import { buildSummary } from "../src/analysis/summary.ts";
 import { renderReport } from "../src/report/build.ts";
 import { type SyntheticRun, writeSyntheticRun } from "./helpers/synthetic-runs.ts";
 
@@ -67,11 +56,9 @@ describe("report", () => {
       }),
       run("g1", "guard", "token-entropy", { steps: 12, acc: { 0: 0.3, 4: 0.5, 8: 0.2, 12: 0.1 } }),
     ];
-    const { html, summary, markdown, headlineSvg } = await renderReport({
-      profile: "test",
-      runs,
-      notes: ["a note <&>"],
-    });
+    const input = { profile: "test", runs, notes: ["a note <&>"] };
+    const summary = buildSummary(input);
+    const { html, markdown, headlineSvg } = await renderReport(input, summary);
     assert.match(html, /^<!doctype html>/);
     assert.ok((html.match(/<svg/g) ?? []).length >= 10, "charts are inline SVG");
     assert.doesNotMatch(html, /<script/i);
@@ -115,173 +102,5 @@ describe("report", () => {
       ) < 1e-12,
     );
     JSON.parse(JSON.stringify(summary));
-  });
-});
-
-describe("study resume", () => {
-  test("a run is finished when its metrics reach the last step, or when its guard ended it", () => {
-    const d = writeSyntheticRun(join(root, "fin"), { steps: 6, acc: { 0: 0.1, 6: 0.2 } });
-    assert.equal(isFinished(d, 6), true);
-    assert.equal(isFinished(d, 7), false);
-    const g = writeSyntheticRun(join(root, "guarded"), {
-      steps: 10,
-      acc: { 0: 0.1 },
-      guardFiredAt: 4,
-      rollbackTo: 0,
-    });
-    assert.equal(isFinished(g, 10, { guardEnds: true }), true);
-    assert.equal(isFinished(g, 10), false, "a warn-only guard line does not end a run");
-    assert.equal(isFinished(join(root, "absent"), 1), false);
-  });
-
-  test("finished runs are skipped, interrupted ones resumed, new ones trained", async () => {
-    const out = join(root, "study");
-    const profile = { ...PROFILES.quick, steps: 6, alphas: [0], guard: null, instructRewards: [] };
-    const plan = planStudy({ out, base: "b", instruct: "i", profile });
-    assert.deepEqual(
-      plan.map((r) => `${r.group}:${r.id}`),
-      [
-        "base:base-self-certainty-s0",
-        "base:base-token-entropy-s0",
-        "base:base-trajectory-entropy-s0",
-        "base:base-correctness-s0",
-        "mix:base-self-certainty-s0", // α = 0 is the base model: its run is shared
-      ],
-    );
-    writeSyntheticRun(plan[0].dir, { steps: 6, acc: { 0: 0.1, 6: 0.2 } }); // finished
-    writeSyntheticRun(plan[1].dir, { steps: 3, acc: { 0: 0.1 } }); // interrupted at step 3
-    mkdirSync(join(plan[1].dir, "checkpoints"));
-    const calls: { out: string; resume?: boolean }[] = [];
-    const done = await executeStudy(
-      plan,
-      async (cfg, o) => {
-        calls.push({ out: cfg.out, resume: o.resume });
-      },
-      () => {},
-    );
-    assert.deepEqual(
-      done.map((d) => `${d.id}:${d.action}`),
-      [
-        "base-self-certainty-s0:skipped",
-        "base-token-entropy-s0:resumed",
-        "base-trajectory-entropy-s0:trained",
-        "base-correctness-s0:trained",
-      ],
-    );
-    assert.deepEqual(
-      calls.map((c) => c.resume),
-      [true, false, false],
-    );
-    assert.equal(calls[0].out, plan[1].dir);
-  });
-
-  test("the full plan: guard runs per internal reward with their thresholds; --only keeps shared runs with their owner", () => {
-    const plan = planStudy({ out: join(root, "plan"), base: "b", instruct: "i", profile: PROFILES.full });
-    const guard = plan.filter((r) => r.group === "guard");
-    assert.deepEqual(
-      guard.map((r) => r.id),
-      ["guard-self-certainty-s0", "guard-token-entropy-s0", "guard-trajectory-entropy-s0"],
-    );
-    for (const g of guard) {
-      assert.equal(g.cfg.guard.mode, "rollback");
-      assert.equal(g.cfg.guard.entropy_drop, PROFILES.full.guard?.entropy_drop);
-      assert.equal(g.guardEnds, true);
-    }
-    // 12 base + 6 instruct + 12 mixed (α > 0) + 3 guard runs, and 3 α = 0 entries shared with base.
-    assert.equal(new Set(plan.map((r) => r.dir)).size, 33);
-    const mix = selectRuns(plan, ["mix"]);
-    assert.equal(mix.length, 12);
-    assert.ok(mix.every((r) => r.group === "mix" && r.mix && r.alpha !== 0));
-    assert.equal(selectRuns(plan, ["base"]).length, 15, "base trains the α = 0 runs");
-    assert.equal(plan[0].cfg.eval.k, PROFILES.full.eval.k);
-  });
-
-  test("two processes share a study: a run locked by a live process is skipped, a stale lock is taken over", async () => {
-    const out = join(root, "shared");
-    const profile = {
-      ...PROFILES.quick,
-      steps: 6,
-      alphas: [0],
-      guard: null,
-      instructRewards: [],
-      baseRewards: ["self-certainty", "correctness"],
-    };
-    const plan = planStudy({ out, base: "b", instruct: "i", profile });
-    mkdirSync(plan[0].dir, { recursive: true });
-    mkdirSync(plan[1].dir, { recursive: true });
-    writeFileSync(join(plan[0].dir, ".lock"), String(process.ppid)); // a live process
-    const dead = spawnSync(process.execPath, ["-e", "process.pid"]).pid;
-    writeFileSync(join(plan[1].dir, ".lock"), String(dead)); // its owner has exited
-    const trained: string[] = [];
-    const done = await executeStudy(
-      plan,
-      async (cfg) => {
-        assert.ok(existsSync(join(cfg.out, ".lock")), "the lock is held while training");
-        trained.push(cfg.out);
-      },
-      () => {},
-    );
-    assert.deepEqual(
-      done.map((d) => `${d.id}:${d.action}`),
-      ["base-self-certainty-s0:skipped", "base-correctness-s0:trained"],
-    );
-    assert.deepEqual(trained, [plan[1].dir]);
-    assert.ok(!existsSync(join(plan[1].dir, ".lock")), "released after training");
-    assert.ok(existsSync(join(plan[0].dir, ".lock")), "another process's lock is left alone");
-  });
-
-  test("a study folder made with other settings is refused, naming what differs", () => {
-    const plan = join(root, "other", "plan.json");
-    mkdirSync(join(root, "other"), { recursive: true });
-    const now = { profile: PROFILES.quick, base: "organism-base", instruct: "organism-instruct" };
-    checkSameStudy(plan, now); // no plan yet: fine
-    writeFileSync(plan, JSON.stringify({ ...now, runs: [] }));
-    checkSameStudy(plan, now); // the same settings: fine
-    writeFileSync(
-      plan,
-      JSON.stringify({
-        ...now,
-        profile: { ...PROFILES.quick, lr: 1, eval: { ...PROFILES.quick.eval, k: 0 } },
-      }),
-    );
-    assert.throws(() => checkSameStudy(plan, now), /other settings \(profile\.lr, profile\.eval\.k differ\)/);
-    writeFileSync(plan, "{");
-    assert.throws(() => checkSameStudy(plan, now), /unreadable/);
-  });
-
-  test("takeLock: creates the lock's folder, refuses a live owner's lock, takes over a dead one's", () => {
-    const lock = join(root, "locks", "not-yet", "m.lock"); // its folder does not exist yet
-    assert.equal(takeLock(lock), true);
-    assert.equal(takeLock(lock), true, "our own lock");
-    writeFileSync(lock, String(process.ppid));
-    assert.equal(takeLock(lock), false, "a live process holds it");
-    writeFileSync(lock, String(spawnSync(process.execPath, ["-e", "0"]).pid));
-    assert.equal(takeLock(lock), true, "stale");
-  });
-
-  test("a mixed model is prompted with the template it answers best on training problems", async () => {
-    const prev = getBackend();
-    setBackend(createWasmBackend({ threads: 1 }));
-    try {
-      for (const [alpha, want] of [
-        [0, "base"],
-        [1, "instruct"],
-      ] as const) {
-        const dir = join(root, "mix", `a${alpha}`);
-        await ensureMixModel(dir, "organism-base", "organism-instruct", alpha, 96);
-        const choice = JSON.parse(readFileSync(join(dir, "template-choice.json"), "utf8"));
-        assert.equal(choice.chosen, want);
-        assert.equal(choice.on.source, "organism:train", "chosen on training problems, not held-out ones");
-        const other = want === "base" ? "instruct" : "base";
-        assert.ok(choice.greedy_accuracy[want] > choice.greedy_accuracy[other], JSON.stringify(choice));
-        assert.equal(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).rlif_kind, want);
-        assert.ok(existsSync(join(dir, "tokenizer.json")));
-        const written = statSync(join(dir, "model.safetensors")).mtimeMs;
-        await ensureMixModel(dir, "organism-base", "organism-instruct", alpha, 96);
-        assert.equal(statSync(join(dir, "model.safetensors")).mtimeMs, written, "an existing model is kept");
-      }
-    } finally {
-      setBackend(prev);
-    }
   });
 });

@@ -47,58 +47,85 @@ function majority(k: number, n: number): Verdict {
   return k === 0 ? "disagrees" : "inconclusive";
 }
 
-export function computeFindings(conds: ConditionSummary[]): Finding[] {
-  const base = INTERNAL.map((r) => pick(conds, "base", r)).filter((c): c is ConditionSummary => !!c);
-  const rlvr = pick(conds, "base", "correctness");
-  const out: Finding[] = [];
-  const gainLine = (c: ConditionSummary, key: "early" | "final" | "peak") =>
-    `${c.reward}: ${fmtSpread(c[key])} (start ${fmtSpread(c.start, 3, false)}, margin ${c.margin.toFixed(3)})`;
+/** What the findings' rules read. */
+export interface FindingContext {
+  conds: ConditionSummary[];
+  /** The base model's internal-reward conditions, in INTERNAL order. */
+  base: ConditionSummary[];
+  /** RLVR (correctness) on the base model. */
+  rlvr: ConditionSummary | undefined;
+  /** Whether some run of the study moved held-out accuracy beyond its margin (see `gated`). */
+  sensitive: boolean;
+}
 
-  // Sensitivity: when no run of the whole study moved held-out accuracy beyond its margin, the
-  // profile was too short or the model too weak to see any change, so the accuracy findings
-  // (F1, F2, F4) are inconclusive rather than disagreements.
-  const sensitive = conds.some(
-    (c) => signOf(c.peak, c.margin) === "up" || signOf(c.final, c.margin) === "down",
-  );
-  const gate = (v: Verdict): Verdict => (sensitive ? v : "inconclusive");
-  const insensitiveNote = sensitive ? "" : " (no run of the study changed accuracy beyond its margin)";
+/** One finding of the table: its claim, what the organism shows and the verdict by its rule. */
+export type FindingRule = (x: FindingContext) => Finding;
 
-  // F1
-  const withEarly = base.filter((c) => c.early);
-  const up1 = withEarly.filter((c) => signOf(c.early, c.margin) === "up");
-  out.push({
+export function findingContext(conds: ConditionSummary[]): FindingContext {
+  return {
+    conds,
+    base: INTERNAL.map((r) => pick(conds, "base", r)).filter((c): c is ConditionSummary => !!c),
+    rlvr: pick(conds, "base", "correctness"),
+    sensitive: conds.some((c) => signOf(c.peak, c.margin) === "up" || signOf(c.final, c.margin) === "down"),
+  };
+}
+
+/** Sensitivity: when no run of the whole study moved held-out accuracy beyond its margin, the
+ *  profile was too short or the model too weak to see any change, so the accuracy findings
+ *  (F1, F2, F4) are inconclusive rather than disagreements. */
+function gated(x: FindingContext, f: Finding): Finding {
+  if (x.sensitive) return f;
+  return {
+    ...f,
+    observed: `${f.observed} (no run of the study changed accuracy beyond its margin)`,
+    verdict: "inconclusive",
+  };
+}
+
+const gainLine = (c: ConditionSummary, key: "early" | "final" | "peak") =>
+  `${c.reward}: ${fmtSpread(c[key])} (start ${fmtSpread(c.start, 3, false)}, margin ${c.margin.toFixed(3)})`;
+
+/** The base model's internal rewards whose mean final gain is below −margin (F2, F3). */
+const belowStart = (x: FindingContext) =>
+  x.base.filter((c) => c.final && signOf(c.final, c.margin) === "down");
+
+export const F1: FindingRule = (x) => {
+  const withEarly = x.base.filter((c) => c.early);
+  const up = withEarly.filter((c) => signOf(c.early, c.margin) === "up");
+  return gated(x, {
     id: "F1",
     claim: "RLIF raises a base model's held-out accuracy early in training (sometimes matching RLVR).",
     observed:
-      base.length === 0
+      x.base.length === 0
         ? "no base-model RLIF runs"
-        : `early gain (peak in the first half − start): ${base.map((c) => gainLine(c, "early")).join("; ")}` +
-          (rlvr ? `; RLVR ${fmtSpread(rlvr.early)}` : ""),
-    verdict: gate(majority(up1.length, withEarly.length)),
+        : `early gain (peak in the first half − start): ${x.base.map((c) => gainLine(c, "early")).join("; ")}` +
+          (x.rlvr ? `; RLVR ${fmtSpread(x.rlvr.early)}` : ""),
+    verdict: majority(up.length, withEarly.length),
     rule:
       "per internal reward: up if the mean early gain > margin. Agrees if most rewards are up, disagrees if none is. " +
       "F1, F2, F4: inconclusive when no run of the study changed accuracy beyond its margin.",
   });
+};
 
-  // F2
-  const withFinal = base.filter((c) => c.final);
-  const below = withFinal.filter((c) => signOf(c.final, c.margin) === "down");
+export const F2: FindingRule = (x) => {
+  const withFinal = x.base.filter((c) => c.final);
+  const below = belowStart(x);
   const declined = withFinal.filter((c) => (c.drop?.mean ?? 0) > c.margin);
-  out.push({
+  return gated(x, {
     id: "F2",
     claim: "Continued RLIF training degrades accuracy, eventually below the starting model.",
     observed:
-      base.length === 0
+      x.base.length === 0
         ? "no base-model RLIF runs"
-        : `final gain: ${base.map((c) => gainLine(c, "final")).join("; ")}; early peak − final: ${base
+        : `final gain: ${x.base.map((c) => gainLine(c, "final")).join("; ")}; early peak − final: ${x.base
             .map((c) => `${c.reward} ${fmtSpread(c.drop)}`)
-            .join(", ")}; held-out responses cut at the length limit, start → end: ${base
+            .join(", ")}; held-out responses cut at the length limit, start → end: ${x.base
             .map(
               (c) =>
                 `${c.reward} ${fmtSpread(c.truncated.first, 2, false)} → ${fmtSpread(c.truncated.last, 2, false)}`,
             )
             .join(", ")}`,
-    verdict: gate(
+    verdict:
       withFinal.length === 0
         ? "inconclusive"
         : 2 * below.length > withFinal.length
@@ -106,80 +133,80 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
           : declined.length === 0 && below.length === 0
             ? "disagrees"
             : "inconclusive",
-    ),
     rule:
       "per internal reward: below start if the mean final gain < −margin; declined if early peak − final > margin. " +
       "Agrees if most are below start; disagrees if none declined; else inconclusive.",
   });
+};
 
-  // F3
+export const F3: FindingRule = (x) => {
+  const { rlvr } = x;
+  const below = belowStart(x);
   const rlvrDown = rlvr ? signOf(rlvr.final, rlvr.margin) === "down" : null;
-  out.push({
+  return {
     id: "F3",
     claim: "RLVR does not show that collapse over the same steps.",
     observed: rlvr
-      ? `RLVR final gain ${fmtSpread(rlvr.final)} (margin ${rlvr.margin.toFixed(3)}), peak ${fmtSpread(rlvr.peak)}; RLIF runs below start: ${below.length}/${base.length}`
+      ? `RLVR final gain ${fmtSpread(rlvr.final)} (margin ${rlvr.margin.toFixed(3)}), peak ${fmtSpread(rlvr.peak)}; RLIF runs below start: ${below.length}/${x.base.length}`
       : "no RLVR run on the base model",
     verdict: !rlvr?.final || below.length === 0 ? "inconclusive" : rlvrDown ? "disagrees" : "agrees",
     rule:
       "needs an RLIF collapse to contrast with (F2: some internal reward below start), else inconclusive. " +
       "Agrees if RLVR's mean final gain ≥ −margin, disagrees otherwise.",
-  });
+  };
+};
 
-  // F4
-  const inst = INTERNAL.map((r) => pick(conds, "instruct", r)).filter(
+export const F4: FindingRule = (x) => {
+  const inst = INTERNAL.map((r) => pick(x.conds, "instruct", r)).filter(
     (c): c is ConditionSummary => !!c?.early,
   );
-  const f4 = inst.map((c) => {
-    const b = pick(conds, "base", c.reward);
+  const per = inst.map((c) => {
+    const b = pick(x.conds, "base", c.reward);
     const up = signOf(c.early, c.margin) === "up";
     const bg = b?.early?.mean ?? null;
     const small = !up || (bg !== null && (c.early?.mean ?? 0) < 0.5 * bg);
     const big = up && bg !== null && (c.early?.mean ?? 0) >= bg;
     return { c, small, big, bg };
   });
-  out.push({
+  return gated(x, {
     id: "F4",
     claim: "RLIF gives little or no gain on the instruction-tuned model.",
     observed: inst.length
-      ? f4
+      ? per
           .map(
-            (x) =>
-              `instruct ${x.c.reward} early gain ${fmtSpread(x.c.early)} (margin ${x.c.margin.toFixed(3)}) vs base ${x.bg === null ? "n/a" : x.bg.toFixed(3)}`,
+            (p) =>
+              `instruct ${p.c.reward} early gain ${fmtSpread(p.c.early)} (margin ${p.c.margin.toFixed(3)}) vs base ${p.bg === null ? "n/a" : p.bg.toFixed(3)}`,
           )
           .join("; ")
       : "no RLIF run with evaluations on the instruct model",
-    verdict: gate(
-      !inst.length
-        ? "inconclusive"
-        : f4.every((x) => x.small)
-          ? "agrees"
-          : f4.some((x) => x.big)
-            ? "disagrees"
-            : "inconclusive",
-    ),
+    verdict: !inst.length
+      ? "inconclusive"
+      : per.every((p) => p.small)
+        ? "agrees"
+        : per.some((p) => p.big)
+          ? "disagrees"
+          : "inconclusive",
     rule:
       "per internal reward on the instruct model: little gain if the early gain is not above margin or is below half the base " +
       "model's; agrees if all are little; disagrees if one is above margin and at least the base model's.",
   });
+};
 
-  for (const x of out) if (x.id !== "F3") x.observed += insensitiveNote;
-
-  // F5
-  const f5 = base.map((c) => ({ c, h: relFall(c.entropy), t: relFall(c.transitional) }));
-  const hFalls = f5.filter((x) => x.h !== null && x.h >= ENTROPY_FALL).length;
-  const tMeasurable = f5.filter((x) => x.t !== null);
-  const tFalls = tMeasurable.filter((x) => (x.t as number) >= TRANSITIONAL_FALL).length;
-  const pct = (x: number | null) => (x === null ? "n/a" : `${(-100 * x).toFixed(1)}%`);
-  out.push({
+export const F5: FindingRule = ({ base }) => {
+  const per = base.map((c) => ({ c, h: relFall(c.entropy), t: relFall(c.transitional) }));
+  const hFalls = per.filter((p) => p.h !== null && p.h >= ENTROPY_FALL).length;
+  const tMeasurable = per.filter((p) => p.t !== null);
+  const tFalls = tMeasurable.filter((p) => (p.t as number) >= TRANSITIONAL_FALL).length;
+  const pct = (v: number | null) => (v === null ? "n/a" : `${(-100 * v).toFixed(1)}%`);
+  return {
     id: "F5",
     claim: "Under RLIF, mean token entropy and the transitional-word rate fall.",
     observed: base.length
-      ? f5
+      ? per
           .map(
-            (x) =>
-              `${x.c.reward}: entropy ${fmtSpread(x.c.entropy.first, 3, false)} → ${fmtSpread(x.c.entropy.last, 3, false)} (${pct(x.h)}), ` +
-              `transitional ${fmtSpread(x.c.transitional.first, 2, false)} → ${fmtSpread(x.c.transitional.last, 2, false)} (${pct(x.t)})`,
+            (p) =>
+              `${p.c.reward}: entropy ${fmtSpread(p.c.entropy.first, 3, false)} → ${fmtSpread(p.c.entropy.last, 3, false)} (${pct(p.h)}), ` +
+              `transitional ${fmtSpread(p.c.transitional.first, 2, false)} → ${fmtSpread(p.c.transitional.last, 2, false)} (${pct(p.t)})`,
           )
           .join("; ")
       : "no base-model RLIF runs",
@@ -193,13 +220,14 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
       `first vs last 20% of steps. Entropy falls if it drops ≥ ${100 * ENTROPY_FALL}%, the transitional rate if it drops ≥ ` +
       `${100 * TRANSITIONAL_FALL}% (not measurable when it starts at 0). Agrees if both fall for most rewards; disagrees if ` +
       "entropy falls for none; else inconclusive.",
-  });
+  };
+};
 
-  // F6
-  const mix = conds
+export const F6: FindingRule = ({ conds }) => {
+  const ok = conds
     .filter((c) => c.group === "mix" && c.alpha !== undefined)
-    .sort((a, b) => a.alpha! - b.alpha!);
-  const ok = mix.filter((c) => c.initialEntropy && c.early);
+    .sort((a, b) => a.alpha! - b.alpha!)
+    .filter((c) => c.initialEntropy && c.early);
   const alphas = ok.map((c) => c.alpha as number);
   const rH =
     ok.length >= 3
@@ -215,8 +243,8 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
           ok.map((c) => c.early!.mean),
         )
       : null;
-  const f = (x: number | null) => (x === null ? "undefined" : x.toFixed(2));
-  out.push({
+  const f = (v: number | null) => (v === null ? "undefined" : v.toFixed(2));
+  return {
     id: "F6",
     claim: "Along the mixing path, initial entropy falls as α grows and the RLIF gain shrinks with it.",
     observed: ok.length
@@ -237,8 +265,15 @@ export function computeFindings(conds: ConditionSummary[]): Finding[] {
     rule:
       "Spearman rank correlations over the α grid (≥ 3 points). Agrees if ρ(α, H0) ≤ −0.7 and ρ(α, early gain) ≤ −0.5; " +
       "disagrees if either is ≥ +0.5; else (including all-equal gains) inconclusive.",
-  });
-  return out;
+  };
+};
+
+/** The findings table, in order: one rule each. */
+export const FINDINGS: FindingRule[] = [F1, F2, F3, F4, F5, F6];
+
+export function computeFindings(conds: ConditionSummary[]): Finding[] {
+  const x = findingContext(conds);
+  return FINDINGS.map((f) => f(x));
 }
 
 export interface GuardSummary {

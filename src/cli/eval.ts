@@ -6,16 +6,13 @@ import type { Command } from "commander";
 import { Random } from "../engine/random.ts";
 import { type EvalSummary, evaluate, type TextCodec } from "../eval/evaluate.ts";
 import {
-  applyTemplate,
-  loadCodec,
   loadProblems,
   makeGrader,
-  modelKind,
-  resolveModelDir,
   SOURCE_SYNTAX,
   type SourceProblem,
+  withTemplate,
 } from "../eval/sources.ts";
-import { loadModel } from "../model/checkpoint.ts";
+import { openModel, TEMPLATES, type TemplateChoice } from "../model/open.ts";
 import { SHIPPED_BENCHMARKS } from "../tasks/benchmarks.ts";
 import type { PromptKind } from "../tasks/corpus.ts";
 import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
@@ -89,7 +86,7 @@ function fitToContext(
   const room = context - 16;
   const limit = `${room} tokens (the model's context is ${context})`;
   return sources.map(({ bench, problems: raw }) => {
-    const all = raw.map((p) => ({ id: p.id, prompt: applyTemplate(p.problem, kind), answer: p.answer }));
+    const all = withTemplate(raw, kind);
     const problems = all.filter((p) => codec.encode(p.prompt).length <= room);
     if (!problems.length) throw new Error(`${bench}: all ${all.length} problems have a prompt over ${limit}`);
     if (problems.length < all.length)
@@ -127,8 +124,7 @@ export function registerEval(program: Command): void {
     .option("--out <file>", "write per-problem records and summaries as JSON")
     .addHelpText("after", `\nshipped benchmarks (data/benchmarks):\n${shippedList()}`)
     .action(async (o: EvalFlags) => {
-      if (!["auto", "base", "instruct"].includes(o.template))
-        throw new Error(`--template: unknown ${o.template}`);
+      if (!(TEMPLATES as string[]).includes(o.template)) throw new Error(`--template: unknown ${o.template}`);
       const k = num("k", o.k, true);
       const sampling = {
         temperature: num("temperature", o.temperature),
@@ -139,10 +135,12 @@ export function registerEval(program: Command): void {
       };
       // Every source is read and checked before the model is loaded or anything evaluated.
       const sources = readSources(o.bench, o.limit);
-      const dir = resolveModelDir(o.model);
-      const model = loadModel(dir);
-      const codec = loadCodec(dir);
-      const kind: PromptKind = o.template === "auto" ? modelKind(model.config) : (o.template as PromptKind);
+      const {
+        model,
+        codec,
+        kind,
+        folder: dir,
+      } = openModel(o.model, { template: o.template as TemplateChoice });
       const benches = fitToContext(sources, kind, codec, model.config.max_position_embeddings);
       const rows: { bench: string; s: EvalSummary }[] = [];
       const results: Record<string, unknown> = {};

@@ -1,11 +1,10 @@
 // Commands that work on model folders: info and mix.
 
-import { copyFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
-import { mixModels } from "../analysis/mix.ts";
 import { getBackend } from "../engine/tensor.ts";
 import { loadModel, saveModel } from "../model/checkpoint.ts";
+import { mixModels } from "../model/mix.ts";
+import { copyTokenizerFiles, resolveModelDir } from "../model/open.ts";
 import { describeBackend } from "./backend.ts";
 
 export function registerModelCommands(program: Command): void {
@@ -43,8 +42,7 @@ export function registerModelCommands(program: Command): void {
       const alpha = Number(o.alpha);
       const mixed = mixModels(loadModel(o.base), loadModel(o.instruct), alpha);
       saveModel(o.out, mixed);
-      const tok = join(o.base, "tokenizer.json");
-      if (existsSync(tok)) copyFileSync(tok, join(o.out, "tokenizer.json"));
+      copyTokenizerFiles(o.base, o.out);
       console.log(`wrote ${o.out} (alpha ${alpha})`);
     });
 }

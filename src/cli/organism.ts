@@ -5,9 +5,10 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
 import { evaluate, greedyOnly } from "../eval/evaluate.ts";
-import { applyTemplate, codecFor, loadProblems, makeGrader, REPO_ROOT } from "../eval/sources.ts";
+import { loadProblems, makeGrader, withTemplate } from "../eval/sources.ts";
 import { loadModel, saveModel } from "../model/checkpoint.ts";
 import { parseModelConfig } from "../model/config.ts";
+import { codecFor, REPO_ROOT } from "../model/open.ts";
 import { loadTokenizer, saveTokenizer, type Tokenizer } from "../model/tokenizer.ts";
 import { Transformer } from "../model/transformer.ts";
 import { type PromptKind, pretrainDocuments, sftExamples } from "../tasks/corpus.ts";
@@ -112,11 +113,7 @@ function progressBar(total: number, label: string) {
 
 function organismEval(tok: Tokenizer, kind: PromptKind, limit: number, maxNewTokens: number) {
   const source = "organism:test-id";
-  const problems = loadProblems(source, limit).map((p) => ({
-    id: p.id,
-    prompt: applyTemplate(p.problem, kind),
-    answer: p.answer,
-  }));
+  const problems = withTemplate(loadProblems(source, limit), kind);
   const codec = codecFor(tok);
   const grade = makeGrader(source);
   return async (model: Transformer): Promise<Record<string, number>> => {

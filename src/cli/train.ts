@@ -5,15 +5,9 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { Random } from "../engine/random.ts";
 import { evaluate } from "../eval/evaluate.ts";
-import {
-  applyTemplate,
-  loadCodec,
-  loadProblems,
-  makeGrader,
-  modelKind,
-  resolveModelDir,
-} from "../eval/sources.ts";
+import { loadProblems, makeGrader, withTemplate } from "../eval/sources.ts";
 import { loadModel } from "../model/checkpoint.ts";
+import { openModel } from "../model/open.ts";
 import { type TrainConfig, trainConfigSchema } from "../rl/config.ts";
 import { type StepMetrics, trainRl } from "../rl/trainer.ts";
 import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
@@ -28,22 +22,15 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; res
   // Both sources are read and checked (an empty file is an error naming it) before any work.
   const trainProblems = loadProblems(cfg.data.source, cfg.data.num_prompts, cfg.seed);
   const heldOut = loadProblems(cfg.eval.source, cfg.eval.limit);
-  const modelDir = resolveModelDir(cfg.model);
-  const model = loadModel(modelDir);
-  const kind = cfg.data.template === "auto" ? modelKind(model.config) : cfg.data.template;
-  const codec = loadCodec(modelDir);
-  const prompts = trainProblems.map((p) => ({
+  const { model, codec, kind, folder: modelDir } = openModel(cfg.model, { template: cfg.data.template });
+  const prompts = withTemplate(trainProblems, kind).map((p) => ({
     id: p.id,
-    text: applyTemplate(p.problem, kind),
+    text: p.prompt,
     answer: p.answer,
   }));
   const trainGrade = makeGrader(cfg.data.source);
   const evalGrade = makeGrader(cfg.eval.source);
-  const evalProblems = heldOut.map((p) => ({
-    id: p.id,
-    prompt: applyTemplate(p.problem, kind),
-    answer: p.answer,
-  }));
+  const evalProblems = withTemplate(heldOut, kind);
   mkdirSync(cfg.out, { recursive: true });
   writeFileAtomic(
     join(cfg.out, "config.resolved.json"),

@@ -1,121 +1,16 @@
-// The reproduction report: from the study's runs (and the theory checks) to a JSON summary and a
-// self-contained HTML page (inline CSS and SVG; no scripts, no external resources).
+// The reproduction report: the study's summary (analysis/summary.ts) and runs rendered as a
+// self-contained HTML page (inline CSS and SVG; no scripts, no external resources) and the
+// findings as Markdown.
 
-import {
-  type ConditionSummary,
-  type LoadedRun,
-  type RunGroup,
-  summarizeCondition,
-} from "../analysis/conditions.ts";
-import { type Curve, evalCurve, type Spread, spread, stepCurve } from "../analysis/curves.ts";
-import {
-  computeFindings,
-  type Finding,
-  fmtSpread,
-  type GuardSummary,
-  guardSummary,
-} from "../analysis/findings.ts";
+import type { ConditionSummary, LoadedRun } from "../analysis/conditions.ts";
+import { type Curve, evalCurve, type Spread, stepCurve } from "../analysis/curves.ts";
+import { type Finding, fmtSpread } from "../analysis/findings.ts";
+import { conditionKey, evaluatedSamples, type Summary, type SummaryInput } from "../analysis/summary.ts";
 import type { TheoryResult } from "../analysis/theory.ts";
 import { curveChart, renderSvg, type Series, type Spec, xyChart } from "./charts.ts";
 
-export interface ReportInput {
+export interface ReportInput extends SummaryInput {
   title?: string;
-  profile: string;
-  runs: LoadedRun[];
-  /** Theory checks per model (label -> result). */
-  theory?: Record<string, TheoryResult>;
-  /** Early window = the first `earlyFraction` of the steps. */
-  earlyFraction?: number;
-  /** Conditions left out, deviations, timings. */
-  notes?: string[];
-}
-
-export interface Summary {
-  profile: string;
-  conditions: ConditionSummary[];
-  findings: Finding[];
-  /** The same conditions and findings on sampled held-out accuracy (mean@k at temperature 1),
-   *  when the runs evaluated samples. */
-  sampled: { conditions: ConditionSummary[]; findings: Finding[] } | null;
-  /** One per guarded run (each against the unguarded run of its reward). */
-  guards: GuardSummary[];
-  theory: Record<string, TheoryResult>;
-  /** corr/* metrics over every step of every run of a condition: "group/reward" -> name -> spread. */
-  correlations: Record<string, Record<string, Spread | null>>;
-  runs: {
-    id: string;
-    group: RunGroup;
-    reward: string;
-    seed: number;
-    alpha?: number;
-    steps: number;
-    lastStep: number;
-  }[];
-  notes: string[];
-}
-
-const conditionKey = (r: { group: string; reward: string; alpha?: number }) =>
-  r.group === "mix" ? `mix/α=${r.alpha}` : `${r.group}/${r.reward}`;
-
-function groupConditions(runs: LoadedRun[]): Map<string, LoadedRun[]> {
-  const m = new Map<string, LoadedRun[]>();
-  for (const r of runs) {
-    const k = conditionKey(r);
-    const l = m.get(k);
-    if (l) l.push(r);
-    else m.set(k, [r]);
-  }
-  return m;
-}
-
-/** Whether any of the runs' held-out evaluations scored samples (mean@k). */
-const evaluatedSamples = (runs: LoadedRun[]) =>
-  runs.some((r) => r.metrics.evals.some((e) => typeof e.eval.mean_at_k === "number"));
-
-export function buildSummary(input: ReportInput): Summary {
-  const frac = input.earlyFraction ?? 0.5;
-  const groups = groupConditions(input.runs);
-  const conditions = [...groups.values()].map((rs) => summarizeCondition(rs, frac));
-  const correlations: Summary["correlations"] = {};
-  for (const [k, rs] of groups) {
-    const names = new Set(
-      rs.flatMap((r) => r.metrics.steps.flatMap((s) => Object.keys(s).filter((n) => n.startsWith("corr/")))),
-    );
-    correlations[k] = {};
-    for (const n of names)
-      correlations[k][n.slice(5)] = spread(rs.flatMap((r) => stepCurve(r.metrics, n).map((p) => p.value)));
-  }
-  const guards = input.runs
-    .filter((r) => r.group === "guard")
-    .flatMap((r) => {
-      const plain = conditions.find((c) => c.group === "base" && c.reward === r.reward);
-      const g = guardSummary(r, plain?.final?.mean ?? null, plain?.margin ?? 0);
-      return g ? [g] : [];
-    });
-  const sampledConditions = evaluatedSamples(input.runs)
-    ? [...groups.values()].map((rs) => summarizeCondition(rs, frac, "mean_at_k"))
-    : null;
-  return {
-    profile: input.profile,
-    conditions,
-    findings: computeFindings(conditions),
-    sampled: sampledConditions
-      ? { conditions: sampledConditions, findings: computeFindings(sampledConditions) }
-      : null,
-    guards,
-    theory: input.theory ?? {},
-    correlations,
-    runs: input.runs.map((r) => ({
-      id: r.id,
-      group: r.group,
-      reward: r.reward,
-      seed: r.seed,
-      alpha: r.alpha,
-      steps: r.steps,
-      lastStep: r.metrics.steps.length ? r.metrics.steps[r.metrics.steps.length - 1].step : 0,
-    })),
-    notes: input.notes ?? [],
-  };
 }
 
 const esc = (s: string) =>
@@ -150,7 +45,7 @@ const DYNAMICS: [string, string][] = [
 /** Chart specs of the report, by section (exported for tests). */
 export function reportCharts(
   input: ReportInput,
-  summary: Summary = buildSummary(input),
+  summary: Summary,
 ): { section: string; title: string; spec: Spec }[] {
   const out: { section: string; title: string; spec: Spec }[] = [];
   for (const group of ["base", "instruct"] as const) {
@@ -293,10 +188,11 @@ export function findingsMarkdown(findings: Finding[]): string {
   ].join("\n");
 }
 
+/** The HTML page, the findings as Markdown and the headline chart (the base model's accuracy). */
 export async function renderReport(
   input: ReportInput,
-): Promise<{ html: string; summary: Summary; markdown: string; headlineSvg: string | null }> {
-  const summary = buildSummary(input);
+  summary: Summary,
+): Promise<{ html: string; markdown: string; headlineSvg: string | null }> {
   const charts = reportCharts(input, summary);
   const svgs = await Promise.all(charts.map((c) => renderSvg(c.spec)));
   const chartsOf = (section: string) =>
@@ -418,7 +314,6 @@ ${summary.notes.length ? `<h2>Notes</h2><ul>${summary.notes.map((n) => `<li>${es
   const head = charts.findIndex((c) => c.section === "base");
   return {
     html,
-    summary,
     markdown:
       `${findingsMarkdown(summary.findings)}\n` +
       (summary.sampled

@@ -1,6 +1,6 @@
 // Weight mixing (rlif-spec.md): θ(α) = (1 − α)·θ_base + α·θ_instruct, parameter by parameter.
 
-import { Transformer } from "../model/transformer.ts";
+import { Transformer } from "./transformer.ts";
 
 export function mixModels(base: Transformer, instruct: Transformer, alpha: number): Transformer {
   if (!(alpha >= 0 && alpha <= 1)) throw new Error(`alpha must be in [0, 1], got ${alpha}`);

@@ -1,0 +1,108 @@
+// The study's JSON summary (summary.json): what the report shows, computed from the runs and the
+// theory checks. The HTML and Markdown renderers (report/) only format it.
+
+import { type ConditionSummary, type LoadedRun, type RunGroup, summarizeCondition } from "./conditions.ts";
+import { type Spread, spread, stepCurve } from "./curves.ts";
+import { computeFindings, type Finding, type GuardSummary, guardSummary } from "./findings.ts";
+import type { TheoryResult } from "./theory.ts";
+
+export interface SummaryInput {
+  profile: string;
+  runs: LoadedRun[];
+  /** Theory checks per model (label -> result). */
+  theory?: Record<string, TheoryResult>;
+  /** Early window = the first `earlyFraction` of the steps. */
+  earlyFraction?: number;
+  /** Conditions left out, deviations, timings. */
+  notes?: string[];
+}
+
+export interface Summary {
+  profile: string;
+  conditions: ConditionSummary[];
+  findings: Finding[];
+  /** The same conditions and findings on sampled held-out accuracy (mean@k at temperature 1),
+   *  when the runs evaluated samples. */
+  sampled: { conditions: ConditionSummary[]; findings: Finding[] } | null;
+  /** One per guarded run (each against the unguarded run of its reward). */
+  guards: GuardSummary[];
+  theory: Record<string, TheoryResult>;
+  /** corr/* metrics over every step of every run of a condition: "group/reward" -> name -> spread. */
+  correlations: Record<string, Record<string, Spread | null>>;
+  runs: {
+    id: string;
+    group: RunGroup;
+    reward: string;
+    seed: number;
+    alpha?: number;
+    steps: number;
+    lastStep: number;
+  }[];
+  notes: string[];
+}
+
+export const conditionKey = (r: { group: string; reward: string; alpha?: number }) =>
+  r.group === "mix" ? `mix/α=${r.alpha}` : `${r.group}/${r.reward}`;
+
+function groupConditions(runs: LoadedRun[]): Map<string, LoadedRun[]> {
+  const m = new Map<string, LoadedRun[]>();
+  for (const r of runs) {
+    const k = conditionKey(r);
+    const l = m.get(k);
+    if (l) l.push(r);
+    else m.set(k, [r]);
+  }
+  return m;
+}
+
+/** Whether any of the runs' held-out evaluations scored samples (mean@k). */
+export const evaluatedSamples = (runs: LoadedRun[]) =>
+  runs.some((r) => r.metrics.evals.some((e) => typeof e.eval.mean_at_k === "number"));
+
+/** The study's results: conditions, findings (greedy and sampled accuracy), guards, theory checks,
+ *  correlations and runs. */
+export function buildSummary(input: SummaryInput): Summary {
+  const frac = input.earlyFraction ?? 0.5;
+  const groups = groupConditions(input.runs);
+  const conditions = [...groups.values()].map((rs) => summarizeCondition(rs, frac));
+  const correlations: Summary["correlations"] = {};
+  for (const [k, rs] of groups) {
+    const names = new Set(
+      rs.flatMap((r) => r.metrics.steps.flatMap((s) => Object.keys(s).filter((n) => n.startsWith("corr/")))),
+    );
+    correlations[k] = {};
+    for (const n of names)
+      correlations[k][n.slice(5)] = spread(rs.flatMap((r) => stepCurve(r.metrics, n).map((p) => p.value)));
+  }
+  const guards = input.runs
+    .filter((r) => r.group === "guard")
+    .flatMap((r) => {
+      const plain = conditions.find((c) => c.group === "base" && c.reward === r.reward);
+      const g = guardSummary(r, plain?.final?.mean ?? null, plain?.margin ?? 0);
+      return g ? [g] : [];
+    });
+  const sampledConditions = evaluatedSamples(input.runs)
+    ? [...groups.values()].map((rs) => summarizeCondition(rs, frac, "mean_at_k"))
+    : null;
+  return {
+    profile: input.profile,
+    conditions,
+    findings: computeFindings(conditions),
+    sampled: sampledConditions
+      ? { conditions: sampledConditions, findings: computeFindings(sampledConditions) }
+      : null,
+    guards,
+    theory: input.theory ?? {},
+    correlations,
+    runs: input.runs.map((r) => ({
+      id: r.id,
+      group: r.group,
+      reward: r.reward,
+      seed: r.seed,
+      alpha: r.alpha,
+      steps: r.steps,
+      lastStep: r.metrics.steps.length ? r.metrics.steps[r.metrics.steps.length - 1].step : 0,
+    })),
+    notes: input.notes ?? [],
+  };
+}

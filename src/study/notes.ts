@@ -1,0 +1,35 @@
+// The report's notes on how the study was run: training time, the profile, and the prompt
+// template each mixed model was given.
+
+import { readTemplateChoice, TEMPLATE_CHOICE } from "./mix.ts";
+import type { PlannedRun } from "./plan.ts";
+import type { Profile } from "./profiles.ts";
+import type { Timings } from "./timings.ts";
+
+export function timingNote(timings: Timings): string[] {
+  const ids = Object.keys(timings);
+  if (!ids.length) return [];
+  return [
+    `Training time: ${ids.reduce((a, k) => a + timings[k], 0).toFixed(0)} s over ${ids.length} runs (${ids.map((k) => `${k} ${timings[k].toFixed(0)} s`).join(", ")}).`,
+  ];
+}
+
+export function profileNote(p: Profile): string {
+  return `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; held-out evaluation on ${p.eval.limit} organism:test-id problems every ${p.eval.every} steps; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on ${Math.min(p.mixSeeds, p.seeds.length)} seed(s) (each mixed model prompted with the template it answers best on ${TEMPLATE_CHOICE.limit} training problems).`;
+}
+
+/** The template chosen for each mixed model written so far (their folders come from the plan). */
+export function templateNote(runs: PlannedRun[]): string[] {
+  const mixModelDirs = new Map(runs.flatMap((r) => (r.mix ? [[r.mix.alpha, r.model] as const] : [])));
+  const choices = [...mixModelDirs].flatMap(([a, dir]) => {
+    const c = readTemplateChoice(dir);
+    if (!c) return [];
+    return [
+      `α=${a}: ${c.chosen} (greedy accuracy base ${c.greedy_accuracy.base.toFixed(3)}, instruct ${c.greedy_accuracy.instruct.toFixed(3)})`,
+    ];
+  });
+  if (!choices.length) return [];
+  return [
+    `Prompt template of each mixed model (α = 0 is the base model with the base template): ${choices.join("; ")}.`,
+  ];
+}
