@@ -170,7 +170,7 @@ describe("study resume", () => {
         [1, "instruct"],
       ] as const) {
         const dir = join(root, "mix", `a${alpha}`);
-        await ensureMixModel(dir, "organism-base", "organism-instruct", alpha, 96);
+        await ensureMixModel(dir, { base: "organism-base", instruct: "organism-instruct", alpha }, 96);
         const choice = JSON.parse(readFileSync(join(dir, "template-choice.json"), "utf8"));
         assert.equal(choice.chosen, want);
         assert.equal(choice.on.source, "organism:train", "chosen on training problems, not held-out ones");
@@ -179,7 +179,7 @@ describe("study resume", () => {
         assert.equal(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).rlif_kind, want);
         assert.ok(existsSync(join(dir, "tokenizer.json")));
         const written = statSync(join(dir, "model.safetensors")).mtimeMs;
-        await ensureMixModel(dir, "organism-base", "organism-instruct", alpha, 96);
+        await ensureMixModel(dir, { base: "organism-base", instruct: "organism-instruct", alpha }, 96);
         assert.equal(statSync(join(dir, "model.safetensors")).mtimeMs, written, "an existing model is kept");
       }
     } finally {

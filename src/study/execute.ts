@@ -48,9 +48,7 @@ export async function executeStudy(
     try {
       const mix = r.mix;
       if (mix)
-        await withLock(`${r.model}.lock`, () =>
-          ensureMixModel(r.model, mix.base, mix.instruct, mix.alpha, r.cfg.rollout.max_new_tokens),
-        );
+        await withLock(`${r.model}.lock`, () => ensureMixModel(r.model, mix, r.cfg.rollout.max_new_tokens));
       resume = existsSync(join(r.dir, "checkpoints"));
       log(`${r.id}: ${resume ? "resuming" : "training"} (${r.steps} steps)`);
       await train(r.cfg, { quiet: true, resume });

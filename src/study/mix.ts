@@ -16,6 +16,13 @@ import { readJsonFile, writeFileAtomic } from "../util/fs.ts";
 /** Problems the template of a mixed model is chosen on: training problems, never the held-out ones. */
 export const TEMPLATE_CHOICE = { source: "organism:train", limit: 64, seed: 7 };
 
+/** A model on the mixing path: base and instruct (folders or organism names) and α. */
+export interface MixSpec {
+  base: string;
+  instruct: string;
+  alpha: number;
+}
+
 /** What template-choice.json in a mixed model's folder records. */
 export interface TemplateChoiceRecord {
   alpha: number;
@@ -52,9 +59,7 @@ export async function templateAccuracy(
  *  prompting every α with one template would measure how well it follows that format instead. */
 export async function ensureMixModel(
   dir: string,
-  base: string,
-  instruct: string,
-  alpha: number,
+  { base, instruct, alpha }: MixSpec,
   maxNewTokens: number,
 ): Promise<void> {
   if (existsSync(join(dir, "model.safetensors"))) return;

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import type { RunGroup, RunInfo } from "../analysis/conditions.ts";
 import { type TrainConfig, TrainConfigSchema } from "../rl/config.ts";
 import { readJsonFile, writeFileAtomic } from "../util/fs.ts";
+import type { MixSpec } from "./mix.ts";
 import type { Profile } from "./profiles.ts";
 
 export interface PlannedRun extends RunInfo {
@@ -13,7 +14,7 @@ export interface PlannedRun extends RunInfo {
   /** Guard runs end early by design (mode rollback). */
   guardEnds: boolean;
   /** Mixing runs need their model written first. */
-  mix?: { base: string; instruct: string; alpha: number };
+  mix?: MixSpec;
   /** Set on the mixing path's α = 0 entry: the same run as the base condition's, trained there. */
   sharedWith?: RunGroup;
 }
@@ -25,63 +26,71 @@ export interface StudyOptions {
   profile: Profile;
 }
 
-function runConfig(
-  o: StudyOptions,
-  id: string,
-  model: string,
-  reward: string,
-  seed: number,
-  extra: Record<string, unknown> = {},
-) {
+/** What sets one run apart; everything else comes from the profile. */
+interface RunSpec {
+  id: string;
+  group: RunGroup;
+  model: string;
+  reward: string;
+  seed: number;
+  /** Config fields beyond the profile's (a guard). */
+  extra?: Record<string, unknown>;
+}
+
+function runConfig(o: StudyOptions, r: RunSpec): TrainConfig {
   const p = o.profile;
   return TrainConfigSchema.parse({
-    model,
-    out: join(o.out, "runs", id),
-    seed,
+    model: r.model,
+    out: join(o.out, "runs", r.id),
+    seed: r.seed,
     steps: p.steps,
-    reward,
+    reward: r.reward,
     rollout: { ...p.rollout, batch_size: p.rollout.prompts_per_step * p.rollout.group_size },
     optim: { lr: p.lr },
     eval: { limit: p.eval.limit, every: p.eval.every, k: p.eval.k },
     checkpoint_every: p.eval.every,
-    ...extra,
+    ...r.extra,
   });
+}
+
+function plannedRun(o: StudyOptions, r: RunSpec, more: Partial<PlannedRun> = {}): PlannedRun {
+  const cfg = runConfig(o, r);
+  const { id, group, model, reward, seed } = r;
+  return {
+    id,
+    group,
+    model,
+    reward,
+    seed,
+    steps: o.profile.steps,
+    dir: cfg.out,
+    cfg,
+    guardEnds: false,
+    ...more,
+  };
 }
 
 /** Every run of the study, in the order they are trained. */
 export function planStudy(o: StudyOptions): PlannedRun[] {
   const p = o.profile;
   const runs: PlannedRun[] = [];
-  const add = (
-    group: RunGroup,
-    model: string,
-    reward: string,
-    seed: number,
-    id: string,
-    extra = {},
-    more: Partial<PlannedRun> = {},
-  ) => {
-    const cfg = runConfig(o, id, model, reward, seed, extra);
-    runs.push({
-      id,
-      group,
-      model,
-      reward,
-      seed,
-      steps: p.steps,
-      dir: cfg.out,
-      cfg,
-      guardEnds: false,
-      ...more,
-    });
-  };
   for (const seed of p.seeds)
-    for (const r of p.baseRewards) add("base", o.base, r, seed, `base-${r}-s${seed}`);
+    for (const reward of p.baseRewards)
+      runs.push(plannedRun(o, { id: `base-${reward}-s${seed}`, group: "base", model: o.base, reward, seed }));
   for (const seed of p.seeds)
-    for (const r of p.instructRewards) add("instruct", o.instruct, r, seed, `instruct-${r}-s${seed}`);
+    for (const reward of p.instructRewards)
+      runs.push(
+        plannedRun(o, {
+          id: `instruct-${reward}-s${seed}`,
+          group: "instruct",
+          model: o.instruct,
+          reward,
+          seed,
+        }),
+      );
   // Mixing path: each mixed model is prompted with the template it answers best (chosen on training
-  // problems when the model is written, see ensureMixModel in mix.ts). α = 0 is the base model itself, so its
-  // self-certainty run of the same seed is the base condition's run.
+  // problems when the model is written, see ensureMixModel in mix.ts). α = 0 is the base model
+  // itself, so its self-certainty run of the same seed is the base condition's run.
   for (const alpha of p.alphas)
     for (const seed of p.seeds.slice(0, p.mixSeeds)) {
       const shared = runs.find((r) => r.id === `base-self-certainty-s${seed}`);
@@ -90,31 +99,30 @@ export function planStudy(o: StudyOptions): PlannedRun[] {
         continue;
       }
       const model = join(o.out, "models", `mix-a${alpha}`);
-      add(
-        "mix",
+      const spec = {
+        id: `mix-a${alpha}-s${seed}`,
+        group: "mix",
         model,
-        "self-certainty",
+        reward: "self-certainty",
         seed,
-        `mix-a${alpha}-s${seed}`,
-        {},
-        {
-          alpha,
-          mix: { base: o.base, instruct: o.instruct, alpha },
-        },
-      );
+      } as const;
+      runs.push(plannedRun(o, spec, { alpha, mix: { base: o.base, instruct: o.instruct, alpha } }));
     }
   if (p.guard) {
     const { rewards, ...thresholds } = p.guard;
-    for (const r of rewards)
-      add(
-        "guard",
-        o.base,
-        r,
-        p.seeds[0],
-        `guard-${r}-s${p.seeds[0]}`,
-        { guard: { mode: "rollback", ...thresholds } },
-        { guardEnds: true },
-      );
+    const seed = p.seeds[0];
+    for (const reward of rewards) {
+      const extra = { guard: { mode: "rollback", ...thresholds } };
+      const spec = {
+        id: `guard-${reward}-s${seed}`,
+        group: "guard",
+        model: o.base,
+        reward,
+        seed,
+        extra,
+      } as const;
+      runs.push(plannedRun(o, spec, { guardEnds: true }));
+    }
   }
   return runs;
 }
