@@ -13,7 +13,7 @@ export function registerModelCommands(program: Command): void {
     .description(
       "show a model folder's architecture and parameter count; with --backend [name], where each op of the compute backend runs",
     )
-    .argument("[model]", "model folder (config.json + model.safetensors)")
+    .argument("[model]", "model folder (config.json + model.safetensors) or organism name")
     .action((dir: string | undefined, _o: unknown, cmd: Command) => {
       const listBackend = cmd.parent?.getOptionValueSource("backend") === "cli";
       if (listBackend) console.log(describeBackend(getBackend()));
@@ -22,7 +22,7 @@ export function registerModelCommands(program: Command): void {
           throw new Error("info: give a model folder, or --backend to list the backend's kernels");
         return;
       }
-      const m = loadModel(dir);
+      const m = loadModel(resolveModelDir(dir));
       const d = m.dims;
       console.log(
         `${dir}: ${m.config.model_type}, ${(m.numParameters() / 1e6).toFixed(3)}M parameters\n` +
