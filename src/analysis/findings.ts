@@ -1,5 +1,6 @@
 // The findings table F1–F6 (rlif-spec.md): each verdict is computed from the condition summaries
-// by the explicit rules below (also in docs/reproduce.md), never set by hand.
+// by the explicit rules below (also in docs/reproduce.md), never set by hand. One function per
+// finding, listed in FINDINGS; a new finding is one more function there.
 
 import type { ConditionSummary, LoadedRun } from "./conditions.ts";
 import { evalCurve, peakGain, type Spread, spearman } from "./curves.ts";
