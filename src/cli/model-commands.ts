@@ -34,15 +34,19 @@ export function registerModelCommands(program: Command): void {
   program
     .command("mix")
     .description("interpolate weights: (1 - alpha) * base + alpha * instruct, parameter by parameter")
-    .requiredOption("--base <dir>", "base model folder")
-    .requiredOption("--instruct <dir>", "instruct model folder (same architecture and tokenizer)")
+    .requiredOption("--base <model>", "base model folder or organism name")
+    .requiredOption(
+      "--instruct <model>",
+      "instruct model folder or organism name (same architecture and tokenizer)",
+    )
     .requiredOption("--alpha <x>", "mixing weight in [0, 1]")
     .requiredOption("--out <dir>", "output model folder")
     .action((o: { base: string; instruct: string; alpha: string; out: string }) => {
       const alpha = Number(o.alpha);
-      const mixed = mixModels(loadModel(o.base), loadModel(o.instruct), alpha);
+      const base = resolveModelDir(o.base);
+      const mixed = mixModels(loadModel(base), loadModel(resolveModelDir(o.instruct)), alpha);
       saveModel(o.out, mixed);
-      copyTokenizerFiles(o.base, o.out);
+      copyTokenizerFiles(base, o.out);
       console.log(`wrote ${o.out} (alpha ${alpha})`);
     });
 }
