@@ -20,7 +20,10 @@ export interface AgreementCase {
   source: string;
 }
 
-export const AGREEMENT_FILE = new URL("../test/fixtures/grading/math-verify-agreement.jsonl", import.meta.url);
+export const AGREEMENT_FILE = new URL(
+  "../test/fixtures/grading/math-verify-agreement.jsonl",
+  import.meta.url,
+);
 
 export function loadAgreementCases(): AgreementCase[] {
   return readFileSync(AGREEMENT_FILE, "utf8")
@@ -72,7 +75,9 @@ function main(): void {
         else if (got) t.fp++;
       }
       if (w === "response" && got !== (c.expected === 1) && values.misses) {
-        misses.push(`${c.id} [${c.category}] expected ${c.expected}: gold ${JSON.stringify(c.gold.slice(-120))} pred ${JSON.stringify(c.pred.slice(-160))}`);
+        misses.push(
+          `${c.id} [${c.category}] expected ${c.expected}: gold ${JSON.stringify(c.gold.slice(-120))} pred ${JSON.stringify(c.pred.slice(-160))}`,
+        );
       }
     }
   }

@@ -1,6 +1,6 @@
 // `\boxed{…}` / `\fbox{…}` answers. A response may give its answer in one box or split over
 // adjacent boxes (`\boxed{-2} and \boxed{1}`, `\boxed{1}\boxed{2}`): the last group of boxes
-// joined only by a connective (",", ";", "and", "or", spacing commands, math delimiters) is one
+// joined only by a connective (",", ";", "and", with spacing commands, math delimiters) is one
 // answer, its parts listed. Boxes separated by anything else (words, or bare whitespace between
 // two math displays) are separate statements, and the last one wins. One linear pass.
 
@@ -48,7 +48,10 @@ function boxAt(text: string, start: number, at: number, match: Int32Array): Box 
   // `\boxed 5` / `\boxed5`: models mean everything up to the next `$`, newline or end.
   let j = i;
   while (j < text.length && text[j] !== "$" && text[j] !== "\n") j++;
-  const content = text.slice(i, j).trim().replace(/[.,;]$/, "");
+  const content = text
+    .slice(i, j)
+    .trim()
+    .replace(/[.,;]$/, "");
   return content === "" ? null : { start, end: j, content };
 }
 
@@ -62,7 +65,8 @@ function joins(sep: string): boolean {
     .replace(/\s+/g, " ")
     .trim()
     .toLowerCase();
-  return /^(?:,|;|and|or|, ?and|, ?or)$/.test(words);
+  // Not "or": `\boxed{15\frac{39}{40}} or \boxed{\frac{639}{40}}` restates one answer.
+  return /^(?:,|;|and|, ?and)$/.test(words);
 }
 
 /**
@@ -70,6 +74,14 @@ function joins(sep: string): boolean {
  * listed with ", ". Null when the text has no well-formed, non-empty box.
  */
 export function boxedAnswer(text: string, commands: readonly string[] = ["boxed", "fbox"]): string | null {
+  return lastBoxGroup(text, commands)?.answer ?? null;
+}
+
+/** `boxedAnswer` with the index just past the last box. */
+export function lastBoxGroup(
+  text: string,
+  commands: readonly string[] = ["boxed", "fbox"],
+): { answer: string; end: number } | null {
   const boxes = findBoxes(text, commands);
   if (boxes.length === 0) return null;
   let first = boxes.length - 1;
@@ -80,8 +92,9 @@ export function boxedAnswer(text: string, commands: readonly string[] = ["boxed"
   ) {
     first--;
   }
-  return boxes
+  const answer = boxes
     .slice(first)
     .map((b) => b.content)
     .join(", ");
+  return { answer, end: boxes.at(-1)!.end };
 }

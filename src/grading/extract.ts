@@ -1,7 +1,7 @@
 // Final-answer extraction from a model response. Every mode is a linear scan (no backtracking
 // regexes over the whole response), so arbitrarily long or malformed text cannot hang it.
 
-import { boxedAnswer } from "./boxes.ts";
+import { boxedAnswer, lastBoxGroup } from "./boxes.ts";
 import { isAnswerLike, lastStatement } from "./segments.ts";
 
 export const EXTRACT_MODES = ["boxed", "fbox", "answer-is", "gsm8k", "last-number", "auto"] as const;
@@ -29,7 +29,7 @@ export function extractAnswer(text: string, mode: ExtractMode = "auto"): string 
       case "auto":
         // Most explicit markers first; then the text itself when it is an answer, not prose;
         // then its last statement (last math segment or number).
-        return boxedAnswer(text) ?? gsm8k(text) ?? answerIs(text) ?? wholeOrLast(text);
+        return markedAnswer(text) ?? wholeOrLast(text);
       default:
         return null;
     }
@@ -46,10 +46,23 @@ export function extractAnswer(text: string, mode: ExtractMode = "auto"): string 
 export function goldAnswer(text: string): string {
   if (typeof text !== "string" || text.length === 0) return "";
   try {
-    return boxedAnswer(text) ?? gsm8k(text) ?? answerIs(text) ?? text;
+    return markedAnswer(text) ?? text;
   } catch {
     return text;
   }
+}
+
+/**
+ * The answer a text marks: its last box, `####` line or "The answer is" sentence. A box wins
+ * over `####`; an answer sentence written after the last box restates the answer and wins.
+ */
+function markedAnswer(text: string): string | null {
+  const box = lastBoxGroup(text);
+  if (box !== null) {
+    const later = lastMarker(text.slice(box.end)) === null ? null : answerIs(text.slice(box.end));
+    return later ?? box.answer;
+  }
+  return gsm8k(text) ?? answerIs(text);
 }
 
 function wholeOrLast(text: string): string | null {
@@ -60,11 +73,16 @@ function wholeOrLast(text: string): string | null {
 
 const ANSWER_IS = /(?:final answer|the answer|answer)\s*(?:is|:)\s*:?/gi;
 
-/** Text after the last "The answer is" / "Final answer:" up to the end of its sentence. */
-function answerIs(text: string): string | null {
+function lastMarker(text: string): RegExpExecArray | null {
   let last: RegExpExecArray | null = null;
   ANSWER_IS.lastIndex = 0;
   for (let m = ANSWER_IS.exec(text); m !== null; m = ANSWER_IS.exec(text)) last = m;
+  return last;
+}
+
+/** Text after the last "The answer is" / "Final answer:" up to the end of its sentence. */
+function answerIs(text: string): string | null {
+  const last = lastMarker(text);
   if (last === null) return null;
   let rest = text.slice(last.index + last[0].length);
   const nl = rest.indexOf("\n");
@@ -87,7 +105,11 @@ function answerIs(text: string): string | null {
   // Plain text: cut at a sentence end (a period followed by a space or the end, not a decimal point).
   const stop = rest.search(/\.(\s|$)/);
   if (stop >= 0) rest = rest.slice(0, stop);
-  rest = rest.replace(/\*\*/g, "").trim();
+  // Bold and quotes around the answer are presentation: **7**, "$12$ and $13$".
+  rest = rest
+    .replace(/\*\*/g, "")
+    .replace(/^(?:\\?["'\u201c])+|(?:\\?["'\u201d])+$/g, "")
+    .trim();
   if (rest === "") return null;
   return isAnswerLike(rest) ? rest : answerInSentence(rest);
 }
