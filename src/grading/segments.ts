@@ -76,9 +76,10 @@ export function mathSegments(text: string): Span[] {
   return out;
 }
 
-// A number not glued to a word (`AZYUK2A` holds none): thousands groups, decimals with a point or
-// a comma, a simple fraction `a/b`.
-const NUMBER = /(?<![\w.\\])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:\/\d+)?|\.\d+)/g;
+// A number not glued to a word (`AZYUK2A` and `2ab` hold none; `5cm` and `3m²` are a number and a
+// unit): thousands groups, decimals with a point or a comma, a simple fraction `a/b`.
+const NUMBER =
+  /(?<![\w.\\])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:\/\d+)?|\.\d+)(?=$|[^a-zA-Z]|(?:[ckm]?m|kg|g|s|h|ml)(?![a-zA-Z]))/g;
 
 interface Found {
   start: number;
@@ -101,12 +102,17 @@ function numbersOutside(text: string, segs: Span[]): Found[] {
   return out;
 }
 
-// Words that may stand next to an answer without making the text prose.
+// Words that may stand next to an answer without making the text prose; and two-letter words
+// that make it prose (other pairs of letters, `ab`, `xy`, are algebra).
 const ANSWER_WORDS = new Set(["and", "or", "pct", "percent", "percentage"]);
+const SHORT_PROSE = new Set(
+  "so is it we of to in as at be by if on an my me no do go he us up am".split(" "),
+);
 
 /**
  * Whether the text is an answer rather than prose: outside math segments, LaTeX commands and
- * `\text{…}`, no word of three or more letters other than "and", "or" and percent words.
+ * `\text{…}`, no word of three or more letters other than "and", "or" and percent words, and
+ * no two-letter English word ("so", "is").
  */
 export function isAnswerLike(text: string): boolean {
   if (text.length > 2000) return false;
@@ -121,8 +127,14 @@ export function isAnswerLike(text: string): boolean {
   const words = outside
     .replace(/\\(?:text|textrm|textbf|textnormal|mbox|mathrm)\s*\{[^{}]*\}/g, " ")
     .replace(/\\[a-zA-Z]+/g, " ")
-    .match(/[a-zA-Z]{3,}/g);
-  return words === null || words.every((w) => ANSWER_WORDS.has(w.toLowerCase()));
+    .match(/[a-zA-Z]{2,}/g);
+  return (
+    words === null ||
+    words.every((w) => {
+      const lw = w.toLowerCase();
+      return w.length === 2 ? !SHORT_PROSE.has(lw) : ANSWER_WORDS.has(lw);
+    })
+  );
 }
 
 /**
