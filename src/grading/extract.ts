@@ -54,13 +54,15 @@ export function goldAnswer(text: string): string {
 
 /**
  * The answer a text marks: its last box, `####` line or "The answer is" sentence. A box wins
- * over `####`; an answer sentence written after the last box restates the answer and wins.
+ * over `####`; an answer sentence written after the last box restates the answer and wins when
+ * it holds one ("… so our answer is correct." does not).
  */
 function markedAnswer(text: string): string | null {
   const box = lastBoxGroup(text);
   if (box !== null) {
-    const later = lastMarker(text.slice(box.end)) === null ? null : answerIs(text.slice(box.end));
-    return later ?? box.answer;
+    const after = text.slice(box.end);
+    const later = lastMarker(after) === null ? null : answerIs(after);
+    return later !== null && isAnswerLike(later) ? later : box.answer;
   }
   return gsm8k(text) ?? answerIs(text);
 }

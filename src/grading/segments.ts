@@ -76,10 +76,9 @@ export function mathSegments(text: string): Span[] {
   return out;
 }
 
-// A number not glued to a word (`AZYUK2A` and `2ab` hold none; `5cm` and `3m²` are a number and a
-// unit): thousands groups, decimals with a point or a comma, a simple fraction `a/b`.
-const NUMBER =
-  /(?<![\w.\\])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:\/\d+)?|\.\d+)(?=$|[^a-zA-Z]|(?:[ckm]?m|kg|g|s|h|ml)(?![a-zA-Z]))/g;
+// A number not glued to a word before it (`AZYUK2A` holds none; `72Mb` is 72 and a unit):
+// thousands groups, decimals with a point or a comma, a simple fraction `a/b`.
+const NUMBER = /(?<![\w.\\])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:\/\d+)?|\.\d+)/g;
 
 interface Found {
   start: number;
@@ -144,7 +143,9 @@ export function isAnswerLike(text: string): boolean {
  */
 export function lastStatement(text: string, single = false): string | null {
   const t = text.length > MAX_SCAN ? text.slice(-MAX_SCAN) : text;
-  const all = mathSegments(t);
+  // A broken inline segment hides its numbers when it holds math (`$ \n 9 \n $`); when it
+  // holds prose, its `$` were currency signs (`20 $ to Jack.\n… 120$`) and it hides nothing.
+  const all = mathSegments(t).filter((s) => !s.broken || isAnswerLike(s.body));
   const segs = all.filter((s) => !s.broken && s.body.trim() !== "");
   const nums = numbersOutside(t, all);
   if (single && segs.length + nums.length !== 1) return null;
