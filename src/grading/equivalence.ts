@@ -64,8 +64,14 @@ function equivalentNormalized(a: string, b: string, opts: EquivalenceOptions): b
   if (na.text === "" || nb.text === "") return false;
   if (na.text === nb.text) return true;
   if (na.text.length > MAX_STRUCTURED_LEN || nb.text.length > MAX_STRUCTURED_LEN) return false;
-  const sa = shapeOf(na.text);
-  const sb = shapeOf(nb.text);
+  let sa = shapeOf(na.text);
+  let sb = shapeOf(nb.text);
+  // `y = -\frac12 x + \frac34` against the equation `2x+4y-3=0`: the left side is needed back.
+  if (sa.k === "eq" && equationValue(sa.parts, sa.approx) === null && nb.named !== undefined) {
+    sb = shapeOf(`${nb.named}=${nb.text}`);
+  } else if (sb.k === "eq" && equationValue(sb.parts, sb.approx) === null && na.named !== undefined) {
+    sa = shapeOf(`${na.named}=${na.text}`);
+  }
   if (sa.k === "scalar" && sb.k === "scalar") {
     // A percentage may be written as itself or as a fraction: 20\% = 20 = 0.2.
     const ca = na.percent ? [sa.s, `\\frac{${sa.s}}{100}`] : [sa.s];

@@ -13,6 +13,8 @@ export interface Normalized {
   text: string;
   /** A `%` was removed: the value may stand for itself or for itself / 100. */
   percent: boolean;
+  /** The one-symbol left side `x=` removed from `x = …`, if any (an equation may need it back). */
+  named?: string;
 }
 
 export function normalizeAnswer(s: string): string {
@@ -51,7 +53,8 @@ export function normalizeDetailed(input: unknown): Normalized {
   }
   s = unwrapText(s);
   s = s.replace(/\s+/g, " ").trim();
-  s = stripTrailingUnits(s.replace(/(?:\s*\.)+$/, ""));
+  // Sentence punctuation after the answer: `\frac{1}{3}.`, `\frac{1}{3},` (not the `…` of a list).
+  s = stripTrailingUnits(s.replace(/(?:\s*\.)+$|(?<![.,]\s*)\s*[,;]$/, ""));
   s = listWords(s);
   if (/\s(?:percent(?:age)?|pct)$/i.test(s)) {
     percent = true; // "28 percent", as a model writes it
@@ -71,13 +74,17 @@ export function normalizeDetailed(input: unknown): Normalized {
   s = s.replace(/\+\\infty/g, "\\infty").replace(/_\{([a-zA-Z0-9])\}/g, "_$1");
   // `x \in [a,b]` and `x = 5`: the value is the answer (a one-symbol left side only).
   const lhs = /^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[a-zA-Z0-9]\}?)?(?:\\in(?![a-zA-Z])|=)(?=.)/.exec(s);
-  if (lhs && !s.includes("=", lhs[0].length)) s = s.slice(lhs[0].length);
+  let named: string | undefined;
+  if (lhs && !s.includes("=", lhs[0].length)) {
+    if (lhs[0].endsWith("=")) named = lhs[0].slice(0, -1);
+    s = s.slice(lhs[0].length);
+  }
   if (!spacedComma) s = numberSeparators(s);
   s = stripOuterBraces(s);
   // Multiple choice: (B), \text{(B)}, (\text{B}) all become B.
   const mc = /^\(([A-Z])\)$/.exec(s);
   if (mc) s = mc[1]!;
-  return { text: s, percent };
+  return named === undefined ? { text: s, percent } : { text: s, percent, named };
 }
 
 /** One spelling per relation: \le \ge \ne < >. */
