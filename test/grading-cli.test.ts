@@ -30,6 +30,9 @@ describe("rlif grade", () => {
     assert.equal(await run("--pred", "so $\\boxed{12}$", "--gold", "12", "--extract", "auto"), "true\n");
     assert.equal(await run("--pred", "so $\\boxed{12}$", "--gold", "12", "--extract", "gsm8k"), "false\n");
     await assert.rejects(run("--pred", "1", "--gold", "1", "--extract", "nope"), /unknown --extract mode/);
+    // The gold goes through the same pipeline; auto falls back to the whole text.
+    assert.equal(await run("--pred=-\\frac{10}{9}", "--gold", "$-10/9$", "--extract", "auto"), "true\n");
+    assert.equal(await run("--pred", "so $x \\geq 5$.", "--gold", "$x >= 5$", "--extract", "auto"), "true\n");
   });
 
   test("--jsonl writes one line per input pair (blank lines skipped)", async () => {

@@ -268,6 +268,118 @@ describe("time budget", () => {
   });
 });
 
+family(
+  "relations: spellings, flipped sides, negated sides",
+  [
+    ["x \\ge 3", "x >= 3"],
+    ["y \\lt 2", "y < 2"],
+    ["t \\gt 0", "t > 0"],
+    ["t \\neq 1", "t != 1"],
+    ["t \\ne 1", "1 \\neq t"],
+    ["x \\le 4", "4 \\geq x"],
+    ["x > 2", "-x < -2"],
+    ["x > 2", "2x > 4"],
+    ["-3 < x \\le 1", "1 \\ge x > -3"],
+    ["n \\geqslant 7", "n \u2265 7"],
+  ],
+  [
+    ["x \\ge 3", "x \\le 3"],
+    ["x > 2", "x > -2"],
+    ["x > 2", "-2x > -4"],
+    ["x < 2", "x \\le 2"],
+    ["x \\ne 2", "x = 2"],
+    ["-3 < x \\le 1", "-3 \\le x < 1"],
+    ["x > 2", "2"],
+  ],
+);
+
+family(
+  "equations that give a value, named values, ratios",
+  [
+    ["x = 2+3 = 5", "5"],
+    ["a = 7", "7"],
+    ["\\frac{6}{3} = 2", "2"],
+    ["y \\approx 2.5", "2.5"],
+    ["\\frac{1}{7} \\approx 0.14", "\\frac{1}{7}"],
+    ["w = 3 \\cdot 4 = 12", "w = 6+6 = 12"],
+    ["(a,b) = (4,-1)", "(4,-1)"],
+    ["PQ = 3, RS = 8", "3, 8"],
+    ["A:B = 2:5", "2:5"],
+    ["\\frac{AM}{MB} = \\frac{2}{3}", "\\frac{2}{3}"],
+    ["g(t) = 4", "G(t) = 4"],
+    ["y = 2x - 1", "4x - 2y - 2 = 0"],
+    ["\\frac{2}{5},", "\\frac25"],
+  ],
+  [
+    ["3 = 2b + 1", "2b+1"],
+    ["2a - b = 4", "4"],
+    ["x + y = 3", "3"],
+    ["x = 2+3 = 5", "6"],
+    ["(a,b) = (4,-1)", "(-1,4)"],
+    ["A:B = 2:5", "5:2"],
+    ["\\frac{1}{7} \\approx 0.14", "0.14"],
+    ["y = 2x - 1", "4x - 2y + 2 = 0"],
+    ["1, 2, 3", "1, 2, 3, ..."],
+  ],
+);
+
+family(
+  "lists of solutions, sets without repeats, pairs",
+  [
+    ["m=1,n=2;m=3,n=4", "(1,2),(3,4)"],
+    ["m = 1, n = 2 \\text{ and } m = 3, n = 4", "m=3,n=4;m=1,n=2"],
+    ["(5,6),(6,5)", "(6,5),(5,6),(6,5)"],
+    ["(1;0;2),(0;0;0)", "(0,0,0),(1,0,2)"],
+    ["-4;-1;3", "\\{3,-1,-4\\}"],
+    ["(8,1)or(1,8)", "(1,8),(8,1)"],
+    ["(2,5)", "{2,5}"],
+    ["q = -2 \\text{ and } q = \\frac{1}{2}", "q=\\frac12,q=-2"],
+    ["9, 4, and 1", "1, 4, 9"],
+  ],
+  [
+    ["m=1,n=2;m=3,n=4", "(1,2),(4,3)"],
+    ["(5,6),(6,5)", "(5,6)"],
+    ["(5,2)", "{2,5}"],
+    ["-4;-1;3", "\\{3,-1,4\\}"],
+    ["9, 4, and 1", "1, 4"],
+  ],
+);
+
+family(
+  "number formats: decimal commas, spaced thousands, mixed numbers, matrices in brackets",
+  [
+    ["3.25", "3,25"],
+    ["0.125", "0,125"],
+    ["2500", "2 500"],
+    ["1500.5", "1,500.5"],
+    ["\\frac{40}{9}", "4 4/9"],
+    ["-\\frac{13}{4}", "-3 1/4"],
+    ["15\\%", "15 percent"],
+    ["\\frac{1}{2}", "\\\\frac{1}{2}"],
+    ["\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\left[\\begin{array}{cc}1&2\\\\3&4\\end{array}\\right]"],
+    ["\\frac{1}{3}", "\\[\\frac{1}{3}.\\]"],
+  ],
+  [
+    ["12345", "12, 345"],
+    ["1.2", "1,2"],
+    ["4", "4 4/9"],
+    ["\\frac{71}{6}", "11 7/6"],
+    ["\\frac{71}{6}", "11\n5/6"],
+    ["\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\left[\\begin{array}{cc}1&2\\\\3&5\\end{array}\\right]"],
+  ],
+);
+
+describe("a relation in the reference accepts its interval, not the reverse", () => {
+  test("gold -2 <= x <= 7, answer [-2, 7]", () => {
+    assert.equal(isEquivalent("x \\in [-2,7]", "-2 \\le x \\le 7"), true);
+    assert.equal(isEquivalent("(0,1)", "0 < f(x) < 1"), true);
+    assert.equal(isEquivalent("[0,1)", "0 < f(x) < 1"), false);
+  });
+  test("gold [-2, 7], answer -2 <= x <= 7", () => {
+    assert.equal(isEquivalent("-2 \\le x \\le 7", "[-2,7]"), false);
+  });
+});
+
 describe("gradeAnswer / gradeResponse", () => {
   test("gradeAnswer reports normalised forms", () => {
     const r = gradeAnswer("\\dfrac{1}{2}\\text{ cm}", "0.5");

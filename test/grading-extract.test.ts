@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { EXTRACT_MODES, extractAnswer, isExtractMode } from "../src/grading/index.ts";
+import {
+  EXTRACT_MODES,
+  extractAnswer,
+  goldAnswer,
+  gradeResponse,
+  isExtractMode,
+} from "../src/grading/index.ts";
 
 describe("extractAnswer: boxed", () => {
   test("takes the last box", () => {
@@ -91,5 +97,82 @@ describe("extractAnswer: auto", () => {
     assert.deepEqual([...EXTRACT_MODES], ["boxed", "fbox", "answer-is", "gsm8k", "last-number", "auto"]);
     assert.equal(isExtractMode("boxed"), true);
     assert.equal(isExtractMode("box"), false);
+  });
+});
+
+describe("extractAnswer: free text with no box", () => {
+  test("Minerva's closing sentence, with no $", () => {
+    assert.equal(
+      extractAnswer("Final Answer: The final answer is 3.25. I hope it is correct.", "auto"),
+      "3.25",
+    );
+    assert.equal(extractAnswer("Final Answer: The tallest tree is 14 m.", "auto"), "14 m");
+    assert.equal(
+      extractAnswer("Final Answer: She walked 6 miles in all. I hope it is correct.", "auto"),
+      "6",
+    );
+  });
+  test("an answer sentence holding two candidates is not guessed from", () => {
+    assert.equal(extractAnswer("The answer is 5, not 3.", "auto"), "5, not 3");
+  });
+  test("the last statement: a number or a math segment, whichever comes last", () => {
+    assert.equal(extractAnswer("Adding them, the number of marbles is 41.", "auto"), "41");
+    assert.equal(extractAnswer("So the point is $(2, -5)$. <|im_end|>", "auto"), "(2, -5)");
+    assert.equal(extractAnswer("We conclude \\( \\frac{3}{4} \\)", "auto"), "\\frac{3}{4}");
+    assert.equal(extractAnswer("Using $a^2+b^2$ we get the length 13.", "auto"), "13");
+  });
+  test("a text that is an answer, not prose, is the answer", () => {
+    assert.equal(extractAnswer("-\\frac{7}{3}", "auto"), "-\\frac{7}{3}");
+    assert.equal(extractAnswer("x \\geq 5", "auto"), "x \\geq 5");
+    assert.equal(extractAnswer("$2$ and $7$", "auto"), "$2$ and $7$");
+  });
+  test("no number glued to a word, none inside broken math", () => {
+    assert.equal(extractAnswer("The code is QX7B.", "auto"), null);
+    assert.equal(extractAnswer("Answer $ \n 4 \n $", "auto"), null);
+    assert.equal(extractAnswer("Answer \\( \n 4 \n \\)", "auto"), null);
+    assert.equal(extractAnswer("Answer \\[ \n 4 \n \\]", "auto"), "4");
+  });
+  test("a decimal comma survives extraction", () => {
+    assert.equal(extractAnswer("Le prix : 3,50 $ environ.", "auto"), "3,50");
+  });
+});
+
+describe("extractAnswer: several boxes", () => {
+  test("boxes joined by a connective are one answer", () => {
+    assert.equal(extractAnswer("so \\boxed{4} and \\boxed{-1}.", "auto"), "4, -1");
+    assert.equal(extractAnswer("$\\boxed{3}\\boxed{5}$", "auto"), "3, 5");
+    assert.equal(extractAnswer("\\boxed{(1,2)}, \\boxed{(2,1)}", "boxed"), "(1,2), (2,1)");
+    assert.equal(
+      extractAnswer("\\(\\boxed{a=1}\\) \\quad \\text{and} \\quad \\(\\boxed{b=2}\\)", "auto"),
+      "a=1, b=2",
+    );
+  });
+  test("boxes apart, or restating one answer with 'or', are not joined", () => {
+    assert.equal(extractAnswer("$$\\boxed{8}$$ \\boxed{9}", "auto"), "9");
+    assert.equal(extractAnswer("\\boxed{2} then \\boxed{3}", "auto"), "3");
+    assert.equal(extractAnswer("$\\boxed{1\\frac12}$ or $\\boxed{\\frac32}$", "auto"), "\\frac32");
+  });
+  test("an answer sentence after the last box restates the answer and wins", () => {
+    assert.equal(
+      extractAnswer("first \\boxed{10}; fixing it, Final Answer: The final answer is $12$.", "auto"),
+      "12",
+    );
+    assert.equal(extractAnswer("The answer is 4. \\boxed{5}", "auto"), "5");
+  });
+});
+
+describe("goldAnswer: the reference parsed like a response", () => {
+  test("wrappers fall away; prose with no marker stays whole", () => {
+    assert.equal(goldAnswer("\\(\\boxed{\\text{B}}\\)."), "\\text{B}");
+    assert.equal(goldAnswer("The answer is $7$."), "7");
+    assert.equal(goldAnswer("She pays 3 + 4 = 7\n#### 7"), "7");
+    assert.equal(goldAnswer("$x = 4$"), "$x = 4$");
+    assert.equal(goldAnswer("2 apples and 3 pears"), "2 apples and 3 pears");
+  });
+  test("gradeResponse parses both sides with the same pipeline", () => {
+    assert.equal(gradeResponse("Therefore $\\boxed{\\text{(B)}}$.", "\\(\\boxed{\\text{B}}\\).").equal, true);
+    assert.equal(gradeResponse("so $y = 4$.", "$y=4$").equal, true);
+    assert.equal(gradeResponse("so $y = 5$.", "$y=4$").equal, false);
+    assert.equal(gradeResponse("$\\boxed{-1, 3}$", "\\(\\boxed{3}\\) and \\(\\boxed{-1}\\)").equal, true);
   });
 });

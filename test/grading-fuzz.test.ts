@@ -10,6 +10,7 @@ import {
   gradeResponse,
   isEquivalent,
 } from "../src/grading/index.ts";
+import { isAnswerLike, MAX_SCAN } from "../src/grading/segments.ts";
 
 // Far above the typical cost (well under a millisecond, tens of ms for 100k-character inputs)
 // so that a loaded shared machine does not flake, yet any hang or quadratic blow-up fails.
@@ -78,6 +79,13 @@ const PIECES = [
   "^\\circ",
   " ",
   "!",
+  "<",
+  "\\le",
+  ";",
+  "\\approx",
+  " and ",
+  "\\(",
+  "\\)",
   "\\cdot",
   "\\times",
   "\\sin",
@@ -170,6 +178,25 @@ const ADVERSARIAL: string[] = [
   "#### ".repeat(10_000),
   "The answer is ".repeat(5_000),
   "\u0000\uffff\ud800",
+  // Shapes of the free-text pipeline: joined boxes, unclosed and broken math, relations, lists.
+  "\\boxed{1} and ".repeat(20_000),
+  "\\boxed{1}".repeat(20_000),
+  "$".repeat(50_001),
+  "$a".repeat(20_000),
+  "$$".repeat(10_001),
+  "\\(".repeat(20_000),
+  `${"\\( x \n".repeat(10_000)}\\)`,
+  "\\[".repeat(20_000),
+  `${"word ".repeat(20_000)}5`,
+  `Final Answer: ${"it is ".repeat(10_000)}`,
+  "x<".repeat(2_000),
+  "\\le".repeat(2_000),
+  "1;".repeat(20_000),
+  "p=1,".repeat(5_000),
+  `${"a = ".repeat(3_000)}1`,
+  "\\approx".repeat(1_000),
+  "(1,2)or".repeat(2_000),
+  "1 000 ".repeat(5_000),
 ];
 
 function timed(what: string, f: () => unknown): number {
@@ -227,6 +254,24 @@ test("adversarial inputs: no throw, bounded time, sane verdicts", (t) => {
     `adversarial: ${ADVERSARIAL.length} inputs, ${calls} calls in ${(performance.now() - t0).toFixed(0)} ms, ` +
       `slowest call ${worst.toFixed(1)} ms`,
   );
+});
+
+// Bounds that hold whatever the machine's speed: what each stage is allowed to look at.
+test("input-size limits of the free-text pipeline", () => {
+  // The last statement is searched in the last MAX_SCAN characters only.
+  const head = "The count is 7. ";
+  assert.equal(extractAnswer(`${head}${"blah ".repeat(MAX_SCAN / 5)}`, "auto"), null);
+  assert.equal(extractAnswer(`${"blah ".repeat(MAX_SCAN / 5)}${head}`, "auto"), "7");
+  // A text longer than 2,000 characters is never taken whole as an answer.
+  assert.equal(isAnswerLike("1+".repeat(999)), true);
+  assert.equal(isAnswerLike("1+".repeat(1_001)), false);
+  // Answers past the structured length compare as text only (no parse, no algebra).
+  const long = `${"1+".repeat(1_100)}1`;
+  assert.equal(isEquivalent(long, long), true);
+  assert.equal(isEquivalent(long, `${"1+".repeat(1_099)}2`), false);
+  // Joined boxes and lists are capped (64 parts) before any comparison work.
+  const many = Array.from({ length: 100 }, (_, k) => `\\boxed{${k}}`).join(" and ");
+  assert.equal(extractAnswer(many, "auto")?.split(", ").length, 64);
 });
 
 test("seeded random LaTeX: no throw, bounded time, reflexive and symmetric", (t) => {

@@ -2,7 +2,7 @@
 
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { type ExtractMode, extractAnswer, gradeAnswer, isExtractMode } from "../grading/index.ts";
+import { type ExtractMode, gradeAnswer, gradeResponse, isExtractMode } from "../grading/index.ts";
 import { writeStreamAtomic } from "../util/fs.ts";
 import { fileLines, jsonlObjects } from "../util/jsonl.ts";
 
@@ -36,10 +36,9 @@ export function* gradeJsonlLines(
   for (const { rec: r, where } of jsonlObjects(lines, file, `"pred" and "gold"`)) {
     if (!("pred" in r)) throw new Error(`${where}: missing field "pred"`);
     if (!("gold" in r)) throw new Error(`${where}: missing field "gold"`);
-    let pred = answerField(r.pred, "pred", where);
+    const pred = answerField(r.pred, "pred", where);
     const gold = answerField(r.gold, "gold", where);
-    if (mode !== undefined) pred = extractAnswer(pred, mode) ?? "";
-    const g = gradeAnswer(pred, gold);
+    const g = grade(pred, gold, mode);
     yield JSON.stringify({ equal: g.equal, pred_norm: g.predNorm, gold_norm: g.goldNorm });
   }
 }
@@ -69,6 +68,11 @@ function gradeJsonlFile(path: string, mode: ExtractMode | undefined, write: (s: 
   if (batch !== "") write(batch);
 }
 
+/** With an extract mode, pred is a response and both sides go through the same parsing. */
+function grade(pred: string, gold: string, mode: ExtractMode | undefined) {
+  return mode === undefined ? gradeAnswer(pred, gold) : gradeResponse(pred, gold, { mode });
+}
+
 function runGrade(o: GradeCliOptions, io: GradeIo): void {
   const write = io.stdout ?? ((s: string) => process.stdout.write(s));
   let mode: ExtractMode | undefined;
@@ -87,8 +91,7 @@ function runGrade(o: GradeCliOptions, io: GradeIo): void {
   if (o.pred === undefined || o.gold === undefined) {
     throw new Error("give --pred and --gold, or --jsonl FILE");
   }
-  const pred = mode === undefined ? o.pred : (extractAnswer(o.pred, mode) ?? "");
-  const result = `${gradeAnswer(pred, o.gold).equal}\n`;
+  const result = `${grade(o.pred, o.gold, mode).equal}\n`;
   if (o.out !== undefined) writeFileSync(o.out, result);
   else write(result);
 }
@@ -103,7 +106,7 @@ export function registerGrade(program: Command, io: GradeIo = {}): Command {
     .option("--out <file>", "write the result here instead of standard output")
     .option(
       "--extract <mode>",
-      "treat pred as a full response and extract its answer: boxed | fbox | answer-is | gsm8k | last-number | auto",
+      "treat pred as a full response and extract its answer (the gold is parsed the same way): boxed | fbox | answer-is | gsm8k | last-number | auto",
     )
     .action((opts: GradeCliOptions) => runGrade(opts, io));
 }

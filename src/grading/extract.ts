@@ -1,7 +1,8 @@
 // Final-answer extraction from a model response. Every mode is a linear scan (no backtracking
 // regexes over the whole response), so arbitrarily long or malformed text cannot hang it.
 
-import { braceMatches } from "./braces.ts";
+import { boxedAnswer, lastBoxGroup } from "./boxes.ts";
+import { isAnswerLike, lastStatement } from "./segments.ts";
 
 export const EXTRACT_MODES = ["boxed", "fbox", "answer-is", "gsm8k", "last-number", "auto"] as const;
 export type ExtractMode = (typeof EXTRACT_MODES)[number];
@@ -16,9 +17,9 @@ export function extractAnswer(text: string, mode: ExtractMode = "auto"): string 
   try {
     switch (mode) {
       case "boxed":
-        return lastBoxed(text, ["\\boxed"]);
+        return boxedAnswer(text, ["boxed"]);
       case "fbox":
-        return lastBoxed(text, ["\\fbox"]);
+        return boxedAnswer(text, ["fbox"]);
       case "answer-is":
         return answerIs(text);
       case "gsm8k":
@@ -26,10 +27,9 @@ export function extractAnswer(text: string, mode: ExtractMode = "auto"): string 
       case "last-number":
         return lastNumber(text);
       case "auto":
-        // Most explicit markers first; the last-number fallback only when nothing is marked.
-        return (
-          lastBoxed(text, ["\\boxed", "\\fbox"]) ?? gsm8k(text) ?? answerIs(text) ?? lastNumber(text) ?? null
-        );
+        // Most explicit markers first; then the text itself when it is an answer, not prose;
+        // then its last statement (last math segment or number).
+        return markedAnswer(text) ?? wholeOrLast(text);
       default:
         return null;
     }
@@ -38,62 +38,59 @@ export function extractAnswer(text: string, mode: ExtractMode = "auto"): string 
   }
 }
 
-/** Content of the last well-formed `\boxed{…}` / `\boxed x` (or other given commands). */
-function lastBoxed(text: string, commands: string[]): string | null {
-  let end = text.length;
-  let match: Int32Array | null = null; // computed once, only if a box is found
-  // Last known position of each command; a command that is absent is never searched again
-  // (keeps many malformed boxes linear rather than quadratic).
-  const at = commands.map((cmd) => text.lastIndexOf(cmd));
-  while (end > 0) {
-    let best = -1;
-    let bestCmd = "";
-    for (let k = 0; k < commands.length; k++) {
-      if (at[k]! >= end) at[k] = end > 0 ? text.lastIndexOf(commands[k]!, end - 1) : -1;
-      if (at[k]! > best) {
-        best = at[k]!;
-        bestCmd = commands[k]!;
-      }
-    }
-    if (best < 0) return null;
-    match ??= braceMatches(text);
-    const got = boxContent(text, best + bestCmd.length, match);
-    if (got !== null && got.trim() !== "") return got.trim();
-    end = best; // malformed or empty box: try the one before it
+/**
+ * The answer of a gold (reference) text, parsed like a response so that `$…$`, `\boxed{…}`,
+ * `#### …` or "The answer is …" wrappers fall away; a gold in prose with no marker is kept
+ * whole (no number is picked out of a reference).
+ */
+export function goldAnswer(text: string): string {
+  if (typeof text !== "string" || text.length === 0) return "";
+  try {
+    return markedAnswer(text) ?? text;
+  } catch {
+    return text;
   }
-  return null;
 }
 
-function boxContent(text: string, at: number, match: Int32Array): string | null {
-  const next = text[at];
-  // `\boxedx` is another command name, not a box.
-  if (next === undefined || /[a-zA-Z]/.test(next)) return null;
-  let i = at;
-  while (i < text.length && (text[i] === " " || text[i] === "\t")) i++;
-  if (text[i] === "{") {
-    const close = match[i]!;
-    return close < 0 ? null : text.slice(i + 1, close);
+/**
+ * The answer a text marks: its last box, `####` line or "The answer is" sentence. A box wins
+ * over `####`; an answer sentence written after the last box restates the answer and wins when
+ * it holds one ("… so our answer is correct." does not).
+ */
+function markedAnswer(text: string): string | null {
+  const box = lastBoxGroup(text);
+  if (box !== null) {
+    const after = text.slice(box.end);
+    const later = lastMarker(after) === null ? null : answerIs(after);
+    return later !== null && isAnswerLike(later) ? later : box.answer;
   }
-  // `\boxed 5` / `\boxed5`: models mean everything up to the next `$`, newline or end.
-  let j = i;
-  while (j < text.length && text[j] !== "$" && text[j] !== "\n") j++;
-  const arg = text.slice(i, j).trim();
-  return arg.replace(/[.,;]$/, "");
+  return gsm8k(text) ?? answerIs(text);
+}
+
+function wholeOrLast(text: string): string | null {
+  const t = text.trim();
+  if (t !== "" && isAnswerLike(t)) return t;
+  return lastStatement(t);
 }
 
 const ANSWER_IS = /(?:final answer|the answer|answer)\s*(?:is|:)\s*:?/gi;
 
-/** Text after the last "The answer is" / "Final answer:" up to the end of its sentence. */
-function answerIs(text: string): string | null {
+function lastMarker(text: string): RegExpExecArray | null {
   let last: RegExpExecArray | null = null;
   ANSWER_IS.lastIndex = 0;
   for (let m = ANSWER_IS.exec(text); m !== null; m = ANSWER_IS.exec(text)) last = m;
+  return last;
+}
+
+/** Text after the last "The answer is" / "Final answer:" up to the end of its sentence. */
+function answerIs(text: string): string | null {
+  const last = lastMarker(text);
   if (last === null) return null;
   let rest = text.slice(last.index + last[0].length);
   const nl = rest.indexOf("\n");
   if (nl >= 0 && rest.slice(0, nl).trim() !== "") rest = rest.slice(0, nl);
   rest = rest.trim();
-  const boxed = lastBoxed(rest, ["\\boxed", "\\fbox"]);
+  const boxed = boxedAnswer(rest);
   if (boxed !== null) return boxed;
   // A math segment right after the marker: take its inside.
   for (const [open, close] of [
@@ -110,8 +107,27 @@ function answerIs(text: string): string | null {
   // Plain text: cut at a sentence end (a period followed by a space or the end, not a decimal point).
   const stop = rest.search(/\.(\s|$)/);
   if (stop >= 0) rest = rest.slice(0, stop);
-  rest = rest.replace(/\*\*/g, "").trim();
-  return rest === "" ? null : rest;
+  // Bold and quotes around the answer are presentation: **7**, "$12$ and $13$".
+  rest = rest
+    .replace(/\*\*/g, "")
+    .replace(/^(?:\\?["'\u201c])+|(?:\\?["'\u201d])+$/g, "")
+    .trim();
+  if (rest === "") return null;
+  return isAnswerLike(rest) ? rest : answerInSentence(rest);
+}
+
+/**
+ * The answer inside a sentence after an answer marker ("The largest $n$ is 34"): what follows
+ * its last "is"/"are", else the one number or math segment it holds; with two, it stays as it
+ * is (a guess between them would be a false positive waiting to happen).
+ */
+function answerInSentence(rest: string): string {
+  const is = /\s(?:is|are|equals|was)\s/g;
+  let at = -1;
+  for (let m = is.exec(rest); m !== null; m = is.exec(rest)) at = m.index + m[0].length;
+  const tail = at >= 0 ? rest.slice(at).trim() : rest;
+  if (tail !== rest && isAnswerLike(tail)) return tail;
+  return lastStatement(tail, true) ?? rest;
 }
 
 /** GSM8K reference style: the rest of the line after the last `####`. */

@@ -2,11 +2,11 @@
 // strings: a failure anywhere means "not equal".
 
 import { type EquivalenceOptions, isEquivalent } from "./equivalence.ts";
-import { type ExtractMode, extractAnswer } from "./extract.ts";
+import { type ExtractMode, extractAnswer, goldAnswer } from "./extract.ts";
 import { normalizeAnswer } from "./normalize.ts";
 
 export { type EquivalenceOptions, isEquivalent } from "./equivalence.ts";
-export { EXTRACT_MODES, type ExtractMode, extractAnswer, isExtractMode } from "./extract.ts";
+export { EXTRACT_MODES, type ExtractMode, extractAnswer, goldAnswer, isExtractMode } from "./extract.ts";
 export { normalizeAnswer } from "./normalize.ts";
 
 /** The one grader shape, for rewards and evaluation: the extracted final answer (null when none
@@ -46,14 +46,18 @@ export function gradeAnswer(pred: string, gold: string, opts: EquivalenceOptions
   return { equal: isEquivalent(p, g, opts), predNorm: safeNormalize(p), goldNorm: safeNormalize(g) };
 }
 
-/** Extracts the final answer from a full response (default: auto), then compares it. */
+/**
+ * Extracts the final answer from a full response (default: auto) and the gold answer from the
+ * reference with the same pipeline (`$…$`, `\boxed{}`, "The answer is" wrappers fall away on
+ * both sides), then compares them.
+ */
 export function gradeResponse(
   responseText: string,
   gold: string,
   opts: EquivalenceOptions & { mode?: ExtractMode } = {},
 ): ResponseGrade {
   const extracted = extractAnswer(asText(responseText), opts?.mode ?? "auto");
-  if (extracted === null)
-    return { equal: false, predNorm: "", goldNorm: safeNormalize(asText(gold)), extracted };
-  return { ...gradeAnswer(extracted, gold, opts ?? {}), extracted };
+  const g = goldAnswer(asText(gold));
+  if (extracted === null) return { equal: false, predNorm: "", goldNorm: safeNormalize(g), extracted };
+  return { ...gradeAnswer(extracted, g, opts ?? {}), extracted };
 }

@@ -21,7 +21,7 @@ type Tok =
   | { k: "cmd"; v: string }
   | { k: "op"; v: string };
 
-const GREEK = new Set([
+export const GREEK = new Set([
   "alpha",
   "beta",
   "gamma",

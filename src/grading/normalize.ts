@@ -13,6 +13,8 @@ export interface Normalized {
   text: string;
   /** A `%` was removed: the value may stand for itself or for itself / 100. */
   percent: boolean;
+  /** The one-symbol left side `x=` removed from `x = …`, if any (an equation may need it back). */
+  named?: string;
 }
 
 export function normalizeAnswer(s: string): string {
@@ -21,13 +23,17 @@ export function normalizeAnswer(s: string): string {
 
 export function normalizeDetailed(input: unknown): Normalized {
   let s = typeof input === "string" ? input : String(input ?? "");
+  // Digits on two lines are two statements, never one mixed number (11, then 5/6).
+  const brokenLines = /\d[^\S\n]*\n\s*\d/.test(s);
   s = s.replace(/\s+/g, " ").trim();
   if (s.length > MAX_STRUCTURED_LEN) return { text: s, percent: false };
 
+  // `\\frac`, `\\le`: a doubled escape (JSON, Python) rather than a line break and a word.
+  if (!s.includes("\\begin")) s = s.replace(/\\\\(?=[a-zA-Z])/g, "\\");
   s = unwrapBox(s);
   s = unicodeToLatex(s);
   // Explicit thousands separators `10,\!080` (before `\!` goes away).
-  s = s.replace(/,\\!\s*(?=\d{3}(?!\d))/g, "").replace(/\{,\}(?=\d{3}(?!\d))/g, "");
+  s = s.replace(/,\\!\s*(?=\d{3}(?!\d))/g, "").replace(/\{\s*,\s*\}\s*(?=\d{3}(?!\d))/g, "");
   s = s
     .replace(/(?<!\\)\\(?:displaystyle|textstyle|!|,|;|:|quad|qquad)(?![a-zA-Z])/g, " ")
     .replace(/(?<!\\)\\ /g, " ")
@@ -35,10 +41,11 @@ export function normalizeDetailed(input: unknown): Normalized {
   s = s.replace(/\\(?:left|right)\s*\.(?![0-9])/g, "");
   s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)(?![a-zA-Z])/g, "");
   s = s.replace(/\\[dt]frac(?![a-zA-Z])/g, "\\frac").replace(/\\[dt]binom(?![a-zA-Z])/g, "\\binom");
-  s = s.replace(/\\leq(?![a-zA-Z])/g, "\\le").replace(/\\geq(?![a-zA-Z])/g, "\\ge");
+  s = unifyRelations(s);
   // Degrees: one spelling, and a trailing one is dropped (90^\circ == 90).
   s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])/g, "^\\circ");
   s = s.replace(/\\\$|\$/g, "");
+  s = stripDelimiters(s.trim());
   let percent = false;
   if (s.includes("%")) {
     percent = true;
@@ -46,12 +53,20 @@ export function normalizeDetailed(input: unknown): Normalized {
   }
   s = unwrapText(s);
   s = s.replace(/\s+/g, " ").trim();
-  s = stripTrailingUnits(s.replace(/(?:\s*\.)+$/, ""));
-  s = s.replace(/(?<=\S) (?:and|or) (?=\S)/g, ","); // "3 and 4" lists two answers
+  // Sentence punctuation after the answer: `\frac{1}{3}.`, `\frac{1}{3},` (not the `…` of a list).
+  s = stripTrailingUnits(s.replace(/(?:\s*\.)+$|(?<![.,]\s*)\s*[,;]$/, ""));
+  s = listWords(s);
+  if (/\s(?:percent(?:age)?|pct)$/i.test(s)) {
+    percent = true; // "28 percent", as a model writes it
+    s = s.replace(/\s(?:percent(?:age)?|pct)$/i, "");
+  }
   // A trailing degree sign is presentation, except as the argument of a trig function.
   if (!/\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])/.test(s))
     s = s.replace(/(?:\^\\circ)+\s*\.?\s*$/, "").trim();
   s = s.replace(/(?:\s*\.)+$/, "").trim();
+  if (!brokenLines) s = mixedNumber(s);
+  // "32, 349" is two numbers; only "32,349" may be one with a thousands separator.
+  const spacedComma = /,\s/.test(s);
   s = removeSpaces(s);
   s = s.replace(/(\d*)\.(\d*)\\overline\{(\d+)\}/g, repeatingDecimal);
   s = fixArgs(s);
@@ -59,13 +74,74 @@ export function normalizeDetailed(input: unknown): Normalized {
   s = s.replace(/\+\\infty/g, "\\infty").replace(/_\{([a-zA-Z0-9])\}/g, "_$1");
   // `x \in [a,b]` and `x = 5`: the value is the answer (a one-symbol left side only).
   const lhs = /^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[a-zA-Z0-9]\}?)?(?:\\in(?![a-zA-Z])|=)(?=.)/.exec(s);
-  if (lhs && !s.includes("=", lhs[0].length)) s = s.slice(lhs[0].length);
-  if (/^-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$/.test(s)) s = s.replace(/,/g, "");
+  let named: string | undefined;
+  if (lhs && !s.includes("=", lhs[0].length)) {
+    if (lhs[0].endsWith("=")) named = lhs[0].slice(0, -1);
+    s = s.slice(lhs[0].length);
+  }
+  if (!spacedComma) s = numberSeparators(s);
   s = stripOuterBraces(s);
   // Multiple choice: (B), \text{(B)}, (\text{B}) all become B.
   const mc = /^\(([A-Z])\)$/.exec(s);
   if (mc) s = mc[1]!;
-  return { text: s, percent };
+  return named === undefined ? { text: s, percent } : { text: s, percent, named };
+}
+
+/** One spelling per relation: \le \ge \ne < >. */
+function unifyRelations(s: string): string {
+  return s
+    .replace(/\\(?:leq|leqslant)(?![a-zA-Z])|<=/g, "\\le ")
+    .replace(/\\(?:geq|geqslant)(?![a-zA-Z])|>=/g, "\\ge ")
+    .replace(/\\neq(?![a-zA-Z])|!=/g, "\\ne ")
+    .replace(/\\lt(?![a-zA-Z])/g, "<")
+    .replace(/\\gt(?![a-zA-Z])/g, ">");
+}
+
+/** A whole answer written as `\[ … \]` or `\( … \)` is its content. */
+function stripDelimiters(s: string): string {
+  const m = /^\\([[(])([\s\S]*)\\([\])])$/.exec(s);
+  return m && (m[1] === "[") === (m[3] === "]") ? m[2]!.trim() : s;
+}
+
+/**
+ * Words and separators that list answers become `;` (a list of solutions, each possibly a
+ * comma-separated tuple of named values: `p = 5, q = 2 and p = 7, q = 2`). `;` inside a bracket
+ * is a coordinate separator, as in `(0;-2;6)`.
+ */
+function listWords(s: string): string {
+  s = s
+    .replace(/(?<=\S) (?:and|or) (?=\S)/g, ";")
+    .replace(/(?<=[)\]}])\s*(?:and|or)\s*(?=[([{\\])/g, ";")
+    .replace(/\s*,\s*;\s*|\s*;\s*,\s*/g, ";");
+  if (!s.includes(";")) return s;
+  let depth = 0;
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === ")" || c === "]" || c === "}") depth--;
+    out += c === ";" && depth > 0 ? "," : c;
+  }
+  return out;
+}
+
+/** `4 4/9` is 4 + 4/9 (a proper fraction after a whole number, as written in answers). */
+function mixedNumber(s: string): string {
+  const m = /^(-?)(\d+) (\d+)\/(\d+)$/.exec(s);
+  if (m === null || Number(m[3]) >= Number(m[4]) || Number(m[4]) === 0) return s;
+  const value = `${m[2]}+\\frac{${m[3]}}{${m[4]}}`;
+  return m[1] === "-" ? `-(${value})` : value;
+}
+
+/**
+ * A lone number with separators: `1,234,567` has thousands groups; `2,74`, `1000,99`, `0,111`
+ * have a decimal comma (a comma before anything but a group of three digits after 1–3 leading
+ * digits). `1,2` stays a list of two numbers.
+ */
+function numberSeparators(s: string): string {
+  if (/^-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$/.test(s)) return s.replace(/,/g, "");
+  if (/^-?\d+,\d{2,}$/.test(s)) return s.replace(",", ".");
+  return s;
 }
 
 /** 1.2\overline{45} -> \frac{N}{D} exactly: N = 12345 - 123, D = 10^1 (10^2 - 1). */
@@ -101,7 +177,11 @@ function unicodeToLatex(s: string): string {
     .replace(/\u00b0/g, "^\\circ")
     .replace(/\u00b1/g, "\\pm ")
     .replace(/\u2264/g, "\\le ")
-    .replace(/\u2265/g, "\\ge ");
+    .replace(/\u2265/g, "\\ge ")
+    .replace(/\u2260/g, "\\ne ")
+    .replace(/\u00b2/g, "^2")
+    .replace(/\u00b3/g, "^3")
+    .replace(/[\u20ac\u00a3\u00a5]/g, " "); // currency signs: € £ ¥
 }
 
 const TEXT_CMDS = /\\(?:text|textrm|textbf|textit|textnormal|mbox|mathrm|mathbf|mathit|textup|hbox)\s*\{/g;
@@ -129,7 +209,7 @@ function unwrapText(s: string): string {
       replacement = ""; // a unit such as `\text{ cm}^2` after a value
       after = "";
     } else if (/^(?:and|or)$/i.test(word) && before.trim() !== "" && after.trim() !== "") {
-      replacement = ","; // `1 \text{ and } 2` is a list
+      replacement = ";"; // `1 \text{ and } 2` is a list
     }
     s = before + replacement + after;
   }

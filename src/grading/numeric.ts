@@ -251,6 +251,23 @@ export function numericEqual(a: Node, b: Node, opts: NumericOptions = {}): boole
  * c != 0 at every point (5x-7y+11z+4=0 is the same plane as -10x+14y-22z-8=0).
  */
 export function proportional(fa: Node, fb: Node, opts: NumericOptions = {}): boolean | null {
+  const r = commonRatio(fa, fb, opts);
+  return r === null ? null : r !== false;
+}
+
+/**
+ * The sign of c when fa = c fb for a real constant c != 0 (inequalities: x < 1 and -x > -1 are
+ * the same when written as differences with a positive factor); null when not proportional,
+ * not real, or undecided.
+ */
+export function ratioSign(fa: Node, fb: Node, opts: NumericOptions = {}): 1 | -1 | null {
+  const r = commonRatio(fa, fb, opts);
+  if (r === null || r === false || Math.abs(r.im) > 1e-9 * Math.abs(r.re)) return null;
+  return r.re > 0 ? 1 : -1;
+}
+
+/** The constant ratio fa / fb over the sample points; false when it varies, null when undecided. */
+function commonRatio(fa: Node, fb: Node, opts: NumericOptions): C | false | null {
   const relTol = opts.relTol ?? 1e-9;
   const vars = sortedVars(fa, fb);
   if (vars.length === 0) return null;
@@ -273,5 +290,5 @@ export function proportional(fa: Node, fb: Node, opts: NumericOptions = {}): boo
     else if (!close(r, ratio, Math.max(relTol, 1e-7))) return false;
     valid++;
   }
-  return valid >= MIN_VALID && ratio !== null ? true : null;
+  return valid >= MIN_VALID && ratio !== null ? ratio : null;
 }
