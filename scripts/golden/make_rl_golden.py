@@ -175,6 +175,122 @@ for n, c, k in [(10, 3, 1), (10, 3, 5), (10, 8, 3), (5, 0, 2), (200, 13, 10), (2
     val = 1 - math.comb(n - c, k) / math.comb(n, k) if n - c >= k else 1.0
     pass_at_k.append({"n": n, "c": c, "k": k, "value": val})
 
+
+# ---- policy-loss variants (src/rl/surrogates.ts) and the covariance selections (src/rl/covariance.ts)
+# One old policy for all of them, moved on three response tokens so that the dual clip (two A < 0
+# tokens at ratios e^1.5 and e^2 > c = 3) and the high clip (an A > 0 token at e^1.2) bite.
+old_m = old_logp.clone()
+neg_tokens = [t for t in range(N) if mask.flatten()[t] > 0 and adv_tok[t] < 0]
+pos_tokens = [t for t in range(N) if mask.flatten()[t] > 0 and adv_tok[t] > 0]
+old_m[neg_tokens[0]] = r4(logp0[neg_tokens[0]] - 1.5)
+old_m[neg_tokens[-1]] = r4(logp0[neg_tokens[-1]] - 2.0)
+old_m[pos_tokens[0]] = r4(logp0[pos_tokens[0]] - 1.2)
+m_flat = mask.flatten()
+COV_RATIO = 0.1  # 10% of the 36 response tokens: 3 selected
+CLIP_C = 3.0
+COV_LB, COV_UB = 0.2, 5.0
+KL_COV_COEF = 1.0
+
+
+def token_cov(logp):
+    valid = m_flat > 0
+    a = adv_tok[valid]
+    lp = logp.detach()[valid]
+    cov = torch.full((N,), float("nan"), dtype=DT)
+    cov[valid] = (a - a.mean()) * (lp - lp.mean())
+    return cov
+
+
+def ratio_of(logp):
+    return torch.exp(torch.clamp(logp - old_m, -20, 20))
+
+
+def surr_vanilla(logp, dual):
+    ratio = ratio_of(logp)
+    pg1 = -adv_tok * ratio
+    pg2 = -adv_tok * torch.clamp(ratio, 0.8, 1.2)
+    loss = torch.maximum(pg1, pg2)
+    if dual:  # verl: where(A < 0, min(-A c, max(pg1, pg2)), max(pg1, pg2))
+        loss = torch.where(adv_tok < 0, torch.minimum(-adv_tok * CLIP_C, loss), loss)
+    return loss
+
+
+def surr_gspo(logp):
+    L = mask.sum(-1).clamp(min=1)
+    seq = ((logp - old_m).view(B, TMAX) * mask).sum(-1) / L
+    log_r = logp - logp.detach() + seq.detach().repeat_interleave(TMAX)
+    ratio = torch.exp(torch.clamp(log_r, -20, 20))
+    return torch.maximum(-adv_tok * ratio, -adv_tok * torch.clamp(ratio, 0.8, 1.2))
+
+
+def clip_cov_sets(logp):
+    ratio = ratio_of(logp.detach())
+    clipped = (-adv_tok * torch.clamp(ratio, 0.8, 1.2)) > (-adv_tok * ratio)
+    cov = token_cov(logp)
+    cand = [t for t in range(N) if m_flat[t] > 0 and not clipped[t] and COV_LB < cov[t] < COV_UB]
+    k = max(1, int(COV_RATIO * m_flat.sum().item()))
+    return cand, cand[:k]  # the TypeScript test draws with random() = 0: the first k candidates
+
+
+def surr_clip_cov(logp):
+    _, sel = clip_cov_sets(logp)
+    corr = torch.ones(N, dtype=DT)
+    corr[sel] = 0
+    return surr_vanilla(logp, False) * corr
+
+
+def kl_cov_set(logp):
+    cov = token_cov(logp)
+    valid = torch.nonzero(m_flat > 0)[:, 0]
+    k = max(1, int(len(valid) * COV_RATIO))
+    top = torch.topk(cov[valid], k, largest=True).indices
+    return sorted(valid[top].tolist())
+
+
+def surr_kl_cov(logp):
+    sel = kl_cov_set(logp)
+    loss = -adv_tok * ratio_of(logp)
+    pen = torch.zeros(N, dtype=DT)
+    pen[sel] = 1
+    return loss + KL_COV_COEF * (logp - old_m).abs() * pen
+
+
+VARIANTS = {
+    "vanilla": lambda lp: surr_vanilla(lp, False),
+    "dual-clip": lambda lp: surr_vanilla(lp, True),
+    "gspo": surr_gspo,
+    "clip-cov": surr_clip_cov,
+    "kl-cov": surr_kl_cov,
+}
+method_cases = []
+for name, fn in VARIANTS.items():
+    for agg in ["token-mean", "seq-mean-token-mean"]:
+        z = logits.clone().requires_grad_(True)
+        logp, _ = stats_from_logits(z)
+        logp.retain_grad()
+        per_tok = fn(logp)
+        loss = aggregate(per_tok, agg)
+        loss.backward()
+        method_cases.append({"policyLoss": name, "aggregation": agg, "loss": loss.item(),
+                             "perToken": (per_tok.detach() * m_flat).tolist(), "gradLogp": logp.grad.tolist()})
+cov0 = token_cov(logp0)
+cand0, sel0 = clip_cov_sets(logp0)
+ratio0 = ratio_of(logp0)
+valid0 = m_flat > 0
+dual_count = int(((adv_tok < 0) & valid0 & (torch.maximum(-adv_tok * ratio0, -adv_tok * torch.clamp(ratio0, 0.8, 1.2)) > -adv_tok * CLIP_C)).sum())
+assert len(cand0) > len(sel0) >= 3 and dual_count >= 1, (cand0, sel0, dual_count)
+methods = {
+    "oldLogp": old_m.tolist(), "covRatio": COV_RATIO, "clipRatioC": CLIP_C, "covLb": COV_LB, "covUb": COV_UB,
+    "klCovCoef": KL_COV_COEF,
+    "covariance": [None if math.isnan(x) else x for x in cov0.tolist()],
+    "covarianceMean": float(cov0[valid0].mean()),
+    "clipCovCandidates": cand0, "clipCovSelected": sel0, "klCovSelected": kl_cov_set(logp0),
+    "clippedLow": int(((ratio0 < 0.8) & (adv_tok < 0) & valid0).sum()),
+    "clippedHigh": int(((ratio0 > 1.2) & (adv_tok > 0) & valid0).sum()),
+    "clippedDual": dual_count,
+    "cases": method_cases,
+}
+
 out = {
     "V": V, "B": B, "Tmax": TMAX, "lengths": LENGTHS, "groupSize": G, "maxLen": MAX_LEN,
     "logits": logits.flatten().tolist(),
@@ -198,6 +314,7 @@ out = {
     "cases": cases,
     "responseRewards": reward_rows,
     "passAtK": pass_at_k,
+    "methods": methods,
 }
 path = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "rl", "golden.json")
 with open(path, "w") as f:
