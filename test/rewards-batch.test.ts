@@ -11,17 +11,15 @@ import {
   semanticEntropyReward,
 } from "../src/rewards/batch.ts";
 import { randomReward } from "../src/rewards/group-rewards.ts";
-import type { Rollout } from "../src/rewards/types.ts";
+import type { SampledResponse } from "../src/rewards/types.ts";
 
-function rollout(text: string, group: number): Rollout {
+function rollout(text: string, group: number): SampledResponse {
   return {
-    promptIds: [1],
     responseIds: [5, 6],
     responseText: text,
     logp: new Float32Array(2),
     entropy: new Float32Array(2),
     selfCertainty: new Float32Array(2),
-    truncated: false,
     group,
   };
 }

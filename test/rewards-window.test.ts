@@ -4,17 +4,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { selfCertainty, tokenEntropy, trajectoryEntropy, windowStart } from "../src/rewards/internal.ts";
-import type { Rollout } from "../src/rewards/types.ts";
+import type { SampledResponse } from "../src/rewards/types.ts";
 
-function rollout(logp: number[], entropy: number[], sc: number[]): Rollout {
+function rollout(logp: number[], entropy: number[], sc: number[]): SampledResponse {
   return {
-    promptIds: [1],
     responseIds: logp.map((_, i) => 10 + i),
     responseText: "",
     logp: Float32Array.from(logp),
     entropy: Float32Array.from(entropy),
     selfCertainty: Float32Array.from(sc),
-    truncated: false,
     group: 0,
   };
 }

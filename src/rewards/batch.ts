@@ -2,6 +2,7 @@
 // prompt, or the response's place in the batch): majority-vote (TTRL), semantic-entropy (EMPO)
 // and random (the spurious-reward control). The pure formulas are in group-rewards.ts.
 
+import { groupMembers } from "../util/groups.ts";
 import {
   type AnswerEquivalence,
   majorityVote,
@@ -10,7 +11,7 @@ import {
   VOTE_TIES,
   type VoteTie,
 } from "./group-rewards.ts";
-import type { RewardContext, RewardOptions, Rollout } from "./types.ts";
+import type { RewardContext, RewardOptions, SampledResponse } from "./types.ts";
 
 /** What batch rewards read besides the rollouts. */
 export interface BatchRewardContext extends RewardContext {
@@ -25,7 +26,7 @@ export interface BatchRewardContext extends RewardContext {
 
 /** One value (or null: unavailable) per rollout of the batch. */
 export type BatchRewardFn = (
-  rollouts: readonly Rollout[],
+  rollouts: readonly SampledResponse[],
   ctx: BatchRewardContext,
   options: RewardOptions,
 ) => (number | null)[];
@@ -36,27 +37,16 @@ function checkOptions(name: string, options: RewardOptions, valid: readonly stri
       throw new Error(`${name}: unknown option "${k}" (valid: ${valid.length ? valid.join(", ") : "none"})`);
 }
 
-/** Rollout indices per group, in first-seen order. */
-function byGroup(rollouts: readonly Rollout[]): number[][] {
-  const m = new Map<number, number[]>();
-  rollouts.forEach((r, i) => {
-    const g = m.get(r.group);
-    if (g) g.push(i);
-    else m.set(r.group, [i]);
-  });
-  return [...m.values()];
-}
-
 /** Applies a per-group rule to the groups' extracted answers; null everywhere without a grader. */
 function perGroup(
-  rollouts: readonly Rollout[],
+  rollouts: readonly SampledResponse[],
   ctx: BatchRewardContext,
   rule: (answers: (string | null)[], equal: AnswerEquivalence) => Float64Array,
 ): (number | null)[] {
   const { answerOf, equivalent } = ctx;
   if (!answerOf || !equivalent) return rollouts.map(() => null);
   const out = new Array<number>(rollouts.length).fill(0);
-  for (const idx of byGroup(rollouts)) {
+  for (const idx of groupMembers(rollouts.map((r) => r.group))) {
     const r = rule(
       idx.map((i) => answerOf(rollouts[i].responseText)),
       equivalent,

@@ -2,29 +2,21 @@
 // they cost a forward and backward pass and teach nothing. DAPO's dynamic sampling drops them and
 // samples further prompts until the batch is full; their share is logged as frac_reward_zero_std.
 
-/** Member indices of each group id, in first-seen order. */
-function members(groups: ArrayLike<number>): Map<number, number[]> {
-  const byId = new Map<number, number[]>();
-  for (let i = 0; i < groups.length; i++) {
-    const m = byId.get(groups[i]);
-    if (m) m.push(i);
-    else byId.set(groups[i], [i]);
-  }
-  return byId;
-}
+import { groupMembers } from "../util/groups.ts";
 
 /** Ids of the groups whose rewards are all exactly equal (a group of one included). */
 export function zeroStdGroups(rewards: ArrayLike<number>, groups: ArrayLike<number>): Set<number> {
   if (rewards.length !== groups.length)
     throw new Error(`zero-std groups: ${rewards.length} rewards but ${groups.length} group ids`);
   const out = new Set<number>();
-  for (const [id, idx] of members(groups)) if (idx.every((i) => rewards[i] === rewards[idx[0]])) out.add(id);
+  for (const idx of groupMembers(groups))
+    if (idx.every((i) => rewards[i] === rewards[idx[0]])) out.add(groups[idx[0]]);
   return out;
 }
 
 /** Share of the groups whose rewards are all equal (0 for an empty batch). */
 export function fracRewardZeroStd(rewards: ArrayLike<number>, groups: ArrayLike<number>): number {
-  const n = members(groups).size;
+  const n = groupMembers(groups).length;
   return n ? zeroStdGroups(rewards, groups).size / n : 0;
 }
 
@@ -40,9 +32,9 @@ export function informativeResponses(
   const flat = zeroStdGroups(rewards, groups);
   const out: number[] = [];
   let kept = 0;
-  for (const [id, idx] of members(groups)) {
+  for (const idx of groupMembers(groups)) {
     if (kept >= maxGroups) break;
-    if (flat.has(id)) continue;
+    if (flat.has(groups[idx[0]])) continue;
     out.push(...idx);
     kept++;
   }
