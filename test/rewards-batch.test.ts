@@ -4,14 +4,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { extractAnswer, gradeAnswer } from "../src/grading/index.ts";
-import {
-  type BatchRewardContext,
-  majorityVoteReward,
-  randomControlReward,
-  semanticEntropyReward,
-} from "../src/rewards/batch.ts";
+import { majorityVoteReward, randomControlReward, semanticEntropyReward } from "../src/rewards/batch.ts";
+import { computeRewards } from "../src/rewards/compute.ts";
 import { randomReward } from "../src/rewards/group-rewards.ts";
-import type { SampledResponse } from "../src/rewards/types.ts";
+import type { RewardContext, SampledResponse } from "../src/rewards/types.ts";
 
 function rollout(text: string, group: number): SampledResponse {
   return {
@@ -24,7 +20,7 @@ function rollout(text: string, group: number): SampledResponse {
   };
 }
 
-const ctx: BatchRewardContext = {
+const ctx: RewardContext = {
   answerOf: (t) => extractAnswer(t, "boxed"),
   equivalent: (a, b) => gradeAnswer(a, b).equal,
   seed: 4,
@@ -77,4 +73,43 @@ test("random: Bernoulli(p) from (seed, step, index), null without seed and step"
   assert.deepEqual(randomControlReward(batch, { seed: 4 }, {}), new Array(7).fill(null));
   assert.throws(() => randomControlReward(batch, ctx, { p: "half" }), /p must be a number/);
   assert.throws(() => randomControlReward(batch, ctx, { p: 2 }), /p must be in \[0, 1\]/);
+});
+
+test("computeRewards: batch rewards train, mix and log like the others", () => {
+  const res = computeRewards(batch, { terms: [{ name: "majority-vote", weight: 1 }] }, ctx);
+  assert.deepEqual([...res.train], [1, 0, 1, 1, 0, 1, 0]);
+  assert.deepEqual(res.values["semantic-entropy"], semanticEntropyReward(batch, ctx, {}));
+  assert.deepEqual(res.values.random, randomControlReward(batch, ctx, {}));
+  const mixed = computeRewards(
+    batch,
+    {
+      terms: [
+        { name: "random", weight: 2, options: { p: 1 } },
+        { name: "semantic-entropy", weight: 1 },
+      ],
+    },
+    ctx,
+  );
+  assert.deepEqual([...mixed.train], [2.5, 2 + 1 / 3, 2.5, 2 + 2 / 3, 2.25, 2 + 2 / 3, 2]);
+  // an empty response gets 0 from every reward, batch ones included
+  const withEmpty = [
+    ...batch,
+    {
+      ...batch[0],
+      responseIds: [],
+      logp: new Float32Array(0),
+      entropy: new Float32Array(0),
+      selfCertainty: new Float32Array(0),
+    },
+  ];
+  const e = computeRewards(withEmpty, { terms: [{ name: "random", weight: 1, options: { p: 1 } }] }, ctx);
+  assert.equal(e.train[7], 0);
+  assert.throws(
+    () => computeRewards(batch, { terms: [{ name: "majority-vote", weight: 1 }] }, {}),
+    /"majority-vote" is not available for rollout 0 \(it needs a grader \(answer extraction and equivalence\)\)/,
+  );
+  assert.throws(
+    () => computeRewards(batch, { terms: [{ name: "random", weight: 1 }] }, { answerOf: ctx.answerOf }),
+    /it needs the run's seed and step/,
+  );
 });

@@ -11,25 +11,7 @@ import {
   VOTE_TIES,
   type VoteTie,
 } from "./group-rewards.ts";
-import type { RewardContext, RewardOptions, SampledResponse } from "./types.ts";
-
-/** What batch rewards read besides the rollouts. */
-export interface BatchRewardContext extends RewardContext {
-  /** The final answer a response states (null when none): the grader's extraction. */
-  answerOf?: (responseText: string) => string | null;
-  /** Whether two final answers are equivalent: the grader's equivalence. */
-  equivalent?: AnswerEquivalence;
-  /** Run seed and 0-based step, for rewards drawn at random. */
-  seed?: number;
-  step?: number;
-}
-
-/** One value (or null: unavailable) per rollout of the batch. */
-export type BatchRewardFn = (
-  rollouts: readonly SampledResponse[],
-  ctx: BatchRewardContext,
-  options: RewardOptions,
-) => (number | null)[];
+import type { BatchRewardFn, RewardContext, RewardOptions, SampledResponse } from "./types.ts";
 
 function checkOptions(name: string, options: RewardOptions, valid: readonly string[]): void {
   for (const k of Object.keys(options))
@@ -40,7 +22,7 @@ function checkOptions(name: string, options: RewardOptions, valid: readonly stri
 /** Applies a per-group rule to the groups' extracted answers; null everywhere without a grader. */
 function perGroup(
   rollouts: readonly SampledResponse[],
-  ctx: BatchRewardContext,
+  ctx: RewardContext,
   rule: (answers: (string | null)[], equal: AnswerEquivalence) => Float64Array,
 ): (number | null)[] {
   const { answerOf, equivalent } = ctx;

@@ -3,7 +3,14 @@
 
 import { groupNormalize } from "../util/groups.ts";
 import { getReward, rewardNames } from "./registry.ts";
-import type { RewardContext, RewardOptions, RewardResult, RewardSpec, SampledResponse } from "./types.ts";
+import type {
+  RewardContext,
+  RewardFn,
+  RewardOptions,
+  RewardResult,
+  RewardSpec,
+  SampledResponse,
+} from "./types.ts";
 
 function checkRollout(r: SampledResponse, i: number): void {
   const T = r.responseIds.length;
@@ -31,6 +38,14 @@ function checkSpec(spec: RewardSpec): void {
   }
 }
 
+/** Why a built-in reward can be unavailable. */
+const NEEDS: Record<string, string> = {
+  correctness: "a reference answer and a grader",
+  "majority-vote": "a grader (answer extraction and equivalence)",
+  "semantic-entropy": "a grader (answer extraction and equivalence)",
+  random: "the run's seed and step",
+};
+
 /** Value of reward `name` for every rollout; 0 for empty responses (T = 0). */
 function evaluate(
   name: string,
@@ -39,9 +54,12 @@ function evaluate(
   options: RewardOptions,
 ) {
   const fn = getReward(name);
+  const batch = typeof fn === "function" ? null : fn.batch(rollouts, ctx, options);
+  if (batch && batch.length !== rollouts.length)
+    throw new Error(`reward "${name}" gave ${batch.length} values for ${rollouts.length} rollouts`);
   return rollouts.map((r, i) => {
     if (r.responseIds.length === 0) return 0;
-    const v = fn(r, ctx, options);
+    const v = batch ? batch[i] : (fn as RewardFn)(r, ctx, options);
     if (v !== null && !Number.isFinite(v)) throw new Error(`reward "${name}" is ${v} for rollout ${i}`);
     return v;
   });
@@ -71,7 +89,7 @@ export function computeRewards(
     if (missing >= 0)
       throw new Error(
         `reward "${term.name}" is not available for rollout ${missing}` +
-          (term.name === "correctness" ? " (it needs a reference answer and a grader)" : ""),
+          (NEEDS[term.name] ? ` (it needs ${NEEDS[term.name]})` : ""),
       );
     const r = v as number[];
     const x = spec.mode === "group-normalized-sum" ? groupNormalize(r, groups) : r;

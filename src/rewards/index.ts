@@ -1,5 +1,6 @@
+export { majorityVoteReward, randomControlReward, semanticEntropyReward } from "./batch.ts";
 export { computeRewards } from "./compute.ts";
 export { correctness, format } from "./external.ts";
 export { selfCertainty, tokenEntropy, trajectoryEntropy } from "./internal.ts";
-export { getReward, registerReward, rewardNames } from "./registry.ts";
+export { getReward, registerBatchReward, registerReward, rewardNames } from "./registry.ts";
 export type * from "./types.ts";

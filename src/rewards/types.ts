@@ -24,6 +24,14 @@ export interface SampledResponse {
 export interface RewardContext {
   /** Answer checker used by `correctness`; without one, correctness is reported as null. */
   grade?: Grader;
+  /** The final answer a response states (null when none): the grader's extraction, for the
+   *  answer-agreement rewards (majority-vote, semantic-entropy). */
+  answerOf?: (responseText: string) => string | null;
+  /** Whether two final answers are equivalent: the grader's equivalence. */
+  equivalent?: (a: string, b: string) => boolean;
+  /** Run seed and 0-based step, for rewards drawn at random. */
+  seed?: number;
+  step?: number;
 }
 
 /** Per-reward options from the config (e.g. `{ reduce: "sum" }` for trajectory-entropy). */
@@ -39,6 +47,17 @@ export type RewardFn = (
   ctx: RewardContext,
   options: RewardOptions,
 ) => number | null;
+
+/** A reward that needs the whole batch (the other responses to its prompt, or its place in the
+ *  batch): one value (or null) per rollout. Registered as `{ batch: fn }`. */
+export type BatchRewardFn = (
+  rollouts: readonly SampledResponse[],
+  ctx: RewardContext,
+  options: RewardOptions,
+) => (number | null)[];
+
+/** What the reward registry holds: a per-response reward, or a batch reward. */
+export type RegisteredReward = RewardFn | { batch: BatchRewardFn };
 
 export interface RewardTerm {
   name: string;
