@@ -17,8 +17,8 @@ import {
   selectionCount,
   tokenCovariance,
 } from "../src/rl/covariance.ts";
-import { type Aggregation, aggregationWeights } from "../src/rl/loss.ts";
-import { getSurrogate, type SurrogateOptions } from "../src/rl/surrogates.ts";
+import { type Aggregation, aggregationWeights, policyLoss } from "../src/rl/loss.ts";
+import { policyLosses, type SurrogateOptions } from "../src/rl/surrogates.ts";
 
 interface Methods {
   oldLogp: number[];
@@ -158,7 +158,7 @@ test("loss variants: per-token loss, aggregated loss and d loss / d logp match P
     const logp = parameter([N], golden.logp);
     tidy(() => {
       const inputs = { logp, oldLogp: m.oldLogp, advantages: advTok, mask, seqIndex };
-      const { loss: perTok } = getSurrogate(surrogate)(inputs, options);
+      const { loss: perTok } = policyLosses.get(surrogate)(inputs, options);
       const vals = perTok.readSync();
       close(
         Array.from(vals, (v, t) => v * mask[t]),
@@ -181,18 +181,24 @@ test("clip counts: low, high and dual match PyTorch; KL-Cov clips nothing", () =
     const logp = parameter([N], golden.logp);
     const inputs = { logp, oldLogp: m.oldLogp, advantages: advTok, mask, seqIndex };
     const dual = setup("dual-clip");
-    const s = getSurrogate("vanilla")(inputs, dual.options).stats;
+    const s = policyLosses.get("vanilla")(inputs, dual.options).stats;
     assert.deepEqual(
       [s.clippedLow, s.clippedHigh, s.clippedDual],
       [m.clippedLow, m.clippedHigh, m.clippedDual],
     );
-    assert.equal(getSurrogate("vanilla")(inputs, { clipLow: 0.2, clipHigh: 0.2 }).stats.clippedDual, 0);
-    const k = getSurrogate("kl-cov")(inputs, setup("kl-cov").options).stats;
+    assert.equal(policyLosses.get("vanilla")(inputs, { clipLow: 0.2, clipHigh: 0.2 }).stats.clippedDual, 0);
+    const k = policyLosses.get("kl-cov")(inputs, setup("kl-cov").options).stats;
     assert.deepEqual([k.clippedLow, k.clippedHigh, k.covSelected], [0, 0, m.klCovSelected.length]);
-    const cc = getSurrogate("clip-cov")(inputs, setup("clip-cov").options).stats;
+    const cc = policyLosses.get("clip-cov")(inputs, setup("clip-cov").options).stats;
     assert.equal(cc.covSelected, m.clipCovSelected.length);
-    assert.throws(() => getSurrogate("vanilla")(inputs, { ...dual.options, clipRatioC: 1 }), /must be > 1/);
-    assert.throws(() => getSurrogate("ppo2"), /unknown policy loss "ppo2"; valid: vanilla, gspo/);
+    assert.throws(
+      () => policyLosses.get("vanilla")(inputs, { ...dual.options, clipRatioC: 1 }),
+      /must be > 1/,
+    );
+    assert.throws(
+      () => policyLosses.get("ppo2"),
+      /unknown policy loss "ppo2"; valid: vanilla, gspo, clip-cov, kl-cov/,
+    );
     logp.dispose();
   });
 });
@@ -201,7 +207,7 @@ test("GSPO: every token of a sequence carries the sequence's geometric-mean rati
   tidy(() => {
     const logp = parameter([N], golden.logp);
     const inputs = { logp, oldLogp: m.oldLogp, advantages: advTok, mask, seqIndex };
-    const { ratio } = getSurrogate("gspo")(inputs, { clipLow: 0.2, clipHigh: 0.2 }).stats;
+    const { ratio } = policyLosses.get("gspo")(inputs, { clipLow: 0.2, clipHigh: 0.2 }).stats;
     const T = golden.Tmax;
     for (let b = 0; b < golden.B; b++) {
       let s = 0;
@@ -216,4 +222,44 @@ test("GSPO: every token of a sequence carries the sequence's geometric-mean rati
     }
     logp.dispose();
   });
+});
+
+test("policyLoss dispatches by name: the same losses, gradients and the new statistics", () => {
+  const tokens = mask.filter((x) => x > 0).length;
+  for (const c of m.cases) {
+    const { surrogate, options } = setup(c.policyLoss);
+    const logp = parameter([N], golden.logp);
+    tidy(() => {
+      const { loss, stats } = policyLoss(
+        { logp, oldLogp: m.oldLogp, advantages: advTok, mask, seqIndex },
+        { ...options, policyLoss: surrogate, aggregation: c.aggregation },
+      );
+      close([loss.item(), stats.pgLoss], [c.loss, c.loss], 1e-12, `loss ${c.policyLoss} ${c.aggregation}`);
+      backward(loss);
+      close(logp.grad!.readSync(), c.gradLogp, 1e-12, `grad ${c.policyLoss} ${c.aggregation}`);
+      close([stats.entropyCov], [m.covarianceMean], 1e-12, "entropy covariance");
+      if (c.policyLoss === "dual-clip") assert.equal(stats.clipFracDual, m.clippedDual / tokens);
+      if (c.policyLoss === "vanilla")
+        assert.deepEqual(
+          [stats.clipFracLow, stats.clipFracHigh, stats.clipFracDual],
+          [m.clippedLow / tokens, m.clippedHigh / tokens, 0],
+        );
+      if (c.policyLoss === "kl-cov") assert.equal(stats.covSelectedFrac, m.klCovSelected.length / tokens);
+    });
+    logp.dispose();
+  }
+  const logp = parameter([N], golden.logp);
+  assert.throws(
+    () =>
+      policyLoss(
+        { logp, oldLogp: m.oldLogp, advantages: advTok, mask, seqIndex },
+        { policyLoss: "gspo", clipRatioC: 3 },
+      ),
+    /dual clip \(clipRatioC\) applies to vanilla only, not gspo/,
+  );
+  assert.throws(
+    () => policyLoss({ logp, oldLogp: m.oldLogp, advantages: advTok, mask, seqIndex }, { policyLoss: "ppo" }),
+    /unknown policy loss "ppo"/,
+  );
+  logp.dispose();
 });

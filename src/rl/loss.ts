@@ -1,23 +1,16 @@
 // The clipped policy-gradient loss (spec "Policy loss") on engine tensors. Built only from
 // ops.ts ops, so it runs (and differentiates) on any backend. Aggregation is a weighted sum with
-// constant per-token weights: every mode is Σ_t w_t L_t for the right w, which is exact.
+// constant per-token weights: every mode is Σ_t w_t L_t for the right w, which is exact. The
+// policy-gradient term itself (PPO's clip, dual clip, GSPO, Clip-Cov, KL-Cov) is chosen by name
+// from surrogates.ts.
 
-import {
-  add,
-  affine,
-  clamp,
-  constant,
-  exp,
-  minimum,
-  mul,
-  neg,
-  scale,
-  square,
-  sub,
-  sum,
-} from "../engine/ops.ts";
+import { add, affine, clamp, constant, exp, mul, neg, scale, square, sub, sum } from "../engine/ops.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { Registry } from "../util/registry.ts";
+import { meanCovariance, tokenCovariance } from "./covariance.ts";
+import { LOG_RATIO_LIMIT, policyLosses, type SurrogateOptions, type SurrogateStats } from "./surrogates.ts";
+
+export { LOG_RATIO_LIMIT };
 
 /** A KL estimator (spec "KL"): per-token estimate of KL(π_θ ‖ π_ref) from Δ = log π_θ − log π_ref,
  *  once on tensors (the loss) and once on numbers (the logged statistic). */
@@ -36,9 +29,6 @@ export interface AggregationCounts {
   S: number;
   maxLen: number;
 }
-
-/** Bound on log-ratios before exp (as verl does): keeps ρ and k3 finite for any input. */
-export const LOG_RATIO_LIMIT = 20;
 
 const KL_ESTIMATORS = {
   k1: { tensor: (d) => d, value: (d) => d },
@@ -99,6 +89,19 @@ export interface PolicyLossOptions {
   klType?: KlType;
   entropyCoef?: number;
   aggregation?: Aggregation;
+  /** The policy-gradient surrogate, a name in `policyLosses` (default vanilla: PPO's clip). */
+  policyLoss?: string;
+  /** Dual clip bound c > 1 (vanilla only); absent = off. */
+  clipRatioC?: number;
+  /** Clip-Cov / KL-Cov: fraction of response tokens selected. */
+  covRatio?: number;
+  /** Clip-Cov: the covariance band. */
+  covLb?: number;
+  covUb?: number;
+  /** KL-Cov: weight of |log π − log π_old| on the selected tokens. */
+  klCovCoef?: number;
+  /** Clip-Cov's draw among its candidates: uniform in [0, 1). */
+  random?: () => number;
   /** Constant length divisor of `seq-mean-token-sum-norm` (the max response length). */
   maxLen?: number;
   /**
@@ -128,6 +131,13 @@ export interface PolicyLossStats {
   clipFracLow: number;
   /** ρ > 1 + ε_high with A > 0. */
   clipFracHigh: number;
+  /** A < 0 tokens whose loss the dual clip bounded. */
+  clipFracDual: number;
+  /** Tokens Clip-Cov detached or KL-Cov penalised. */
+  covSelectedFrac: number;
+  /** Token mean of (A − Ā)(log π_θ − mean log π_θ): under a policy-gradient step entropy falls
+   *  by about this much times the step size (Cui et al. 2025). */
+  entropyCov: number;
   ratioMean: number;
   ratioMax: number;
   /** Number of response tokens (mask > 0). */
@@ -203,6 +213,8 @@ interface Resolved {
   klType: KlType;
   entropyCoef: number;
   aggregation: Aggregation;
+  policyLoss: string;
+  surrogate: SurrogateOptions;
 }
 
 function resolve(inputs: PolicyLossInputs, options: PolicyLossOptions): Resolved {
@@ -213,9 +225,23 @@ function resolve(inputs: PolicyLossInputs, options: PolicyLossOptions): Resolved
     klType: options.klType ?? "k3",
     entropyCoef: options.entropyCoef ?? 0,
     aggregation: options.aggregation ?? "token-mean",
+    policyLoss: options.policyLoss ?? "vanilla",
+    surrogate: {
+      clipLow: options.clipLow ?? 0.2,
+      clipHigh: options.clipHigh ?? 0.2,
+      clipRatioC: options.clipRatioC,
+      covRatio: options.covRatio,
+      covLb: options.covLb,
+      covUb: options.covUb,
+      klCovCoef: options.klCovCoef,
+      random: options.random,
+    },
   };
   klEstimators.get(r.klType); // unknown names fail here, listing the valid ones
   aggregations.get(r.aggregation);
+  policyLosses.get(r.policyLoss);
+  if (r.surrogate.clipRatioC !== undefined && r.policyLoss !== "vanilla")
+    throw new Error(`policy loss: the dual clip (clipRatioC) applies to vanilla only, not ${r.policyLoss}`);
   if (!(r.clipLow >= 0 && r.clipLow < 1) || !(r.clipHigh >= 0))
     throw new Error(
       `policy loss: clip range must satisfy 0 ≤ clipLow < 1, clipHigh ≥ 0 (got ${r.clipLow}, ${r.clipHigh})`,
@@ -233,64 +259,62 @@ function resolve(inputs: PolicyLossInputs, options: PolicyLossOptions): Resolved
   return r;
 }
 
-function perTokenTensor(inputs: PolicyLossInputs, o: Resolved): Tensor {
-  const { logp, oldLogp, refLogp, entropy, advantages } = inputs;
-  const c = (v: ArrayLike<number>) => constant(v, [logp.size], logp);
-  const A = c(advantages);
-  const ratio = exp(clamp(sub(logp, c(oldLogp)), -LOG_RATIO_LIMIT, LOG_RATIO_LIMIT));
-  const surr = minimum(mul(ratio, A), mul(clamp(ratio, 1 - o.clipLow, 1 + o.clipHigh), A));
-  let L = neg(surr);
+/** L_t (the surrogate's, plus the KL and entropy terms) and the surrogate's own part. */
+function perTokenTensor(
+  inputs: PolicyLossInputs,
+  o: Resolved,
+): { L: Tensor; pg: Tensor; surrogate: SurrogateStats } {
+  const { logp, refLogp, entropy } = inputs;
+  const { loss: pg, stats: surrogate } = policyLosses.get(o.policyLoss)(inputs, o.surrogate);
+  let L = pg;
   if (o.klCoef !== 0 && refLogp)
-    L = add(L, scale(klEstimators.get(o.klType).tensor(sub(logp, c(refLogp))), o.klCoef));
+    L = add(
+      L,
+      scale(klEstimators.get(o.klType).tensor(sub(logp, constant(refLogp, [logp.size], logp))), o.klCoef),
+    );
   if (o.entropyCoef !== 0 && entropy) L = sub(L, scale(entropy, o.entropyCoef));
-  return L;
+  return { L, pg, surrogate };
 }
 
 /** The unaggregated loss L_t, shape [N] (masked tokens included: aggregation drops them). */
 export function policyLossPerToken(inputs: PolicyLossInputs, options: PolicyLossOptions = {}): Tensor {
-  return perTokenTensor(inputs, resolve(inputs, options));
+  return perTokenTensor(inputs, resolve(inputs, options)).L;
 }
 
 /**
- * L_t = −min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A) + β·KL_t − c_H·H_t, ρ = exp(logp − oldLogp),
- * aggregated to a scalar. Returns the loss tensor [1] (backward() it) and plain-number stats.
- * Intermediates stay alive for backward: wrap forward + backward in the caller's tidy().
+ * L_t = surrogate_t + β·KL_t − c_H·H_t (vanilla: surrogate_t = −min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A),
+ * ρ = exp(logp − oldLogp)), aggregated to a scalar. Returns the loss tensor [1] (backward() it)
+ * and plain-number stats. Intermediates stay alive for backward: wrap forward + backward in the
+ * caller's tidy().
  */
 export function policyLoss(
   inputs: PolicyLossInputs,
   options: PolicyLossOptions = {},
 ): { loss: Tensor; stats: PolicyLossStats } {
   const o = resolve(inputs, options);
-  const { logp, oldLogp, refLogp, entropy, advantages, mask, seqIndex } = inputs;
-  const { clipLow, clipHigh } = o;
+  const { logp, refLogp, entropy, advantages, mask, seqIndex } = inputs;
   const klValue = klEstimators.get(o.klType).value;
   const N = logp.size;
   const w = aggregationWeights(mask, seqIndex, o.aggregation, options.maxLen, options.totals);
-  const loss = sum(mul(perTokenTensor(inputs, o), constant(w, [N], logp)));
+  const { L, pg, surrogate: s } = perTokenTensor(inputs, o);
+  const loss = sum(mul(L, constant(w, [N], logp)));
 
   // ---- statistics, in float64 from the values
   const lp = logp.readSync();
+  const pgValues = pg.readSync();
   const ent = entropy?.readSync();
   let pgLoss = 0;
   let kl = 0;
   let ents = 0;
-  let low = 0;
-  let high = 0;
   let ratioSum = 0;
   let ratioMax = 0;
   let tokens = 0;
   for (let t = 0; t < N; t++) {
     if (!(mask[t] > 0)) continue;
     tokens++;
-    const d = Math.min(LOG_RATIO_LIMIT, Math.max(-LOG_RATIO_LIMIT, lp[t] - oldLogp[t]));
-    const r = Math.exp(d);
-    const a = advantages[t];
-    const rc = Math.min(1 + clipHigh, Math.max(1 - clipLow, r));
-    pgLoss -= w[t] * Math.min(r * a, rc * a);
-    if (r < 1 - clipLow && a < 0) low++;
-    if (r > 1 + clipHigh && a > 0) high++;
-    ratioSum += r;
-    ratioMax = Math.max(ratioMax, r);
+    pgLoss += w[t] * pgValues[t];
+    ratioSum += s.ratio[t];
+    ratioMax = Math.max(ratioMax, s.ratio[t]);
     if (refLogp) kl += klValue(lp[t] - refLogp[t]);
     if (ent) ents += ent[t];
   }
@@ -299,9 +323,12 @@ export function policyLoss(
     pgLoss,
     klMean: per(kl),
     entropyMean: per(ents),
-    clipFrac: per(low + high),
-    clipFracLow: per(low),
-    clipFracHigh: per(high),
+    clipFrac: per(s.clippedLow + s.clippedHigh),
+    clipFracLow: per(s.clippedLow),
+    clipFracHigh: per(s.clippedHigh),
+    clipFracDual: per(s.clippedDual),
+    covSelectedFrac: per(s.covSelected),
+    entropyCov: meanCovariance(tokenCovariance(advantages, lp, mask), mask),
     ratioMean: per(ratioSum),
     ratioMax,
     tokens,

@@ -5,6 +5,7 @@
 
 import { abs, add, clamp, constant, exp, minimum, mul, neg, scale, sub } from "../engine/ops.ts";
 import type { Tensor } from "../engine/tensor.ts";
+import { Registry } from "../util/registry.ts";
 import { clipCovSelect, klCovSelect, tokenCovariance } from "./covariance.ts";
 
 /** Bound on log-ratios before exp (as verl does): keeps ρ finite for any input. */
@@ -211,19 +212,10 @@ export const klCov: Surrogate = (inputs, o) => {
   };
 };
 
-const surrogates = new Map<string, Surrogate>([
-  ["vanilla", vanilla],
-  ["gspo", gspo],
-  ["clip-cov", clipCov],
-  ["kl-cov", klCov],
-]);
-
-export function surrogateNames(): string[] {
-  return [...surrogates.keys()];
-}
-
-export function getSurrogate(name: string): Surrogate {
-  const s = surrogates.get(name);
-  if (!s) throw new Error(`unknown policy loss "${name}"; valid: ${surrogateNames().join(", ")}`);
-  return s;
-}
+/** The policy-gradient surrogates by name; `algo.policy_loss` in the config takes these names. */
+export const policyLosses = new Registry<Surrogate>("policy loss", {
+  vanilla,
+  gspo,
+  "clip-cov": clipCov,
+  "kl-cov": klCov,
+});
