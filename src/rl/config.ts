@@ -4,9 +4,11 @@
 
 import { z } from "zod";
 import { rewardNames } from "../rewards/registry.ts";
+import type { RewardTerm } from "../rewards/types.ts";
 import { BENCHMARK_NAMES } from "../tasks/benchmarks.ts";
 import { advantageNames } from "./advantages.ts";
 import { aggregations, klEstimators } from "./loss.ts";
+import { policyLosses } from "./surrogates.ts";
 
 const num = () => z.number();
 const posInt = () => z.number().int().positive();
@@ -53,6 +55,37 @@ export function trainConfigSchema() {
         .enum(["weighted-sum", "group-normalized-sum"])
         .default("weighted-sum")
         .describe("how mixture terms combine; group-normalized-sum normalises each within its group first"),
+      reward_options: z
+        .object({
+          last_k: z
+            .number()
+            .int()
+            .min(0)
+            .default(0)
+            .describe("internal rewards: average over the last k response tokens only (0 = all; RENT)"),
+          last_frac: num()
+            .gt(0)
+            .max(1)
+            .default(1)
+            .describe("internal rewards: average over the last fraction of the response (RENT: 1/3)"),
+          random_p: num().min(0).max(1).default(0.5).describe("random: probability of reward 1"),
+          vote_tie: z
+            .enum(["first", "none"])
+            .default("first")
+            .describe("majority-vote: a tie goes to the answer seen first, or to none (all 0)"),
+          overlong_buffer: z
+            .number()
+            .int()
+            .min(0)
+            .default(0)
+            .describe("DAPO overlong penalty: tokens before max_new_tokens where it starts (0 = off)"),
+          overlong_factor: num().min(0).default(1).describe("overlong penalty at max_new_tokens"),
+        })
+        .strict()
+        .refine((o) => o.last_k === 0 || o.last_frac === 1, {
+          message: "give last_k or last_frac, not both",
+        })
+        .prefault({}),
       data: z
         .object({
           source: z
@@ -78,6 +111,12 @@ export function trainConfigSchema() {
           top_p: num().gt(0).max(1).default(1).describe("nucleus sampling mass"),
           max_new_tokens: posInt().default(160).describe("maximum response length in tokens"),
           batch_size: posInt().default(128).describe("sequences sampled together"),
+          vote_extra: z
+            .number()
+            .int()
+            .min(0)
+            .default(0)
+            .describe("extra responses per prompt that are scored (they vote) but not trained on"),
         })
         .strict()
         .prefault({}),
@@ -103,8 +142,40 @@ export function trainConfigSchema() {
             .default(false)
             .describe("subtract beta*k1 from the reward instead of the loss"),
           entropy_coef: num().default(0).describe("entropy bonus coefficient c_H"),
+          policy_loss: registered(policyLosses.names(), "vanilla").describe(
+            "policy-gradient term: vanilla (PPO clip), gspo (sequence ratio), clip-cov, kl-cov",
+          ),
+          clip_ratio_c: num()
+            .min(0)
+            .default(0)
+            .refine((c) => c === 0 || c > 1, { message: "must be 0 (off) or > 1" })
+            .describe("dual clip: bound the loss of A < 0 tokens by -A*c (vanilla; 0 = off, verl: 3)"),
+          cov_ratio: num()
+            .gt(0)
+            .max(1)
+            .default(2e-4)
+            .describe("clip-cov / kl-cov: fraction of response tokens selected"),
+          cov_lb: num().default(1).describe("clip-cov: lower bound of the covariance band"),
+          cov_ub: num().default(5).describe("clip-cov: upper bound of the covariance band"),
+          kl_cov_coef: num().min(0).default(1).describe("kl-cov: weight of |log pi - log pi_old|"),
+          zero_std: z
+            .enum(["keep", "drop", "resample"])
+            .default("keep")
+            .describe("groups with equal rewards: keep, drop, or drop and sample more prompts (DAPO)"),
+          max_rounds: posInt()
+            .default(4)
+            .describe("zero_std resample: most sampling rounds per step before training on what is kept"),
+          mask_truncated: z
+            .boolean()
+            .default(false)
+            .describe("leave responses cut at max_new_tokens out of the loss (DAPO)"),
         })
         .strict()
+        .refine((a) => a.cov_lb < a.cov_ub, { message: "cov_lb must be below cov_ub", path: ["cov_lb"] })
+        .refine((a) => a.clip_ratio_c === 0 || a.policy_loss === "vanilla", {
+          message: "the dual clip (clip_ratio_c) applies to policy_loss vanilla only",
+          path: ["clip_ratio_c"],
+        })
         .prefault({}),
       optim: z
         .object({
@@ -198,4 +269,19 @@ export function parseRewardSpec(s: string): { name: string; weight: number }[] {
     });
   if (!terms.length) throw new Error("reward: empty");
   return terms;
+}
+
+const WINDOWED = new Set(["self-certainty", "token-entropy", "trajectory-entropy"]);
+
+/** The training reward's terms with the options reward_options gives each of them. */
+export function rewardTerms(cfg: Pick<TrainConfig, "reward" | "reward_options">): RewardTerm[] {
+  const o = cfg.reward_options;
+  return parseRewardSpec(cfg.reward).map((t) => {
+    let options: Record<string, unknown> = {};
+    if (WINDOWED.has(t.name) && o.last_k > 0) options = { last_k: o.last_k };
+    if (WINDOWED.has(t.name) && o.last_frac < 1) options = { last_frac: o.last_frac };
+    if (t.name === "random") options = { p: o.random_p };
+    if (t.name === "majority-vote") options = { tie: o.vote_tie };
+    return { ...t, options };
+  });
 }

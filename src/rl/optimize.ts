@@ -10,6 +10,7 @@ import { NonFiniteError } from "../train/run.ts";
 import { perToken } from "./advantages.ts";
 import type { TrainConfig } from "./config.ts";
 import { policyLoss } from "./loss.ts";
+import { truncationWeights } from "./overlong.ts";
 import { packRollouts, type Rollout, stepSeed } from "./rollout.ts";
 
 /** The trained policy, its optimizer and the frozen reference (null without a KL term). */
@@ -39,6 +40,9 @@ export interface UpdateStats {
   clip_frac: number;
   clip_frac_low: number;
   clip_frac_high: number;
+  clip_frac_dual: number;
+  cov_selected_frac: number;
+  entropy_cov: number;
   ratio_mean: number;
   ratio_max: number;
   grad_norm: number;
@@ -59,13 +63,20 @@ export interface Update {
   advantages: Float64Array;
   lr: number;
   settings: OptimizeSettings;
+  /** Clip-Cov's draw among its candidate tokens: uniform in [0, 1). */
+  random: () => number;
 }
 
 /** One optimizer update; NonFiniteError (before the update) on a NaN/Inf loss or gradient. */
-export function update({ policy, batch, advantages, lr, settings: s }: Update): UpdateStats {
+export function update({ policy, batch, advantages, lr, settings: s, random }: Update): UpdateStats {
   const { model, opt, ref } = policy;
   const { algo } = s;
   const p = packRollouts(batch, s.pad);
+  if (algo.mask_truncated) {
+    // DAPO's overlong filtering: a response cut at the length limit takes no part in the loss
+    const w = truncationWeights(batch.map((r) => r.truncated));
+    for (let t = 0; t < p.mask.length; t++) p.mask[t] *= w[p.seqIndex[t]];
+  }
   const N = p.B * p.T;
   const refLogp =
     ref && algo.kl_coef > 0 && !algo.kl_in_reward ? frozenLogprobs(ref, p, s.temperature) : undefined;
@@ -90,6 +101,13 @@ export function update({ policy, batch, advantages, lr, settings: s }: Update): 
         entropyCoef: algo.entropy_coef,
         aggregation: algo.aggregation,
         maxLen: s.maxLen,
+        policyLoss: algo.policy_loss,
+        clipRatioC: algo.clip_ratio_c > 0 ? algo.clip_ratio_c : undefined,
+        covRatio: algo.cov_ratio,
+        covLb: algo.cov_lb,
+        covUb: algo.cov_ub,
+        klCovCoef: algo.kl_cov_coef,
+        random,
       },
     );
     const lossValue = loss.item();
@@ -106,6 +124,9 @@ export function update({ policy, batch, advantages, lr, settings: s }: Update): 
       clip_frac: stats.clipFrac,
       clip_frac_low: stats.clipFracLow,
       clip_frac_high: stats.clipFracHigh,
+      clip_frac_dual: stats.clipFracDual,
+      cov_selected_frac: stats.covSelectedFrac,
+      entropy_cov: stats.entropyCov,
       ratio_mean: stats.ratioMean,
       ratio_max: stats.ratioMax,
       grad_norm: gradNorm,
@@ -137,7 +158,9 @@ export function optimize(
       const batch = idx.map((i) => rollouts[i]);
       trainTokens += batch.reduce((a, r) => a + r.promptIds.length + r.responseIds.length, 0);
       const mbAdvantages = Float64Array.from(idx.map((i) => advantages[i]));
-      updates.push(update({ policy, batch, advantages: mbAdvantages, lr, settings: s }));
+      const rng = new Random(stepSeed(s.seed, step, 300 + updates.length));
+      const random = () => rng.next();
+      updates.push(update({ policy, batch, advantages: mbAdvantages, lr, settings: s, random }));
     }
   }
   return { lr, updates, trainTokens };

@@ -53,27 +53,35 @@ function allFinite(xs: ArrayLike<number>): boolean {
   return true;
 }
 
-/** The collect stage: step `step`'s rollouts from `pool`; NonFiniteError if sampling saw NaN/Inf. */
+/**
+ * The collect stage: step `step`'s rollouts from `pool`; NonFiniteError if sampling saw NaN/Inf.
+ * Each prompt gets group_size + vote_extra responses. Sampling round `round` > 0 (dynamic
+ * sampling's further prompts) draws other prompts and numbers its groups after the earlier
+ * rounds'; round 0 is what a step without dynamic sampling samples.
+ */
 export async function collect(
   model: Transformer,
   codec: TextCodec,
   pool: PromptItem[],
   r: TrainConfig["rollout"],
-  at: { seed: number; step: number },
+  at: { seed: number; step: number; round?: number },
 ): Promise<Rollout[]> {
-  const prompts = promptsForStep(pool, r.prompts_per_step, at.seed, at.step);
+  const round = at.round ?? 0;
+  const promptSeed = round === 0 ? at.seed : stepSeed(at.seed, round, 31);
+  const prompts = promptsForStep(pool, r.prompts_per_step, promptSeed, at.step);
   const rollouts = await collectRollouts(model, codec, prompts, {
-    groupSize: r.group_size,
+    groupSize: r.group_size + r.vote_extra,
     temperature: r.temperature,
     topP: r.top_p,
     maxNewTokens: r.max_new_tokens,
     batchSize: r.batch_size,
-    rng: new Random(stepSeed(at.seed, at.step, 1)),
+    rng: new Random(stepSeed(at.seed, at.step, 1 + 1000 * round)),
   });
   const bad = rollouts.findIndex(
     (x) => !allFinite(x.logp) || !allFinite(x.entropy) || !allFinite(x.selfCertainty),
   );
   if (bad >= 0) throw new NonFiniteError(`log-probabilities while sampling (rollout ${bad})`);
+  for (const x of rollouts) x.group += round * r.prompts_per_step;
   return rollouts;
 }
 

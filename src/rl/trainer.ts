@@ -9,12 +9,13 @@ import type { Grader } from "../grading/index.ts";
 import { type CheckpointState, loadCheckpointDir } from "../model/checkpoint.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { runSteps, TrainingRun } from "../train/run.ts";
-import { parseRewardSpec, type TrainConfig } from "./config.ts";
+import { rewardTerms, type TrainConfig } from "./config.ts";
+import { gatherGroups } from "./dynamic-sampling.ts";
 import { type GuardState, guardStep, initialGuardState } from "./guard.ts";
 import { type StepMetrics, stepMetrics } from "./observe.ts";
 import { type OptimizeSettings, optimize } from "./optimize.ts";
 import { collect, type PromptItem } from "./rollout.ts";
-import { type ScoreSettings, score } from "./score.ts";
+import { advantagesFor, type ScoreSettings, scoreRewards } from "./score.ts";
 
 export type { StepMetrics } from "./observe.ts";
 
@@ -72,10 +73,14 @@ export async function trainRl(
   const ref = cfg.algo.kl_coef > 0 && deps.loadReference ? deps.loadReference() : null;
   const pad = deps.codec.padId ?? deps.codec.eosId;
   const scoring: ScoreSettings = {
-    terms: parseRewardSpec(cfg.reward),
+    terms: rewardTerms(cfg),
     mode: cfg.reward_mode,
     grade: deps.grade,
     algo: cfg.algo,
+    rewardOptions: cfg.reward_options,
+    groupSize: cfg.rollout.group_size,
+    maxNewTokens: cfg.rollout.max_new_tokens,
+    seed: cfg.seed,
     temperature: cfg.rollout.temperature,
     ref,
     pad,
@@ -106,27 +111,47 @@ export async function trainRl(
 
   let guardStopped = false;
   const result = await runSteps(run, cfg.steps, cfg.on_nan, async (step) => {
-    const t0 = performance.now();
-    const rollouts = await collect(run.model, deps.codec, deps.prompts, cfg.rollout, {
-      seed: cfg.seed,
-      step,
-    });
+    const times = { collect: 0, score: 0, optimize: 0 };
+    // collect + score, round after round while dynamic sampling asks for more groups
+    const gathered = await gatherGroups(
+      async (round) => {
+        const t0 = performance.now();
+        const rollouts = await collect(run.model, deps.codec, deps.prompts, cfg.rollout, {
+          seed: cfg.seed,
+          step,
+          round,
+        });
+        const t1 = performance.now();
+        const scoredRound = scoreRewards(rollouts, scoring, step);
+        times.collect += t1 - t0;
+        times.score += performance.now() - t1;
+        return scoredRound;
+      },
+      { mode: cfg.algo.zero_std, target: cfg.rollout.prompts_per_step, maxRounds: cfg.algo.max_rounds },
+    );
     const t1 = performance.now();
-    const scored = score(rollouts, scoring);
+    const { trained, observed } = gathered;
+    const scored = advantagesFor(observed.rollouts, observed.rewards, scoring);
     const t2 = performance.now();
+    times.score += t2 - t1;
     const policy = { model: run.model, opt: run.opt, ref };
-    const optimized = optimize(policy, rollouts, scored.advantages, optimizing, step);
-    const t3 = performance.now();
+    // nothing is trained on when every sampled group had equal rewards (zero_std drop / resample)
+    const trainAdvantages = trained.rollouts.length ? scored.advantages : new Float64Array(0);
+    const optimized = optimize(policy, trained.rollouts, trainAdvantages, optimizing, step);
+    times.optimize = performance.now() - t2;
 
     const done = step + 1;
     const m = stepMetrics({
       step: done,
-      rollouts,
+      rollouts: observed.rollouts,
       ...scored,
       optimized,
-      times: { collect: t1 - t0, score: t2 - t1, optimize: t3 - t2 },
+      times,
       transitionalRate: deps.transitionalRate,
     });
+    m.frac_reward_zero_std = gathered.fracZeroStd;
+    m.sampling_rounds = gathered.rounds;
+    m.groups_trained = gathered.groupsTrained;
     let evalSummary: EvalSummary | null = null;
     if (deps.evaluate && ((cfg.eval.every > 0 && done % cfg.eval.every === 0) || done === cfg.steps)) {
       evalSummary = await deps.evaluate(run.model, done);
