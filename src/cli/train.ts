@@ -102,9 +102,11 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command("train")
     .description(
-      "post-train a policy with RL: internal feedback (self-certainty, token-entropy, trajectory-entropy),\n" +
-        "RLVR (correctness) or mixtures; GRPO/RLOO/REINFORCE with PPO clipping. Metrics go to\n" +
-        "<out>/metrics.jsonl, checkpoints to <out>/checkpoints.",
+      "post-train a policy with RL: internal feedback (self-certainty, token-entropy, trajectory-entropy), " +
+        "answer agreement (majority-vote, semantic-entropy), the random control, RLVR (correctness) or " +
+        "mixtures; GRPO/RLOO/REINFORCE with PPO clipping, dual clip, GSPO, Clip-Cov or KL-Cov, DAPO's " +
+        "dynamic sampling and overlong handling. Metrics go to <out>/metrics.jsonl, checkpoints to " +
+        "<out>/checkpoints.",
     )
     .option("--resume", "continue the run in --out from its newest checkpoint")
     .option("--guard [mode]", "shorthand for --guard.mode (a bare --guard means rollback)");
