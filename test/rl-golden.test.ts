@@ -13,6 +13,7 @@ import { selfCertainty, tokenEntropy, trajectoryEntropy } from "../src/rewards/i
 import { computeAdvantages, perToken } from "../src/rl/advantages.ts";
 import { type Aggregation, type KlType, policyLoss, policyLossPerToken } from "../src/rl/loss.ts";
 import type { Rollout } from "../src/rl/rollout.ts";
+import { assertClose } from "./helpers/backend.ts";
 
 interface LossConfig {
   clipLow: number;
@@ -54,16 +55,7 @@ const seqIndex = Int32Array.from(golden.seqIndex);
 const targets = Int32Array.from(golden.targets);
 const advTok = perToken(golden.advantages.grpo, seqIndex);
 
-function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    assert.ok(
-      err <= tol * Math.max(1, Math.abs(expected[i])),
-      `${what}[${i}]: ${actual[i]} vs ${expected[i]}`,
-    );
-  }
-}
+const close = assertClose;
 
 function options(c: LossConfig & { aggregation?: Aggregation }) {
   return {

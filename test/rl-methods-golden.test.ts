@@ -19,6 +19,7 @@ import {
 } from "../src/rl/covariance.ts";
 import { type Aggregation, aggregationWeights, policyLoss } from "../src/rl/loss.ts";
 import { policyLosses, type SurrogateOptions } from "../src/rl/surrogates.ts";
+import { assertClose } from "./helpers/backend.ts";
 
 interface Methods {
   oldLogp: number[];
@@ -60,16 +61,7 @@ const seqIndex = Int32Array.from(golden.seqIndex);
 const advTok = perToken(golden.advantages.grpo, seqIndex);
 const mask = golden.mask;
 
-function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    assert.ok(
-      err <= tol * Math.max(1, Math.abs(expected[i])),
-      `${what}[${i}]: ${actual[i]} vs ${expected[i]}`,
-    );
-  }
-}
+const close = assertClose;
 
 /** The surrogate name and options of a golden case ("dual-clip" is vanilla with c). */
 function setup(name: string): { surrogate: string; options: SurrogateOptions } {

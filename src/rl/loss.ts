@@ -82,26 +82,14 @@ export interface PolicyLossInputs {
   seqIndex: Int32Array;
 }
 
-export interface PolicyLossOptions {
-  clipLow?: number;
-  clipHigh?: number;
+/** The surrogate's own options (clip range, dual clip, Clip-Cov / KL-Cov settings) and the rest. */
+export interface PolicyLossOptions extends Partial<SurrogateOptions> {
   klCoef?: number;
   klType?: KlType;
   entropyCoef?: number;
   aggregation?: Aggregation;
   /** The policy-gradient surrogate, a name in `policyLosses` (default vanilla: PPO's clip). */
   policyLoss?: string;
-  /** Dual clip bound c > 1 (vanilla only); absent = off. */
-  clipRatioC?: number;
-  /** Clip-Cov / KL-Cov: fraction of response tokens selected. */
-  covRatio?: number;
-  /** Clip-Cov: the covariance band. */
-  covLb?: number;
-  covUb?: number;
-  /** KL-Cov: weight of |log π − log π_old| on the selected tokens. */
-  klCovCoef?: number;
-  /** Clip-Cov's draw among its candidates: uniform in [0, 1). */
-  random?: () => number;
   /** Constant length divisor of `seq-mean-token-sum-norm` (the max response length). */
   maxLen?: number;
   /**
@@ -207,8 +195,6 @@ function checkLength(name: string, a: { length: number } | undefined, N: number)
 }
 
 interface Resolved {
-  clipLow: number;
-  clipHigh: number;
   klCoef: number;
   klType: KlType;
   entropyCoef: number;
@@ -219,32 +205,23 @@ interface Resolved {
 
 function resolve(inputs: PolicyLossInputs, options: PolicyLossOptions): Resolved {
   const r: Resolved = {
-    clipLow: options.clipLow ?? 0.2,
-    clipHigh: options.clipHigh ?? 0.2,
     klCoef: options.klCoef ?? 0,
     klType: options.klType ?? "k3",
     entropyCoef: options.entropyCoef ?? 0,
     aggregation: options.aggregation ?? "token-mean",
     policyLoss: options.policyLoss ?? "vanilla",
-    surrogate: {
-      clipLow: options.clipLow ?? 0.2,
-      clipHigh: options.clipHigh ?? 0.2,
-      clipRatioC: options.clipRatioC,
-      covRatio: options.covRatio,
-      covLb: options.covLb,
-      covUb: options.covUb,
-      klCovCoef: options.klCovCoef,
-      random: options.random,
-    },
+    // the surrogate reads its own fields (clip range, dual clip, Clip-Cov / KL-Cov settings)
+    surrogate: { ...options, clipLow: options.clipLow ?? 0.2, clipHigh: options.clipHigh ?? 0.2 },
   };
   klEstimators.get(r.klType); // unknown names fail here, listing the valid ones
   aggregations.get(r.aggregation);
   policyLosses.get(r.policyLoss);
   if (r.surrogate.clipRatioC !== undefined && r.policyLoss !== "vanilla")
     throw new Error(`policy loss: the dual clip (clipRatioC) applies to vanilla only, not ${r.policyLoss}`);
-  if (!(r.clipLow >= 0 && r.clipLow < 1) || !(r.clipHigh >= 0))
+  const { clipLow, clipHigh } = r.surrogate;
+  if (!(clipLow >= 0 && clipLow < 1) || !(clipHigh >= 0))
     throw new Error(
-      `policy loss: clip range must satisfy 0 ≤ clipLow < 1, clipHigh ≥ 0 (got ${r.clipLow}, ${r.clipHigh})`,
+      `policy loss: clip range must satisfy 0 ≤ clipLow < 1, clipHigh ≥ 0 (got ${clipLow}, ${clipHigh})`,
     );
   const { logp, oldLogp, refLogp, entropy, advantages, mask } = inputs;
   if (logp.shape.length !== 1) throw new Error(`policy loss: logp must be [N], got [${logp.shape}]`);

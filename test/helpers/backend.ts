@@ -34,3 +34,20 @@ export function normwiseError(ours: ArrayLike<number>, ref: ArrayLike<number>, w
   }
   return { abs, rel: abs / scale };
 }
+
+/** Elementwise |actual − expected| ≤ tol · max(1, |expected|), naming the first index that fails. */
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: number,
+  what: string,
+): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    assert.ok(
+      err <= tol * Math.max(1, Math.abs(expected[i])),
+      `${what}[${i}]: ${actual[i]} vs ${expected[i]}`,
+    );
+  }
+}
