@@ -144,7 +144,7 @@ test("Clip-Cov draws uniformly among the candidates", () => {
 });
 
 test("loss variants: per-token loss, aggregated loss and d loss / d logp match PyTorch", () => {
-  assert.equal(m.cases.length, 10);
+  assert.equal(m.cases.length, 12);
   for (const c of m.cases) {
     const { surrogate, options } = setup(c.policyLoss);
     const logp = parameter([N], golden.logp);
@@ -189,7 +189,7 @@ test("clip counts: low, high and dual match PyTorch; KL-Cov clips nothing", () =
     );
     assert.throws(
       () => policyLosses.get("ppo2"),
-      /unknown policy loss "ppo2"; valid: vanilla, gspo, clip-cov, kl-cov/,
+      /unknown policy loss "ppo2"; valid: vanilla, unclipped, gspo, clip-cov, kl-cov/,
     );
     logp.dispose();
   });

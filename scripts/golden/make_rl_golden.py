@@ -258,6 +258,7 @@ def surr_kl_cov(logp):
 VARIANTS = {
     "vanilla": lambda lp: surr_vanilla(lp, False),
     "dual-clip": lambda lp: surr_vanilla(lp, True),
+    "unclipped": lambda lp: -adv_tok * ratio_of(lp),
     "gspo": surr_gspo,
     "clip-cov": surr_clip_cov,
     "kl-cov": surr_kl_cov,

@@ -128,7 +128,7 @@ export function trainConfigSchema() {
             .default(true)
             .describe("grpo: divide by the group std (false = Dr.GRPO)"),
           whiten: z.boolean().default(false).describe("reinforce: whiten advantages over the batch"),
-          clip_low: num().min(0).default(0.2).describe("PPO clip epsilon below 1"),
+          clip_low: num().min(0).lt(1).default(0.2).describe("PPO clip epsilon below 1"),
           clip_high: num().min(0).default(0.2).describe("PPO clip epsilon above 1 (clip-higher: 0.28)"),
           epochs: posInt().default(1).describe("passes over each rollout batch"),
           mini_batches: posInt().default(1).describe("optimizer steps per epoch"),
@@ -143,7 +143,7 @@ export function trainConfigSchema() {
             .describe("subtract beta*k1 from the reward instead of the loss"),
           entropy_coef: num().default(0).describe("entropy bonus coefficient c_H"),
           policy_loss: registered(policyLosses.names(), "vanilla").describe(
-            "policy-gradient term: vanilla (PPO clip), gspo (sequence ratio), clip-cov, kl-cov",
+            "policy-gradient term: vanilla (PPO clip), unclipped, gspo (sequence ratio), clip-cov, kl-cov",
           ),
           clip_ratio_c: num()
             .min(0)

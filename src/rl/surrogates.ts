@@ -128,6 +128,17 @@ export const vanilla: Surrogate = (inputs, o) => {
 };
 
 /**
+ * The importance-weighted policy gradient without any clip, L_t = −ρA: the "clipping off" arm of
+ * the random-reward control (Shao et al. 2025 trace spurious-reward gains to the clip's bias).
+ */
+export const unclipped: Surrogate = (inputs) => {
+  const { logp, oldLogp, advantages: adv } = inputs;
+  const loss = neg(mul(ratioTensor(inputs), constant(adv, [logp.size], logp)));
+  const ratio = tokenRatios(logp.readSync(), oldLogp);
+  return { loss, stats: { clippedLow: 0, clippedHigh: 0, clippedDual: 0, covSelected: 0, ratio } };
+};
+
+/**
  * GSPO (Zheng et al. 2025): one importance ratio per sequence, the geometric mean
  * s_i = exp((1/|y_i|) Σ_t (log π_θ − log π_old)), clipped like PPO's. Per token its value is s_i
  * and its gradient s_i ∇log π_θ(y_t) (GSPO-token with a sequence-level advantage), so with
@@ -215,6 +226,7 @@ export const klCov: Surrogate = (inputs, o) => {
 /** The policy-gradient surrogates by name; `algo.policy_loss` in the config takes these names. */
 export const policyLosses = new Registry<Surrogate>("policy loss", {
   vanilla,
+  unclipped,
   gspo,
   "clip-cov": clipCov,
   "kl-cov": klCov,
