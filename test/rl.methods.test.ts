@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { resolveConfig } from "../src/cli/options.ts";
+import { Command } from "commander";
+import { addConfigOptions, resolveConfig } from "../src/cli/options.ts";
 import { AdamW } from "../src/engine/optim.ts";
 import type { RewardResult } from "../src/rewards/types.ts";
 import { rewardTerms, TrainConfigSchema } from "../src/rl/config.ts";
@@ -72,6 +73,30 @@ describe("config of the methods", () => {
     });
     assert.equal(ok.algo.policy_loss, "kl-cov");
     assert.equal(ok.algo.zero_std, "resample");
+  });
+
+  test("every new option is listed by rlif train --help, with its choices", () => {
+    const help = addConfigOptions(new Command("train"), TrainConfigSchema).helpInformation();
+    for (const flag of [
+      "--reward_options.last_k <number>",
+      "--reward_options.last_frac <number>",
+      "--reward_options.random_p <number>",
+      "--reward_options.vote_tie <first|none>",
+      "--reward_options.overlong_buffer <number>",
+      "--reward_options.overlong_factor <number>",
+      "--rollout.vote_extra <number>",
+      "--algo.policy_loss <vanilla|unclipped|gspo|clip-cov|kl-cov>",
+      "--algo.clip_ratio_c <number>",
+      "--algo.cov_ratio <number>",
+      "--algo.cov_lb <number>",
+      "--algo.cov_ub <number>",
+      "--algo.kl_cov_coef <number>",
+      "--algo.zero_std <keep|drop|resample>",
+      "--algo.max_rounds <number>",
+      "--algo.mask_truncated <boolean>",
+    ])
+      assert.ok(help.includes(flag), `--help lacks ${flag}`);
+    assert.match(help, /majority-vote, semantic-entropy, random\)/);
   });
 
   test("rewardTerms gives each term the options meant for it", () => {
