@@ -27,8 +27,8 @@ function rawFile(header: string | object, data: Uint8Array | number[] = [], n?: 
 
 const f32Bytes = (values: number[]) => new Uint8Array(new Float32Array(values).buffer);
 
-function sampleTensors(): Map<string, TensorToSave> {
-  return new Map<string, TensorToSave>([
+function sampleTensors(): Map<string, TensorToSave & { data: Float32Array | Float64Array }> {
+  return new Map([
     ["model.b", { shape: [2, 3], data: new Float32Array([1, -2, 3.5, 0, -0, 1e-30]) }],
     ["model.a", { shape: [3], data: new Float32Array([Math.PI, Number.POSITIVE_INFINITY, -7]) }],
     ["exact", { shape: [2], data: new Float64Array([1 / 3, 1e-300]) }],

@@ -41,14 +41,23 @@ export interface MatmulShape {
   accumulate?: boolean;
 }
 
-/** Rotary embedding over [rows, H, D] with one position per row, base `theta`.
- *  inverse rotates by -angle (the backward pass). */
+/** Rotary embedding over [rows, H, D] with one position per row, base `theta`, optionally
+ *  Llama 3 frequency scaling. inverse rotates by -angle (the backward pass). */
 export interface RopeShape {
   rows: number;
   H: number;
   D: number;
   theta: number;
+  scaling?: RopeScaling;
   inverse?: boolean;
+}
+
+/** Llama 3 scaling of the rotary inverse frequencies (transformers' rope_type "llama3"). */
+export interface RopeScaling {
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositions: number;
 }
 
 /** The buffers of the attention backward: gradients accumulated into (dq, dk, dv), the incoming

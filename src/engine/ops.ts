@@ -2,7 +2,7 @@
 // records the matching backward kernel next to it. Shapes are checked here, once, so that
 // kernels can trust them.
 
-import type { AttentionShape, BinaryOp, UnaryOp } from "./backend.ts";
+import type { AttentionShape, BinaryOp, RopeScaling, UnaryOp } from "./backend.ts";
 import { type GradFn, gradOf, isGradEnabled, Tensor } from "./tensor.ts";
 
 function like(shape: readonly number[], ref: Tensor): Tensor {
@@ -198,18 +198,18 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
   });
 }
 
-/** Rotary position embedding over x [rows, H, D], one position per row. */
-export function rope(x: Tensor, positions: Int32Array, theta: number): Tensor {
+/** Rotary position embedding over x [rows, H, D], one position per row (Llama 3 scaling optional). */
+export function rope(x: Tensor, positions: Int32Array, theta: number, scaling?: RopeScaling): Tensor {
   if (x.shape.length !== 3) throw new Error(`rope expects [rows, H, D], got [${x.shape}]`);
   const [rows, H, D] = x.shape;
   if (positions.length !== rows) throw new Error(`rope: ${positions.length} positions for ${rows} rows`);
   if (D % 2) throw new Error("rope: head dimension must be even");
   const out = like(x.shape, x);
   const be = x.backend;
-  be.rope(out.storage, x.storage, positions, { rows, H, D, theta });
+  be.rope(out.storage, x.storage, positions, { rows, H, D, theta, scaling });
   return record(out, "rope", [x], (go) => {
     const tmp = like(x.shape, x);
-    be.rope(tmp.storage, go.storage, positions, { rows, H, D, theta, inverse: true });
+    be.rope(tmp.storage, go.storage, positions, { rows, H, D, theta, scaling, inverse: true });
     be.axpy(gradOf(x).storage, tmp.storage, 1);
     tmp.dispose();
   });

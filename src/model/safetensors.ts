@@ -11,7 +11,17 @@
 // serializer: tensors sorted by dtype (F64 before F32) then name, compact JSON, the header
 // padded with spaces to a multiple of 8 bytes.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /** Same cap as the reference implementation: a larger header is refused before it is read. */
@@ -49,8 +59,11 @@ export interface SafetensorsContents<A extends Float32Array | Float64Array = Flo
 
 export interface TensorToSave {
   shape: readonly number[];
-  /** Float32Array is written as F32, Float64Array as F64. */
-  data: Float32Array | Float64Array;
+  /** Float64Array is written as F64; Float32Array as `dtype`. A function is called only when the
+   *  tensor is written (then give `numel`), so a large model is converted one tensor at a time. */
+  data: Float32Array | Float64Array | (() => Float32Array);
+  numel?: number;
+  dtype?: SaveDtype;
 }
 
 export class SafetensorsError extends Error {
@@ -98,30 +111,35 @@ function readFile(path: string): Uint8Array {
 }
 
 // ---------------------------------------------------------------- reading
-function parse(
-  bytes: Uint8Array,
-  source: string,
-  precision: "f32" | "f64",
-): SafetensorsContents<Float32Array | Float64Array> {
-  const fail = (msg: string): never => {
-    throw new SafetensorsError(source, msg);
-  };
-  if (bytes.length < 8) fail(`file of ${bytes.length} bytes is too short for the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n64 = view.getBigUint64(0, true);
+interface Header {
+  entries: HeaderEntry[];
+  metadata: Record<string, string>;
+  /** Byte offset of the data section in the file. */
+  dataStart: number;
+}
+
+/** The header length from the first 8 bytes, checked against the file's size. */
+function headerLength(first8: Uint8Array, fileLength: number, fail: (m: string) => never): number {
+  if (fileLength < 8) fail(`file of ${fileLength} bytes is too short for the 8-byte header length`);
+  const n64 = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_BYTES))
     fail(
       `header length ${n64} exceeds the limit of ${MAX_HEADER_BYTES} bytes (corrupt or not a safetensors file)`,
     );
   const n = Number(n64);
-  if (8 + n > bytes.length)
+  if (8 + n > fileLength)
     fail(
-      `header length ${n} runs past the end of the file (${bytes.length} bytes): truncated or not a safetensors file`,
+      `header length ${n} runs past the end of the file (${fileLength} bytes): truncated or not a safetensors file`,
     );
+  return n;
+}
 
+/** Parse and validate the JSON header (bytes 8..8+n) of a file of fileLength bytes. */
+function parseHeader(headerBytes: Uint8Array, fileLength: number, fail: (m: string) => never): Header {
+  const n = headerBytes.length;
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(headerBytes);
   } catch {
     return fail("header is not valid UTF-8");
   }
@@ -151,7 +169,7 @@ function parse(
 
   // As the reference does: sorted by offsets, tensors must tile the data section exactly.
   const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = fileLength - dataStart;
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let pos = 0;
   let prev: HeaderEntry | null = null;
@@ -177,13 +195,117 @@ function parse(
   }
   if (pos < dataLen)
     fail(`${dataLen - pos} trailing bytes after the last tensor (header covers ${pos} of ${dataLen})`);
+  return { entries, metadata, dataStart };
+}
 
+function parse(
+  bytes: Uint8Array,
+  source: string,
+  precision: "f32" | "f64",
+): SafetensorsContents<Float32Array | Float64Array> {
+  const fail = (msg: string): never => {
+    throw new SafetensorsError(source, msg);
+  };
+  const n = headerLength(bytes.subarray(0, 8), bytes.length, fail);
+  const { entries, metadata, dataStart } = parseHeader(bytes.subarray(8, 8 + n), bytes.length, fail);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors = new Map<string, LoadedTensor<Float32Array | Float64Array>>();
   for (const e of entries) {
     const data = decode(view, dataStart + e.begin, e, precision, fail);
     tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
   }
   return { tensors, metadata };
+}
+
+/** What the header says about one tensor, before its data is read. */
+export interface TensorInfo {
+  dtype: string;
+  shape: number[];
+}
+
+/**
+ * A safetensors file opened for reading one tensor at a time: the header is read and validated
+ * at open, each tensor's bytes only when it is asked for, so a model never sits in memory twice
+ * (once as file bytes, once converted). Close it when done.
+ */
+export class SafetensorsFile {
+  readonly metadata: Record<string, string>;
+  private readonly byName = new Map<string, HeaderEntry>();
+  private fd: number | null;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    header: Header,
+    private readonly dataStart: number,
+  ) {
+    this.fd = fd;
+    this.metadata = header.metadata;
+    for (const e of header.entries) this.byName.set(e.name, e);
+  }
+
+  static open(path: string): SafetensorsFile {
+    const fail = (msg: string): never => {
+      throw new SafetensorsError(path, msg);
+    };
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (e) {
+      return fail(`cannot read: ${(e as Error).message}`);
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const first8 = readExactly(fd, 0, Math.min(8, size), path);
+      const n = headerLength(first8, size, fail);
+      const header = parseHeader(readExactly(fd, 8, n, path), size, fail);
+      return new SafetensorsFile(path, fd, header, header.dataStart);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** Tensor names and what the header says of each, in header order. */
+  tensors(): Map<string, TensorInfo> {
+    const out = new Map<string, TensorInfo>();
+    for (const [name, e] of this.byName) out.set(name, { dtype: e.dtype, shape: e.shape });
+    return out;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** One tensor, converted to Float32 (or Float64). */
+  read(name: string, precision: "f32" | "f64" = "f32"): LoadedTensor<Float32Array | Float64Array> {
+    const e = this.byName.get(name);
+    if (!e) throw new SafetensorsError(this.path, `no tensor ${JSON.stringify(name)}`);
+    if (this.fd === null) throw new SafetensorsError(this.path, "read after close");
+    const bytes = readExactly(this.fd, this.dataStart + e.begin, e.end - e.begin, this.path);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const data = decode(view, 0, e, precision, (m) => {
+      throw new SafetensorsError(this.path, m);
+    });
+    return { dtype: e.dtype, shape: e.shape, data };
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/** `length` bytes at `position` (positional reads: no seek state shared between tensors). */
+function readExactly(fd: number, position: number, length: number, path: string): Uint8Array {
+  const buf = new Uint8Array(length);
+  for (let off = 0; off < length; ) {
+    const got = readSync(fd, buf, off, length - off, position + off);
+    if (got === 0)
+      throw new SafetensorsError(path, `file ended early reading ${length} bytes at ${position}`);
+    off += got;
+  }
+  return buf;
 }
 
 function parseEntry(name: string, info: unknown, fail: (m: string) => never): HeaderEntry {
@@ -331,22 +453,37 @@ function firstDuplicateTopLevelKey(text: string): string | null {
 }
 
 // ---------------------------------------------------------------- writing
-/** Serialize tensors (F32 or F64 by array type) byte-for-byte as the reference implementation. */
-export function serializeSafetensors(
+/** Float dtypes rlif writes: Float32 data may be stored as F32, BF16 or F16 (rounded to nearest even). */
+export type SaveDtype = "F32" | "BF16" | "F16";
+
+// The reference orders tensors by dtype, larger first in its enum (F64 > F32 > BF16 > F16), then name.
+const DTYPE_RANK: Record<string, number> = { F64: 3, F32: 2, BF16: 1, F16: 0 };
+
+interface PlannedTensor {
+  name: string;
+  shape: readonly number[];
+  dtype: string;
+  nbytes: number;
+  t: TensorToSave;
+}
+
+/** Header bytes (padded to 8) and tensor order of a file, as the reference serializer lays it out. */
+function planFile(
   tensors: ReadonlyMap<string, TensorToSave>,
   metadata?: Record<string, string>,
-): Uint8Array {
+): { header: Uint8Array; items: PlannedTensor[]; dataBytes: number } {
   const enc = new TextEncoder();
   const items = [...tensors].map(([name, t]) => {
     if (name === "__metadata__") throw new Error('a tensor cannot be named "__metadata__"');
     const numel = t.shape.reduce((a, b) => a * b, 1);
-    if (t.shape.some((d) => !Number.isSafeInteger(d) || d < 0) || numel !== t.data.length)
-      throw new Error(`tensor ${name}: shape [${t.shape}] does not match ${t.data.length} values`);
-    const dtype = t.data instanceof Float64Array ? "F64" : "F32";
-    return { name, key: enc.encode(name), t, dtype };
+    if (t.shape.some((d) => !Number.isSafeInteger(d) || d < 0) || (t.numel ?? dataOf(t).length) !== numel)
+      throw new Error(
+        `tensor ${name}: shape [${t.shape}] does not match ${t.numel ?? dataOf(t).length} values`,
+      );
+    const dtype = t.data instanceof Float64Array ? "F64" : (t.dtype ?? "F32");
+    return { name, key: enc.encode(name), shape: t.shape, dtype, nbytes: numel * DTYPE_BYTES[dtype], t };
   });
-  // The reference sorts by dtype, larger alignment first, then by name (bytewise UTF-8).
-  items.sort((a, b) => (a.dtype === b.dtype ? Buffer.compare(a.key, b.key) : a.dtype === "F64" ? -1 : 1));
+  items.sort((a, b) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || Buffer.compare(a.key, b.key));
 
   const header: Record<string, unknown> = {};
   if (metadata) {
@@ -359,42 +496,85 @@ export function serializeSafetensors(
   }
   let offset = 0;
   for (const it of items) {
-    const nbytes = it.t.data.byteLength;
-    header[it.name] = { dtype: it.dtype, shape: [...it.t.shape], data_offsets: [offset, offset + nbytes] };
-    offset += nbytes;
+    header[it.name] = { dtype: it.dtype, shape: [...it.shape], data_offsets: [offset, offset + it.nbytes] };
+    offset += it.nbytes;
   }
   const json = enc.encode(JSON.stringify(header));
   const padded = json.length + ((8 - (json.length % 8)) % 8);
-  const out = new Uint8Array(8 + padded + offset);
+  const head = new Uint8Array(8 + padded);
+  new DataView(head.buffer).setBigUint64(0, BigInt(padded), true);
+  head.set(json, 8);
+  head.fill(0x20, 8 + json.length);
+  return { header: head, items, dataBytes: offset };
+}
+
+function dataOf(t: TensorToSave): Float32Array | Float64Array {
+  return typeof t.data === "function" ? t.data() : t.data;
+}
+
+/** One tensor's bytes in its file dtype, little-endian. */
+function encodeTensor(it: PlannedTensor): Uint8Array {
+  const data = dataOf(it.t);
+  if (it.dtype === "F32" || it.dtype === "F64") {
+    if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const out = new Uint8Array(it.nbytes);
+    const view = new DataView(out.buffer);
+    if (it.dtype === "F64") for (let i = 0; i < data.length; i++) view.setFloat64(8 * i, data[i], true);
+    else for (let i = 0; i < data.length; i++) view.setFloat32(4 * i, data[i], true);
+    return out;
+  }
+  const out = new Uint8Array(it.nbytes);
   const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(padded), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + padded);
-  let at = 8 + padded;
-  for (const { t } of items) {
-    if (LITTLE_ENDIAN_HOST) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    else if (t.data instanceof Float64Array)
-      for (let i = 0; i < t.data.length; i++) view.setFloat64(at + 8 * i, t.data[i], true);
-    else for (let i = 0; i < t.data.length; i++) view.setFloat32(at + 4 * i, t.data[i], true);
-    at += t.data.byteLength;
+  const bits = it.dtype === "BF16" ? floatToBf16Bits : floatToHalfBits;
+  for (let i = 0; i < data.length; i++) view.setUint16(2 * i, bits(data[i]), true);
+  return out;
+}
+
+/** Serialize tensors byte-for-byte as the reference implementation (F64 for Float64Array data,
+ *  else the tensor's dtype, F32 by default). */
+export function serializeSafetensors(
+  tensors: ReadonlyMap<string, TensorToSave>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const { header, items, dataBytes } = planFile(tensors, metadata);
+  const out = new Uint8Array(header.length + dataBytes);
+  out.set(header, 0);
+  let at = header.length;
+  for (const it of items) {
+    out.set(encodeTensor(it), at);
+    at += it.nbytes;
   }
   return out;
 }
 
-/** Write a safetensors file so that a crash never leaves a partial file at `path`:
- *  write a temporary file in the same directory, fsync it, rename it over `path`. */
+/** Bytes a file of these tensors takes (header included), without encoding anything. */
+export function safetensorsFileSize(
+  tensors: ReadonlyMap<string, TensorToSave>,
+  metadata?: Record<string, string>,
+): number {
+  const { header, dataBytes } = planFile(tensors, metadata);
+  return header.length + dataBytes;
+}
+
+/** Write a safetensors file so that a crash never leaves a partial file at `path`: write a
+ *  temporary file in the same directory tensor by tensor (lazy `data` is read only then, so a
+ *  model is never held twice), fsync it, rename it over `path`. */
 export function writeSafetensorsFileAtomic(
   path: string,
   tensors: ReadonlyMap<string, TensorToSave>,
   metadata?: Record<string, string>,
 ): void {
-  const bytes = serializeSafetensors(tensors, metadata);
+  const { header, items } = planFile(tensors, metadata);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   let fd: number | null = null;
+  const writeAll = (fd: number, bytes: Uint8Array) => {
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+  };
   try {
     fd = openSync(tmp, "wx");
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    writeAll(fd, header);
+    for (const it of items) writeAll(fd, encodeTensor(it));
     fsyncSync(fd);
     closeSync(fd);
     fd = null;
@@ -415,4 +595,37 @@ export function writeSafetensorsFileAtomic(
       closeSync(dfd);
     }
   } catch {}
+}
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** float32 -> bfloat16 bits, round to nearest even; NaN -> 0x7fc0 (as PyTorch's .to(bfloat16)). */
+export function floatToBf16Bits(x: number): number {
+  f32Scratch[0] = x;
+  if (Number.isNaN(f32Scratch[0])) return 0x7fc0;
+  const u = u32Scratch[0];
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** float32 -> IEEE binary16 bits, round to nearest even; overflow -> inf, NaN -> quiet NaN. */
+export function floatToHalfBits(x: number): number {
+  f32Scratch[0] = x;
+  const u = u32Scratch[0];
+  const sign = (u >>> 16) & 0x8000;
+  const abs = u & 0x7fffffff;
+  if (abs > 0x7f800000) return sign | 0x7e00;
+  if (abs >= 0x477ff000) return sign | 0x7c00; // >= 65520 rounds to inf (and inf itself)
+  if (abs < 0x38800000) {
+    // below the smallest normal half (2^-14): a multiple of 2^-24, rounded half to even
+    const v = Math.abs(f32Scratch[0]) * 2 ** 24;
+    let q = Math.floor(v);
+    const rem = v - q;
+    if (rem > 0.5 || (rem === 0.5 && q & 1)) q++;
+    return sign | q;
+  }
+  let h = (abs >>> 13) - ((127 - 15) << 10);
+  const rem = abs & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
 }

@@ -1,15 +1,22 @@
-// A Qwen2/Llama-family decoder built from the engine's ops, nanoGPT-style: the whole forward pass
-// is in this file. Parameters carry Hugging Face names so checkpoints move to and from PyTorch.
+// A Qwen2 / Qwen3 / Llama-family decoder built from the engine's ops, nanoGPT-style: the whole
+// forward pass is in this file. Parameters carry Hugging Face names so checkpoints move to and from
+// PyTorch. The families differ only in q/k/v biases (Qwen2), per-head q/k RMSNorm (Qwen3) and
+// rotary frequency scaling (Llama 3); all three are read from config.json.
 
-import type { Storage } from "../engine/backend.ts";
+import type { RopeScaling, Storage } from "../engine/backend.ts";
 import * as op from "../engine/ops.ts";
 import { Random } from "../engine/random.ts";
 import { noGrad, parameter, Tensor } from "../engine/tensor.ts";
-import { type Dims, dimsOf, type ModelConfig, parameterShapes } from "./config.ts";
+import { type Dims, dimsOf, type ModelConfig, parameterShapes, ropeScalingOf } from "./config.ts";
 
 export interface WeightSource {
   shape: readonly number[];
   data: ArrayLike<number>;
+}
+
+/** Named weights: a Map, or a reader that loads each tensor only when asked (sharded files). */
+export interface WeightLookup {
+  get(name: string): WeightSource | undefined;
 }
 
 /** Keys and values of every layer for incremental decoding: [B, capacity, Hkv, D] per layer.
@@ -37,11 +44,13 @@ export class KVCache {
 export class Transformer {
   readonly config: ModelConfig;
   readonly dims: Dims;
+  private readonly ropeScaling: RopeScaling | undefined;
   private readonly params = new Map<string, Tensor>();
 
   private constructor(config: ModelConfig) {
     this.config = config;
     this.dims = dimsOf(config);
+    this.ropeScaling = ropeScalingOf(config);
   }
 
   /** Fresh weights as Hugging Face initialises them: N(0, initializer_range), norms 1, biases 0. */
@@ -59,9 +68,9 @@ export class Transformer {
     return m;
   }
 
-  /** Build from named weights (e.g. a safetensors file). Missing or mis-shaped tensors are errors;
-   *  extra ones are ignored except a tied lm_head, which must equal the embedding if present. */
-  static fromWeights(config: ModelConfig, weights: Map<string, WeightSource>): Transformer {
+  /** Build from named weights (e.g. a safetensors file), one tensor at a time. Missing or
+   *  mis-shaped tensors are errors; extra ones (such as a tied lm_head) are ignored. */
+  static fromWeights(config: ModelConfig, weights: WeightLookup): Transformer {
     const m = new Transformer(config);
     for (const [name, shape] of parameterShapes(config)) {
       const w = weights.get(name);
@@ -128,6 +137,7 @@ export class Transformer {
     const { d, Hq, Hkv, D, L } = this.dims;
     const eps = this.config.rms_norm_eps;
     const theta = this.config.rope_theta;
+    const sc = this.ropeScaling;
     const N = B * T;
     let x = op.embedding(ids, this.embed);
     for (let l = 0; l < L; l++) {
@@ -137,8 +147,8 @@ export class Transformer {
       const q = op.linear(h, this.p(`${p}.self_attn.q_proj.weight`), this.bias(`${p}.self_attn.q_proj.bias`));
       const k = op.linear(h, this.p(`${p}.self_attn.k_proj.weight`), this.bias(`${p}.self_attn.k_proj.bias`));
       const v = op.linear(h, this.p(`${p}.self_attn.v_proj.weight`), this.bias(`${p}.self_attn.v_proj.bias`));
-      const qr = op.rope(q.reshape([N, Hq, D]), positions, theta);
-      const kr = op.rope(k.reshape([N, Hkv, D]), positions, theta);
+      const qr = op.rope(this.headNorm(q, `${p}.self_attn.q_norm.weight`, N, Hq), positions, theta, sc);
+      const kr = op.rope(this.headNorm(k, `${p}.self_attn.k_norm.weight`, N, Hkv), positions, theta, sc);
       const a = cache
         ? this.cachedAttention(qr, kr, v, cache, l, B, T, pos0!)
         : op.attention(qr, kr, v.reshape([N, Hkv, D]), B, T);
@@ -154,6 +164,13 @@ export class Transformer {
     x = op.rmsnorm(x, this.p("model.norm.weight"), eps);
     const head = this.config.tie_word_embeddings ? this.embed : this.p("lm_head.weight");
     return op.linear(x.reshape([N, d]), head);
+  }
+
+  /** [N, H*D] -> [N, H, D]; Qwen3 RMS-normalises each head (weight [D]) before rotary embedding. */
+  private headNorm(x: Tensor, weight: string, N: number, H: number): Tensor {
+    const { D, qkNorm } = this.dims;
+    if (!qkNorm) return x.reshape([N, H, D]);
+    return op.rmsnorm(x.reshape([N * H, D]), this.p(weight), this.config.rms_norm_eps).reshape([N, H, D]);
   }
 
   /** Append this step's keys/values to the cache, then attend over it (no autodiff: sampling only). */

@@ -9,6 +9,7 @@ import type {
   BinaryOp,
   FloatArray,
   MatmulShape,
+  RopeScaling,
   RopeShape,
   UnaryOp,
 } from "../../backend.ts";
@@ -247,18 +248,40 @@ export function rmsnormBackward(dx: F, dw: F, dy: F, x: F, w: F, rstd: F, rows: 
   }
 }
 
-/** Inverse frequencies of rotary embedding, computed in float32 as Hugging Face does. */
-export function ropeInvFreq(D: number, theta: number): Float64Array {
+/** Inverse frequencies of rotary embedding, computed in float32 as Hugging Face does; with
+ *  `scaling`, transformers' llama3 adjustment (_compute_llama3_parameters), op for op in float32. */
+export function ropeInvFreq(D: number, theta: number, scaling?: RopeScaling): Float64Array {
   const half = D / 2;
   const f = new Float64Array(half);
-  for (let i = 0; i < half; i++) f[i] = Math.fround(1 / theta ** ((2 * i) / D));
+  // float32 at every step, as torch computes 1.0 / (base ** (arange(0, D, 2).float() / D)): rounding
+  // the power before taking its reciprocal changes some frequencies by an ulp (e.g. theta 1e6).
+  const r = Math.fround;
+  for (let i = 0; i < half; i++) f[i] = r(1 / r(theta ** r((2 * i) / D)));
+  if (scaling) for (let i = 0; i < half; i++) f[i] = llama3InvFreq(f[i], scaling);
   return f;
 }
 
+/** One llama3-scaled frequency. Each float32 tensor op of the PyTorch code is one fround here;
+ *  Python scalars are float64 until they meet the tensor, and `s / t` is `t.reciprocal() * s`. */
+function llama3InvFreq(inv: number, sc: RopeScaling): number {
+  const r = Math.fround;
+  const old = sc.originalMaxPositions;
+  const lowWavelen = r(old / sc.lowFreqFactor);
+  const highWavelen = r(old / sc.highFreqFactor);
+  const factor = r(sc.factor);
+  const wavelen = r(r(1 / inv) * r(2 * Math.PI));
+  if (wavelen > lowWavelen) return r(inv / factor);
+  if (wavelen < highWavelen) return inv;
+  const smooth = r(
+    r(r(r(1 / wavelen) * r(old)) - r(sc.lowFreqFactor)) / r(sc.highFreqFactor - sc.lowFreqFactor),
+  );
+  return r(r(r(r(1 - smooth) * inv) / factor) + r(smooth * inv));
+}
+
 export function rope(out: F, x: F, positions: Int32Array, shape: RopeShape): void {
-  const { rows, H, D, theta, inverse = false } = shape;
+  const { rows, H, D, theta, scaling, inverse = false } = shape;
   const half = D / 2;
-  const inv = ropeInvFreq(D, theta);
+  const inv = ropeInvFreq(D, theta, scaling);
   const sign = inverse ? -1 : 1;
   for (let r = 0; r < rows; r++) {
     const pos = positions[r];

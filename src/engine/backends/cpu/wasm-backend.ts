@@ -14,6 +14,7 @@ import type {
   BinaryOp,
   FloatArray,
   MatmulShape,
+  RopeScaling,
   RopeShape,
   UnaryOp,
 } from "../../backend.ts";
@@ -542,7 +543,7 @@ export class WasmBackend implements Backend<CpuStorage> {
   }
 
   rope(out: S, x: S, positions: Int32Array, sh: RopeShape): void {
-    const { rows, H, D, theta, inverse = false } = sh;
+    const { rows, H, D, theta, scaling, inverse = false } = sh;
     let maxPos = -1;
     let minPos = 0;
     for (let r = 0; r < rows; r++) {
@@ -558,19 +559,19 @@ export class WasmBackend implements Backend<CpuStorage> {
       this.reference().rope(out, x, positions, sh);
       return;
     }
-    const tab = this.ropeTable(D, theta, maxPos);
+    const tab = this.ropeTable(D, theta, maxPos, scaling);
     const split = this.split(rows > 1 && rows * H * D >= MIN_PARALLEL_ELEMENTS);
     this.run.rope(split, out, x, positions, rows, H, D, tab.cos, tab.sin, inverse ? -1 : 1);
   }
 
-  /** cos/sin of position * inverse frequency, [position][D/2], cached per (D, theta) and grown on demand. */
-  private ropeTable(D: number, theta: number, maxPos: number): RopeTable {
-    const key = `${D}:${theta}`;
+  /** cos/sin of position * inverse frequency, [position][D/2], cached per (D, theta, scaling) and grown on demand. */
+  private ropeTable(D: number, theta: number, maxPos: number, scaling?: RopeScaling): RopeTable {
+    const key = `${D}:${theta}:${scaling ? JSON.stringify(scaling) : ""}`;
     const old = this.ropeTables.get(key);
     if (old && old.positions > maxPos) return old;
     const positions = Math.max(maxPos + 1, 2 * (old?.positions ?? 0), 256);
     const half = D / 2;
-    const inv = ropeInvFreq(D, theta);
+    const inv = ropeInvFreq(D, theta, scaling);
     const { ptr, cls } = this.heap.alloc(2 * positions * half * 4);
     const c = new Float32Array(this.heap.buffer, ptr, positions * half);
     const s = new Float32Array(this.heap.buffer, ptr + positions * half * 4, positions * half);
