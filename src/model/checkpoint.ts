@@ -10,6 +10,7 @@ import { fsyncDir, writeFileAtomic } from "../util/fs.ts";
 import { type ModelConfig, parseModelConfig } from "./config.ts";
 import { readSafetensorsFile, type TensorToSave, writeSafetensorsFileAtomic } from "./safetensors.ts";
 import { Transformer } from "./transformer.ts";
+import { ModelWeights } from "./weights.ts";
 
 function tensorsToSave(model: Transformer): Map<string, TensorToSave> {
   const out = new Map<string, TensorToSave>();
@@ -38,15 +39,16 @@ export function saveModel(dir: string, model: Transformer, tokenizerJson?: strin
   if (tokenizerJson !== undefined) writeFileAtomic(join(dir, "tokenizer.json"), tokenizerJson);
 }
 
+/** A model folder: config.json and its weights, single or sharded, F32/BF16/F16 (read tensor by tensor). */
 export function loadModel(dir: string): Transformer {
   const config = readModelConfig(dir);
-  const path = join(dir, "model.safetensors");
-  if (!existsSync(path)) throw new Error(`no model.safetensors in ${dir}`);
-  const { tensors } = readSafetensorsFile(path);
+  const weights = ModelWeights.open(dir);
   try {
-    return Transformer.fromWeights(config, tensors);
+    return Transformer.fromWeights(config, weights);
   } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
+    throw new Error(`${weights.describe()}: ${(e as Error).message}`);
+  } finally {
+    weights.close();
   }
 }
 

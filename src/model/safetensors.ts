@@ -45,6 +45,13 @@ const DTYPE_BYTES: Record<string, number> = {
   U64: 8,
 };
 
+/** Bytes per element of a safetensors dtype. */
+export function dtypeBytes(dtype: string): number {
+  const n = DTYPE_BYTES[dtype];
+  if (n === undefined) throw new Error(`unknown safetensors dtype ${dtype}`);
+  return n;
+}
+
 export interface LoadedTensor<A extends Float32Array | Float64Array = Float32Array> {
   /** The dtype stored in the file (the data has been converted). */
   dtype: string;
@@ -545,15 +552,6 @@ export function serializeSafetensors(
     at += it.nbytes;
   }
   return out;
-}
-
-/** Bytes a file of these tensors takes (header included), without encoding anything. */
-export function safetensorsFileSize(
-  tensors: ReadonlyMap<string, TensorToSave>,
-  metadata?: Record<string, string>,
-): number {
-  const { header, dataBytes } = planFile(tensors, metadata);
-  return header.length + dataBytes;
 }
 
 /** Write a safetensors file so that a crash never leaves a partial file at `path`: write a
