@@ -1,6 +1,8 @@
 // The model against PyTorch: logits, next-token loss and every parameter gradient of a tiny random
 // Qwen2 (tied and untied head) equal the values computed by scripts/golden/make_golden.py, which
-// writes Hugging Face's Qwen2 forward out in float64 PyTorch from the same float32 weights.
+// writes Hugging Face's Qwen2 forward out in float64 PyTorch from the same float32 weights; and
+// likewise for the Qwen2, Qwen3 and Llama folders of scripts/golden/make_hf_golden.py, stored as
+// hub downloads are (BF16, two shards and an index), with their rotary frequencies bit for bit.
 // The float64 reference backend must agree to rounding noise; the float32 backend to float32
 // accuracy. Errors are normwise per tensor: max |ours - torch| / max |torch|.
 // (Both sides round the rotary inverse frequencies to float32, as transformers does; with float64
@@ -16,10 +18,14 @@ import { CpuBackend } from "../src/engine/backends/cpu/backend.ts";
 import { backward, getBackend, noGrad } from "../src/engine/tensor.ts";
 import { loadModel, saveModel } from "../src/model/checkpoint.ts";
 import { nextTokenLoss } from "../src/model/loss.ts";
+import { ropeInvFreq } from "../src/engine/backends/cpu/reference.ts";
+import { readModelConfig } from "../src/model/checkpoint.ts";
+import { dimsOf, ropeScalingOf } from "../src/model/config.ts";
 import { readSafetensorsFileF64 } from "../src/model/safetensors.ts";
 import { type NormwiseError, normwiseError, withBackend } from "./helpers/backend.ts";
 
 const FIXTURES = new URL("./fixtures/golden/", import.meta.url).pathname;
+const HF_FIXTURES = new URL("./fixtures/hf/", import.meta.url).pathname;
 
 type Err = NormwiseError;
 
@@ -36,6 +42,11 @@ function goldenErrors(dir: string): Map<string, Err> {
   const ids = Int32Array.from(idsT.data);
   const model = loadModel(dir);
   const errors = new Map<string, Err>();
+  if (golden.has("inv_freq")) {
+    const c = readModelConfig(dir);
+    const inv = ropeInvFreq(dimsOf(c).D, c.rope_theta, ropeScalingOf(c));
+    assert.deepEqual([...inv], [...get("inv_freq").data], "rotary inverse frequencies differ from transformers'");
+  }
 
   const logits = noGrad(() => model.forward(ids, B, T));
   errors.set("logits", normwiseError(logits.readSync(), get("logits").data, "logits"));
@@ -68,9 +79,13 @@ const backends: [string, () => Backend, number][] = [
   ["default float32", () => getBackend(), 2e-5],
 ];
 
-for (const fixture of ["qwen2_tiny_tied", "qwen2_tiny_untied"]) {
+const fixtures = [
+  ...["qwen2_tiny_tied", "qwen2_tiny_untied"].map((f) => join(FIXTURES, f)),
+  ...["qwen2-tiny", "qwen3-tiny", "llama-tiny"].map((f) => join(HF_FIXTURES, f)),
+];
+for (const dir of fixtures) {
+  const fixture = dir.split("/").pop();
   describe(`golden ${fixture}`, () => {
-    const dir = join(FIXTURES, fixture);
     for (const [label, make, tol] of backends) {
       test(`${label}: logits, loss and every gradient match PyTorch`, (t) => {
         const errors = withBackend(make(), () => goldenErrors(dir));
@@ -84,6 +99,7 @@ for (const fixture of ["qwen2_tiny_tied", "qwen2_tiny_untied"]) {
       });
     }
 
+    if (dir.startsWith(HF_FIXTURES)) return; // BF16 shards: saving is tested in hf-folder.test.ts
     test("a model saved by rlif is the same file PyTorch wrote", () => {
       const tmp = mkdtempSync(join(tmpdir(), "rlif-golden-"));
       try {
