@@ -15,12 +15,11 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { Backend } from "../src/engine/backend.ts";
 import { CpuBackend } from "../src/engine/backends/cpu/backend.ts";
-import { backward, getBackend, noGrad } from "../src/engine/tensor.ts";
-import { loadModel, saveModel } from "../src/model/checkpoint.ts";
-import { nextTokenLoss } from "../src/model/loss.ts";
 import { ropeInvFreq } from "../src/engine/backends/cpu/reference.ts";
-import { readModelConfig } from "../src/model/checkpoint.ts";
+import { backward, getBackend, noGrad } from "../src/engine/tensor.ts";
+import { loadModel, readModelConfig, saveModel } from "../src/model/checkpoint.ts";
 import { dimsOf, ropeScalingOf } from "../src/model/config.ts";
+import { nextTokenLoss } from "../src/model/loss.ts";
 import { readSafetensorsFileF64 } from "../src/model/safetensors.ts";
 import { type NormwiseError, normwiseError, withBackend } from "./helpers/backend.ts";
 
@@ -45,7 +44,11 @@ function goldenErrors(dir: string): Map<string, Err> {
   if (golden.has("inv_freq")) {
     const c = readModelConfig(dir);
     const inv = ropeInvFreq(dimsOf(c).D, c.rope_theta, ropeScalingOf(c));
-    assert.deepEqual([...inv], [...get("inv_freq").data], "rotary inverse frequencies differ from transformers'");
+    assert.deepEqual(
+      [...inv],
+      [...get("inv_freq").data],
+      "rotary inverse frequencies differ from transformers'",
+    );
   }
 
   const logits = noGrad(() => model.forward(ids, B, T));

@@ -1,12 +1,12 @@
 // A model's chat template (Jinja, from tokenizer_config.json or chat_template.jinja) rendered the
 // way transformers' apply_chat_template renders it: with the tokenizer's special tokens as
-// variables (bos_token, eos_token, ...), `messages`, `add_generation_prompt` and a
-// raise_exception() that templates call on bad input. Rendering uses @huggingface/jinja, Hugging
+// variables (bos_token, eos_token, ...), `messages` and `add_generation_prompt` (the library
+// itself provides raise_exception(), which templates call on bad input). Rendering uses @huggingface/jinja, Hugging
 // Face's own JavaScript Jinja (the one transformers.js uses).
 //
-// One deliberate difference: transformers also passes strftime_now(), so Llama 3.x templates
-// write today's date into the system turn. rlif leaves it out, so those templates fall back to
-// their fixed date ("26 Jul 2024") and a prompt is the same on every day a run is repeated.
+// One deliberate difference: transformers renders Llama 3.x templates with today's date in the
+// system turn (through strftime_now). rlif passes date_string = "26 Jul 2024", the templates' own
+// fallback, so that a prompt is the same on every day a run is repeated or resumed.
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -42,6 +42,9 @@ function tokenText(spec: unknown): string | undefined {
   return undefined;
 }
 
+/** The date Llama 3.x templates fall back to without strftime_now. */
+export const FIXED_DATE = "26 Jul 2024";
+
 export class ChatTemplate {
   private readonly template: Template;
   private readonly specials: Record<string, unknown> = {};
@@ -68,13 +71,11 @@ export class ChatTemplate {
   render(messages: ChatMessage[], opts: RenderOptions = {}): string {
     try {
       return this.template.render({
+        date_string: FIXED_DATE,
         ...this.specials,
         ...opts.variables,
         messages,
         add_generation_prompt: opts.addGenerationPrompt ?? false,
-        raise_exception: (msg: unknown) => {
-          throw new Error(`raise_exception: ${String(msg)}`);
-        },
       });
     } catch (e) {
       throw new Error(`${this.source}: chat template failed to render: ${(e as Error).message}`);
