@@ -87,8 +87,8 @@ FAMILIES = {
         "config": {
             "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 16,
             "intermediate_size": 24, "num_hidden_layers": 2, "num_attention_heads": 4,
-            "num_key_value_heads": 2, "max_position_embeddings": 128, "max_window_layers": 2,
-            "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "hidden_act": "silu", "sliding_window": 128,
+            "num_key_value_heads": 2, "max_position_embeddings": 512, "max_window_layers": 2,
+            "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "hidden_act": "silu", "sliding_window": 512,
             "use_sliding_window": False, "tie_word_embeddings": True, "use_cache": True,
             "attention_dropout": 0.0, "initializer_range": 0.02, "bos_token_id": 265, "eos_token_id": 267,
             "torch_dtype": "bfloat16", "transformers_version": "4.43.1",
@@ -109,7 +109,7 @@ FAMILIES = {
         "config": {
             "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": 16,
             "head_dim": 8, "intermediate_size": 24, "num_hidden_layers": 2, "num_attention_heads": 4,
-            "num_key_value_heads": 2, "max_position_embeddings": 128, "max_window_layers": 2,
+            "num_key_value_heads": 2, "max_position_embeddings": 512, "max_window_layers": 2,
             "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_scaling": None, "hidden_act": "silu",
             "attention_bias": False, "sliding_window": None, "use_sliding_window": False,
             "tie_word_embeddings": False, "use_cache": True, "attention_dropout": 0.0,

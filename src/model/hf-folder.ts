@@ -90,7 +90,8 @@ export function readHfFolder(folder: string, opts: Omit<LoadOptions, "fit"> = {}
       `${join(assets, "tokenizer.json")}: ${tokenizer.vocabSize} tokens, more than config.json's vocab_size ${config.vocab_size}`,
     );
   const chat = loadChatTemplate(assets, tokenizer.config);
-  const { kind, reason } = choosePromptKind(folder, config, chat, opts.kind ?? "auto");
+  // A checkpoint is judged by the folder its tokenizer comes from (the model its run started from).
+  const { kind, reason } = choosePromptKind(assets, config, chat, opts.kind ?? "auto");
   return {
     folder,
     config,
@@ -113,7 +114,13 @@ export function hfCodec(info: Pick<HfFolderInfo, "tokenizer" | "stopIds">): Text
       if (tok.bosId === undefined || (bosText !== undefined && text.startsWith(bosText))) return ids;
       return [tok.bosId, ...ids];
     },
-    decode: (ids) => tok.decode(ids, { skipSpecialTokens: true }),
+    // Embeddings are padded past the tokenizer (Qwen: 151936 rows, 151665 tokens); a sampled id
+    // with no token decodes to nothing, as in Rust tokenizers.
+    decode: (ids) =>
+      tok.decode(
+        ids.filter((id) => id < tok.vocabSize && tok.idToToken(id) !== undefined),
+        { skipSpecialTokens: true },
+      ),
     eosId: tok.eosId,
     padId: tok.padId,
     stopIds: info.stopIds,

@@ -30,7 +30,7 @@ export interface Workload {
 
 export const DEFAULT_WORKLOAD: Workload = {
   evalBatch: 64,
-  trainSequences: 128,
+  trainSequences: 64,
   promptTokens: 256,
   newTokens: 160,
   reference: false,
