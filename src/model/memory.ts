@@ -67,7 +67,12 @@ export function memoryNeeds(config: ModelConfig, w: Workload = DEFAULT_WORKLOAD)
   return { parameters, weightsBytes, evalBytes, trainBytes };
 }
 
-export const gib = (bytes: number) => `${(bytes / GiB).toFixed(bytes < GiB ? 3 : 1)} GiB`;
+/** Bytes in binary units, to three significant figures or one decimal. */
+export function gib(bytes: number): string {
+  if (bytes >= GiB) return `${(bytes / GiB).toFixed(1)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
+}
 
 /** Throws, naming the folder, the need and the limit, when `purpose` will not fit on `backend`. */
 export function assertFits(
