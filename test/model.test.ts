@@ -42,6 +42,14 @@ describe("transformer", () => {
         for (let t = 0; t < lens[b]; t++)
           for (let j = 0; j < V; j++)
             assert.ok(Math.abs(pre[(b * 5 + t) * V + j] - full[(b * T + t) * V + j]) < 1e-10);
+      // Logits of selected rows only (each prompt's last token), as the sampler asks for them.
+      const lastRows = Int32Array.from(lens, (n, b) => b * 5 + n - 1);
+      const spare = new KVCache(model, 2, T);
+      const picked = tidy(() => model.forwardCached(ids, 2, 5, spare, new Int32Array(2), lastRows)).toArray();
+      spare.dispose();
+      assert.equal(picked.length, 2 * V);
+      for (let b = 0; b < 2; b++)
+        for (let j = 0; j < V; j++) assert.equal(picked[b * V + j], pre[lastRows[b] * V + j]);
       const pos = Int32Array.from(lens);
       for (let step = 0; step < 2; step++) {
         const next = Int32Array.from(seqs.map((s, b) => s[pos[b]]));

@@ -23,5 +23,8 @@ const T = rows[0].length;
 const model = loadModel(dir);
 const logits = noGrad(() => model.forward(Int32Array.from(rows.flat()), B, T));
 const V = model.dims.V;
-writeSafetensorsFileAtomic(out, new Map([["logits", { shape: [B, T, V], data: Float32Array.from(logits.readSync()) }]]));
+writeSafetensorsFileAtomic(
+  out,
+  new Map([["logits", { shape: [B, T, V], data: Float32Array.from(logits.readSync()) }]]),
+);
 if (problem !== undefined) console.log(JSON.stringify({ prompt: loadHfFolder(dir).prompt(problem) }));

@@ -4,8 +4,9 @@
 //
 // The engine holds everything in float32 whatever the file's dtype. The estimates count what the
 // engine allocates for the default workloads:
-//   eval  = weights + KV cache (batch x context x layers x 2 x kv width) + the prompt pass's
-//           logits (batch x prompt x vocab; the sampler computes them for every prompt position)
+//   eval  = weights + KV cache (batch x context x layers x 2 x kv width) + one layer's
+//           activations of the prompt pass (batch x prompt x ~(4d + 2 q width + 3 ff)) + one
+//           vocabulary-sized row of logits per sequence
 //   train = weights + gradients + AdamW's two moments (+ the frozen reference with a KL term)
 //           + activations kept for the backward pass over one mini-batch of sequences
 //           (per token and layer ~ 8d + 4(q + kv widths) + 3 ff floats, plus ~4 vocab-sized rows)
@@ -59,8 +60,8 @@ export function memoryNeeds(config: ModelConfig, w: Workload = DEFAULT_WORKLOAD)
   const weightsBytes = parameters * f;
   const context = w.promptTokens + w.newTokens;
   const kvCache = w.evalBatch * context * L * 2 * Hkv * D * f;
-  const promptLogits = w.evalBatch * w.promptTokens * V * f;
-  const evalBytes = weightsBytes + kvCache + promptLogits;
+  const promptPass = w.evalBatch * w.promptTokens * (4 * d + 2 * Hq * D + 3 * ff) * f + w.evalBatch * V * f;
+  const evalBytes = weightsBytes + kvCache + promptPass;
   const perToken = L * (8 * d + 4 * (Hq * D + Hkv * D) + 3 * ff) + 4 * V;
   const activations = w.trainSequences * context * perToken * f;
   const trainBytes = weightsBytes * (w.reference ? 5 : 4) + activations;

@@ -128,10 +128,12 @@ export async function sample(model: Transformer, prompts: number[][], o: SampleO
     // never attended to, and each sequence's decoding overwrites it from its own length onwards.
     const ids = new Int32Array(B * Tp).fill(pad);
     for (let b = 0; b < B; b++) ids.set(prompts[b], b * Tp);
-    let logits = tidy(() => model.forwardCached(ids, B, Tp, cache, new Int32Array(B)));
+    // Logits of each prompt's last token only (B rows of V, not B*Tp).
+    const lastRows = Int32Array.from(lens, (n, b) => b * Tp + n - 1);
+    let logits = tidy(() => model.forwardCached(ids, B, Tp, cache, new Int32Array(B), lastRows));
     let rows = await logits.read();
     const rowOf = (b: number, t: number, T: number) => rows.subarray((b * T + t) * V, (b * T + t + 1) * V);
-    let last: ArrayLike<number>[] = prompts.map((_, b) => rowOf(b, lens[b] - 1, Tp).slice());
+    let last: ArrayLike<number>[] = prompts.map((_, b) => rowOf(b, 0, 1).slice());
     logits.dispose();
     const pos = Int32Array.from(lens);
     const z = new Float64Array(V);

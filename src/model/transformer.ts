@@ -115,15 +115,24 @@ export class Transformer {
   }
 
   /** Incremental forward for sampling: ids [B*Tq], sequence b's first new token sits at pos0[b].
-   *  Writes keys/values into the cache and attends to everything before each position. */
-  forwardCached(ids: Int32Array, B: number, Tq: number, cache: KVCache, pos0: Int32Array): Tensor {
+   *  Writes keys/values into the cache and attends to everything before each position. With
+   *  `rows` (indices into the B*Tq positions), logits only for those rows: a prompt pass then needs
+   *  one vocabulary-sized row per sequence, not one per prompt token. */
+  forwardCached(
+    ids: Int32Array,
+    B: number,
+    Tq: number,
+    cache: KVCache,
+    pos0: Int32Array,
+    rows?: Int32Array,
+  ): Tensor {
     if (cache.B !== B) throw new Error(`cache holds ${cache.B} sequences, got ${B}`);
     for (let b = 0; b < B; b++)
       if (pos0[b] + Tq > cache.capacity)
         throw new Error(`sequence ${b} exceeds the cache (${cache.capacity})`);
     const positions = new Int32Array(B * Tq);
     for (let b = 0; b < B; b++) for (let t = 0; t < Tq; t++) positions[b * Tq + t] = pos0[b] + t;
-    return noGrad(() => this.run(ids, positions, B, Tq, cache, pos0));
+    return noGrad(() => this.run(ids, positions, B, Tq, cache, pos0, rows));
   }
 
   private run(
@@ -133,6 +142,7 @@ export class Transformer {
     T: number,
     cache: KVCache | null,
     pos0: Int32Array | null,
+    rows?: Int32Array,
   ): Tensor {
     const { d, Hq, Hkv, D, L } = this.dims;
     const eps = this.config.rms_norm_eps;
@@ -163,7 +173,9 @@ export class Transformer {
     }
     x = op.rmsnorm(x, this.p("model.norm.weight"), eps);
     const head = this.config.tie_word_embeddings ? this.embed : this.p("lm_head.weight");
-    return op.linear(x.reshape([N, d]), head);
+    // Gathering rows is a table lookup: the embedding op over the hidden states (no autodiff here).
+    const out = rows ? op.embedding(rows, x.reshape([N, d])) : x.reshape([N, d]);
+    return op.linear(out, head);
   }
 
   /** [N, H*D] -> [N, H, D]; Qwen3 RMS-normalises each head (weight [D]) before rotary embedding. */
