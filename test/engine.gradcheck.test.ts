@@ -87,6 +87,15 @@ describe("gradient check (float64 finite differences)", () => {
     ));
   test("rope", () =>
     gradcheck("rope", [[[3, 2, 4], r(24)]], ([x]) => op.rope(x, new Int32Array([0, 5, 17]), 10000)));
+  test("rope with llama3 frequency scaling", () =>
+    gradcheck("rope", [[[3, 2, 8], r(48)]], ([x]) =>
+      op.rope(x, new Int32Array([0, 5, 17]), 10000, {
+        factor: 8,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositions: 64,
+      }),
+    ));
   test("attention (causal, grouped kv heads)", () => {
     const [B, T, Hq, Hkv, D] = [2, 4, 4, 2, 3];
     gradcheck(

@@ -339,6 +339,16 @@ describe("wasm elementwise, broadcast and lookup kernels", () => {
       ref.rope(ro, rx, far, { rows, H, D, theta: 10000 });
       wb.rope(wo, wx, far, { rows, H, D, theta: 10000 });
       close(wo.data, ro.data, 2e-6, 1e-5, "rope far positions");
+      // Llama 3 frequency scaling: its own cached table, the same rotation as the reference.
+      const scaling = { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 };
+      ref.rope(ro, rx, pos, rows, H, D, 10000, false, scaling);
+      wb.rope(wo, wx, pos, rows, H, D, 10000, false, scaling);
+      close(wo.data, ro.data, 2e-6, 1e-5, "rope llama3 scaling");
+      wb.rope(wo, wx, pos, rows, H, D, 10000, false);
+      assert.ok(
+        rows === 1 || wo.data.some((v, i) => Math.abs(v - ro.data[i]) > 1e-3),
+        "scaled table reused unscaled",
+      );
     });
   it("embedding lookup and its gradient with repeated ids; bad ids are an error", () => {
     const V = 11;
