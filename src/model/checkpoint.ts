@@ -31,11 +31,13 @@ export function readModelConfig(dir: string): ModelConfig {
   return parseModelConfig(raw, path);
 }
 
-/** Save config.json + model.safetensors (+ tokenizer.json when given) into dir. */
+/** Save config.json + model.safetensors (F32; + tokenizer.json when given) into dir. */
 export function saveModel(dir: string, model: Transformer, tokenizerJson?: string): void {
   mkdirSync(dir, { recursive: true });
   writeSafetensorsFileAtomic(join(dir, "model.safetensors"), tensorsToSave(model), { format: "pt" });
-  writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(model.config, null, 2)}\n`);
+  // The weights are F32 here whatever the model was loaded from (a BF16 hub model says bfloat16).
+  const config = model.config.torch_dtype ? { ...model.config, torch_dtype: "float32" } : model.config;
+  writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
   if (tokenizerJson !== undefined) writeFileAtomic(join(dir, "tokenizer.json"), tokenizerJson);
 }
 
