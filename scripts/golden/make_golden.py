@@ -56,21 +56,28 @@ BASE_CONFIG = {
 }
 
 
+def dims(cfg):
+    d, Hq = cfg["hidden_size"], cfg["num_attention_heads"]
+    return d, Hq, cfg["num_key_value_heads"], cfg.get("head_dim") or d // Hq
+
+
 def param_shapes(cfg):
-    d, V, ff = cfg["hidden_size"], cfg["vocab_size"], cfg["intermediate_size"]
-    Hq, Hkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    D = d // Hq
+    """Hugging Face tensor names and shapes of a qwen2 / qwen3 / llama config, in a stable order."""
+    d, Hq, Hkv, D = dims(cfg)
+    V, ff = cfg["vocab_size"], cfg["intermediate_size"]
+    bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
     shapes = {"model.embed_tokens.weight": (V, d)}
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}"
         shapes[f"{p}.input_layernorm.weight"] = (d,)
-        shapes[f"{p}.self_attn.q_proj.weight"] = (Hq * D, d)
-        shapes[f"{p}.self_attn.q_proj.bias"] = (Hq * D,)
-        shapes[f"{p}.self_attn.k_proj.weight"] = (Hkv * D, d)
-        shapes[f"{p}.self_attn.k_proj.bias"] = (Hkv * D,)
-        shapes[f"{p}.self_attn.v_proj.weight"] = (Hkv * D, d)
-        shapes[f"{p}.self_attn.v_proj.bias"] = (Hkv * D,)
+        for n, rows in (("q", Hq * D), ("k", Hkv * D), ("v", Hkv * D)):
+            shapes[f"{p}.self_attn.{n}_proj.weight"] = (rows, d)
+            if bias:
+                shapes[f"{p}.self_attn.{n}_proj.bias"] = (rows,)
         shapes[f"{p}.self_attn.o_proj.weight"] = (d, Hq * D)
+        if cfg["model_type"] == "qwen3":
+            shapes[f"{p}.self_attn.q_norm.weight"] = (D,)
+            shapes[f"{p}.self_attn.k_norm.weight"] = (D,)
         shapes[f"{p}.post_attention_layernorm.weight"] = (d,)
         shapes[f"{p}.mlp.gate_proj.weight"] = (ff, d)
         shapes[f"{p}.mlp.up_proj.weight"] = (ff, d)
@@ -81,20 +88,20 @@ def param_shapes(cfg):
     return shapes
 
 
+def random_weight(name, shape, gen):
+    """A random float64 weight, scaled so that softmaxes are neither flat nor saturated; norm
+    weights and biases are random too, so their gradients are exercised."""
+    if name.endswith("norm.weight"):
+        return 1 + 0.2 * torch.randn(shape, generator=gen, dtype=torch.float64)
+    if name.endswith(".bias"):
+        return 0.2 * torch.randn(shape, generator=gen, dtype=torch.float64)
+    return 0.4 * torch.randn(shape, generator=gen, dtype=torch.float64)
+
+
 def init_params(cfg, gen):
-    """Random weights, scaled so that softmaxes are neither flat nor saturated; norm weights
-    and biases are random too, so their gradients are exercised."""
-    params = {}
-    for name, shape in param_shapes(cfg).items():
-        if name.endswith("norm.weight"):
-            w = 1 + 0.2 * torch.randn(shape, generator=gen, dtype=torch.float64)
-        elif name.endswith(".bias"):
-            w = 0.2 * torch.randn(shape, generator=gen, dtype=torch.float64)
-        else:
-            w = 0.4 * torch.randn(shape, generator=gen, dtype=torch.float64)
-        # What the file holds is float32: compute everything from exactly those values.
-        params[name] = w.float().double().requires_grad_(True)
-    return params
+    # What the file holds is float32: compute everything from exactly those values.
+    return {name: random_weight(name, shape, gen).float().double().requires_grad_(True)
+            for name, shape in param_shapes(cfg).items()}
 
 
 # ------------------------------------------------------------------ Qwen2 in float64

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import safetensors_io as st  # noqa: E402
+from make_golden import dims, param_shapes, random_weight  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "test" / "fixtures" / "hf"
@@ -82,6 +83,13 @@ def template(name):
 
 
 # ------------------------------------------------------------------ families
+QWEN_TOKENIZER_CONFIG = {  # Qwen2.5 and Qwen3 share these
+    "add_bos_token": False, "add_prefix_space": False, "bos_token": None,
+    "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "errors": "replace",
+    "model_max_length": 131072, "split_special_tokens": False,
+    "tokenizer_class": "Qwen2Tokenizer", "unk_token": None, "clean_up_tokenization_spaces": False,
+}
+
 FAMILIES = {
     "qwen2": {
         "config": {
@@ -94,13 +102,7 @@ FAMILIES = {
             "torch_dtype": "bfloat16", "transformers_version": "4.43.1",
         },
         "specials": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        "tokenizer_config": {
-            "add_bos_token": False, "add_prefix_space": False, "bos_token": None,
-            "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "errors": "replace",
-            "model_max_length": 131072, "split_special_tokens": False,
-            "tokenizer_class": "Qwen2Tokenizer", "unk_token": None, "clean_up_tokenization_spaces": False,
-            "additional_special_tokens": ["<|im_start|>", "<|im_end|>"],
-        },
+        "tokenizer_config": dict(QWEN_TOKENIZER_CONFIG, additional_special_tokens=["<|im_start|>", "<|im_end|>"]),
         "chat_template": QWEN25_TEMPLATE,
         "generation": {"bos_token_id": 265, "eos_token_id": [267, 265], "pad_token_id": 265,
                        "do_sample": True, "temperature": 0.7, "top_p": 0.8, "top_k": 20},
@@ -117,12 +119,7 @@ FAMILIES = {
             "torch_dtype": "bfloat16", "transformers_version": "4.51.0",
         },
         "specials": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"],
-        "tokenizer_config": {
-            "add_bos_token": False, "add_prefix_space": False, "bos_token": None,
-            "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "errors": "replace",
-            "model_max_length": 131072, "split_special_tokens": False,
-            "tokenizer_class": "Qwen2Tokenizer", "unk_token": None, "clean_up_tokenization_spaces": False,
-        },
+        "tokenizer_config": QWEN_TOKENIZER_CONFIG,
         "chat_template": "Qwen-Qwen3-0.6B.jinja",
         "generation": {"bos_token_id": 265, "eos_token_id": [267, 265], "pad_token_id": 265,
                        "do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20},
@@ -195,50 +192,11 @@ def tokenizer_config(family, spec, tok):
 
 
 # ------------------------------------------------------------------ the model in float64
-def dims(cfg):
-    d, Hq = cfg["hidden_size"], cfg["num_attention_heads"]
-    return d, Hq, cfg["num_key_value_heads"], cfg.get("head_dim") or d // Hq
-
-
-def param_shapes(cfg):
-    d, Hq, Hkv, D = dims(cfg)
-    V, ff = cfg["vocab_size"], cfg["intermediate_size"]
-    bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
-    shapes = {"model.embed_tokens.weight": (V, d)}
-    for i in range(cfg["num_hidden_layers"]):
-        p = f"model.layers.{i}"
-        shapes[f"{p}.input_layernorm.weight"] = (d,)
-        for n, rows in (("q", Hq * D), ("k", Hkv * D), ("v", Hkv * D)):
-            shapes[f"{p}.self_attn.{n}_proj.weight"] = (rows, d)
-            if bias:
-                shapes[f"{p}.self_attn.{n}_proj.bias"] = (rows,)
-        shapes[f"{p}.self_attn.o_proj.weight"] = (d, Hq * D)
-        if cfg["model_type"] == "qwen3":
-            shapes[f"{p}.self_attn.q_norm.weight"] = (D,)
-            shapes[f"{p}.self_attn.k_norm.weight"] = (D,)
-        shapes[f"{p}.post_attention_layernorm.weight"] = (d,)
-        shapes[f"{p}.mlp.gate_proj.weight"] = (ff, d)
-        shapes[f"{p}.mlp.up_proj.weight"] = (ff, d)
-        shapes[f"{p}.mlp.down_proj.weight"] = (d, ff)
-    shapes["model.norm.weight"] = (d,)
-    if not cfg["tie_word_embeddings"]:
-        shapes["lm_head.weight"] = (V, d)
-    return shapes
-
-
 def init_params(cfg, gen):
-    """Random weights (norms around 1, so their gradients are exercised), rounded to bfloat16 as
-    the files store them; the golden values are computed from exactly those values."""
-    params = {}
-    for name, shape in param_shapes(cfg).items():
-        if name.endswith("norm.weight"):
-            w = 1 + 0.2 * torch.randn(shape, generator=gen, dtype=torch.float64)
-        elif name.endswith(".bias"):
-            w = 0.2 * torch.randn(shape, generator=gen, dtype=torch.float64)
-        else:
-            w = 0.4 * torch.randn(shape, generator=gen, dtype=torch.float64)
-        params[name] = w.bfloat16().double().requires_grad_(True)
-    return params
+    """make_golden's random weights, rounded to bfloat16 as the files store them; the golden values
+    are computed from exactly those values."""
+    return {name: random_weight(name, shape, gen).bfloat16().double().requires_grad_(True)
+            for name, shape in param_shapes(cfg).items()}
 
 
 def default_inv_freq(base, dim):
