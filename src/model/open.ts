@@ -95,9 +95,10 @@ export function loadCodec(modelDir: string): TextCodec {
 }
 
 /** Copy a model folder's tokenizer files (tokenizer.json, tokenizer_config.json,
- *  special_tokens_map.json) into another model folder, e.g. one with derived weights. */
+ *  special_tokens_map.json, chat_template.jinja) and generation_config.json (its stop tokens) into
+ *  another model folder, e.g. one with derived weights. */
 export function copyTokenizerFiles(from: string, to: string): void {
+  const extra = ["special_tokens_map.json", "chat_template.jinja", "generation_config.json"];
   for (const f of readdirSync(from))
-    if (f.startsWith("tokenizer") || f === "special_tokens_map.json")
-      copyFileSync(join(from, f), join(to, f));
+    if (f.startsWith("tokenizer") || extra.includes(f)) copyFileSync(join(from, f), join(to, f));
 }
