@@ -256,6 +256,19 @@ describe("bad folders: a clear error naming the file", () => {
       () => parseModelConfig({ ...cfg, use_sliding_window: true }, "x/config.json"),
       /use_sliding_window: sliding-window attention is not implemented/,
     );
+    // transformers' newer rope_parameters object is read as rope_theta + rope_scaling.
+    const { rope_theta: _t, rope_scaling: sc, ...rest } = cfg;
+    const v5 = parseModelConfig({ ...rest, rope_parameters: { ...sc, rope_theta: 500000 } });
+    assert.equal(v5.rope_theta, 500000);
+    assert.equal(v5.rope_scaling?.rope_type, "llama3");
+    assert.throws(
+      () =>
+        parseModelConfig(
+          { ...rest, rope_parameters: { rope_type: "yarn", rope_theta: 1e6, factor: 4 } },
+          "x/config.json",
+        ),
+      /rope_scaling: type "yarn" is not implemented/,
+    );
     const dir = copyFixture("qwen2-tiny");
     writeFileSync(join(dir, "config.json"), JSON.stringify({ ...cfg, model_type: "mistral" }));
     assert.throws(() => loadHfFolder(dir), /qwen2-tiny\/config\.json: model_type: "mistral"/);

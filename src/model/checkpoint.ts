@@ -6,16 +6,18 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { AdamW } from "../engine/optim.ts";
+import type { Tensor } from "../engine/tensor.ts";
 import { fsyncDir, writeFileAtomic } from "../util/fs.ts";
 import { type ModelConfig, parseModelConfig } from "./config.ts";
 import { readSafetensorsFile, type TensorToSave, writeSafetensorsFileAtomic } from "./safetensors.ts";
 import { Transformer } from "./transformer.ts";
 import { ModelWeights } from "./weights.ts";
 
-function tensorsToSave(model: Transformer): Map<string, TensorToSave> {
+/** Tensors read from the backend one at a time, as the file is written (never all at once). */
+export function lazyTensors(tensors: Iterable<[string, Tensor]>): Map<string, TensorToSave> {
   const out = new Map<string, TensorToSave>();
-  for (const [name, t] of model.parameters())
-    out.set(name, { shape: t.shape, data: Float32Array.from(t.readSync()) });
+  for (const [name, t] of tensors)
+    out.set(name, { shape: t.shape, numel: t.size, data: () => Float32Array.from(t.readSync()) });
   return out;
 }
 
@@ -34,7 +36,9 @@ export function readModelConfig(dir: string): ModelConfig {
 /** Save config.json + model.safetensors (F32; + tokenizer.json when given) into dir. */
 export function saveModel(dir: string, model: Transformer, tokenizerJson?: string): void {
   mkdirSync(dir, { recursive: true });
-  writeSafetensorsFileAtomic(join(dir, "model.safetensors"), tensorsToSave(model), { format: "pt" });
+  writeSafetensorsFileAtomic(join(dir, "model.safetensors"), lazyTensors(model.parameters()), {
+    format: "pt",
+  });
   // The weights are F32 here whatever the model was loaded from (a BF16 hub model says bfloat16).
   const config = model.config.torch_dtype ? { ...model.config, torch_dtype: "float32" } : model.config;
   writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
@@ -78,10 +82,9 @@ export function saveCheckpoint(
   rmSync(tmp, { recursive: true, force: true });
   saveModel(tmp, model, opts.tokenizerJson);
   if (opt) {
-    const st = new Map<string, TensorToSave>();
-    for (const [n, t] of opt.stateTensors())
-      st.set(n, { shape: t.shape, data: Float32Array.from(t.readSync()) });
-    writeSafetensorsFileAtomic(join(tmp, "optimizer.safetensors"), st, { step: String(opt.step) });
+    writeSafetensorsFileAtomic(join(tmp, "optimizer.safetensors"), lazyTensors(opt.stateTensors()), {
+      step: String(opt.step),
+    });
   }
   writeFileAtomic(join(tmp, "trainer_state.json"), `${JSON.stringify(state, null, 2)}\n`);
   const final = join(root, name);

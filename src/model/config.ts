@@ -75,7 +75,7 @@ export interface Dims {
 }
 
 export function parseModelConfig(raw: unknown, source = "config.json"): ModelConfig {
-  const r = ModelConfigSchema.safeParse(raw);
+  const r = ModelConfigSchema.safeParse(withRopeParameters(raw));
   if (!r.success) {
     const msgs = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
     throw new Error(`invalid model config ${source}: ${msgs.join("; ")}`);
@@ -102,6 +102,22 @@ export function parseModelConfig(raw: unknown, source = "config.json"): ModelCon
   if (c.head_dim === undefined && c.hidden_size % c.num_attention_heads !== 0)
     throw new Error(`invalid model config ${source}: hidden_size must divide by num_attention_heads`);
   return c;
+}
+
+/** Newer transformers write rotary settings as one `rope_parameters` object ({rope_type,
+ *  rope_theta, factor, ...}); read it as rope_theta + rope_scaling, so its theta is never lost. */
+function withRopeParameters(raw: unknown): unknown {
+  if (typeof raw !== "object" || raw === null) return raw;
+  const rp = (raw as { rope_parameters?: unknown }).rope_parameters;
+  if (typeof rp !== "object" || rp === null || Array.isArray(rp)) return raw;
+  const r = raw as Record<string, unknown>;
+  const p = rp as Record<string, unknown>;
+  const type = p.rope_type ?? p.type ?? "default";
+  return {
+    ...r,
+    rope_theta: p.rope_theta ?? r.rope_theta,
+    rope_scaling: r.rope_scaling ?? (type === "default" ? null : p),
+  };
 }
 
 export function dimsOf(c: ModelConfig): Dims {

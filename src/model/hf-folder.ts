@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { TextCodec } from "../eval/evaluate.ts";
 import { readJsonFile, writeFileAtomic } from "../util/fs.ts";
 import { type ChatTemplate, loadChatTemplate } from "./chat-template.ts";
-import { readModelConfig } from "./checkpoint.ts";
+import { lazyTensors, readModelConfig } from "./checkpoint.ts";
 import type { Family, ModelConfig } from "./config.ts";
 import { assertFits, type Backend as MemoryBackend, type Purpose, type Workload } from "./memory.ts";
 import { choosePromptKind, type PromptKind, renderPrompt } from "./prompt.ts";
@@ -163,13 +163,10 @@ const TORCH_DTYPE: Record<SaveDtype, string> = { F32: "float32", BF16: "bfloat16
 export function saveHfFolder(dir: string, model: Transformer, opts: SaveOptions = {}): string[] {
   mkdirSync(dir, { recursive: true });
   const dtype = opts.dtype ?? "F32";
-  const tensors = new Map(
-    [...model.parameters()].map(([name, t]) => [
-      name,
-      { shape: t.shape, numel: t.size, data: () => Float32Array.from(t.readSync()) },
-    ]),
-  );
-  const written = saveWeights(dir, tensors, { dtype, maxShardBytes: opts.maxShardBytes });
+  const written = saveWeights(dir, lazyTensors(model.parameters()), {
+    dtype,
+    maxShardBytes: opts.maxShardBytes,
+  });
   const config = { ...model.config, torch_dtype: TORCH_DTYPE[dtype] };
   writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
   written.push("config.json");
