@@ -100,7 +100,7 @@ describe("prompts through the real chat templates", () => {
     );
   });
 
-  test("the codec adds BOS once: never before a template that starts with it; Qwen has none", () => {
+  test("BOS as transformers adds it: by the post-processor for plain text, once for a template", () => {
     const llama = loadHfFolder(join(HF, "llama-tiny"));
     const bos = llama.tokenizer.tokenToId("<|begin_of_text|>")!;
     const chatIds = llama.codec.encode(llama.prompt(PROBLEM));
@@ -112,6 +112,12 @@ describe("prompts through the real chat templates", () => {
     const qwen = loadHfFolder(join(HF, "qwen2-tiny"));
     assert.equal(qwen.codec.encode("<|im_start|>user")[0], qwen.tokenizer.tokenToId("<|im_start|>"));
     assert.deepEqual(qwen.codec.encode("2+2"), qwen.tokenizer.encode("2+2"));
+    // A bos_token the post-processor does not add (SmolLM2 names <|im_start|>) is not prepended.
+    const dir = copyFixture("qwen2-tiny");
+    const p = join(dir, "tokenizer_config.json");
+    writeFileSync(p, JSON.stringify({ ...JSON.parse(readFileSync(p, "utf8")), bos_token: "<|im_start|>" }));
+    const smol = loadHfFolder(dir);
+    assert.deepEqual(smol.codec.encode("2+2"), smol.tokenizer.encode("2+2"));
   });
 
   test("base prompts are plain zero-shot text; the folder name or the flag picks base", () => {

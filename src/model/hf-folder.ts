@@ -104,16 +104,18 @@ export function readHfFolder(folder: string, opts: Omit<LoadOptions, "fit"> = {}
   };
 }
 
-/** A codec that adds the tokenizer's BOS unless the text (a rendered chat template) starts with it. */
+/**
+ * Text to ids as transformers prepares prompts: a plain prompt goes through the tokenizer's
+ * post-processor (tokenizer(text): BOS for Llama 3, nothing for Qwen); a rendered chat template,
+ * which already starts with the BOS token when the model has one, is tokenized without it
+ * (apply_chat_template's add_special_tokens=False), so BOS never appears twice.
+ */
 export function hfCodec(info: Pick<HfFolderInfo, "tokenizer" | "stopIds">): TextCodec {
   const tok = info.tokenizer;
   const bosText = tok.bosId === undefined ? undefined : tok.idToToken(tok.bosId);
   return {
-    encode: (text) => {
-      const ids = tok.encode(text);
-      if (tok.bosId === undefined || (bosText !== undefined && text.startsWith(bosText))) return ids;
-      return [tok.bosId, ...ids];
-    },
+    encode: (text) =>
+      tok.encode(text, { addSpecialTokens: !(bosText !== undefined && text.startsWith(bosText)) }),
     // Embeddings are padded past the tokenizer (Qwen: 151936 rows, 151665 tokens); a sampled id
     // with no token decodes to nothing, as in Rust tokenizers.
     decode: (ids) =>

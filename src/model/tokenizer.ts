@@ -27,8 +27,10 @@ export const SPECIAL_TOKENS = {
 const SPECIAL_LIST: readonly string[] = Object.values(SPECIAL_TOKENS);
 
 export interface Tokenizer {
-  /** Token ids of `text`; special-token strings in the text become their single ids; no BOS/EOS added. */
-  encode(text: string): number[];
+  /** Token ids of `text`; special-token strings in the text become their single ids. No BOS/EOS
+   *  is added unless addSpecialTokens, which runs tokenizer.json's post-processor (as transformers'
+   *  tokenizer(text) does: Llama 3 prepends <|begin_of_text|>, Qwen adds nothing). */
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
   /** Text of `ids`; special tokens are kept unless skipSpecialTokens. Throws on ids outside the vocabulary. */
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
   readonly vocabSize: number;
@@ -127,9 +129,9 @@ class HfBackedTokenizer implements Tokenizer {
     if (bos !== undefined) this.bosId = bos;
   }
 
-  encode(text: string): number[] {
+  encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
     if (text.length === 0) return [];
-    return this.hf.encode(text, { add_special_tokens: false }).ids;
+    return this.hf.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids;
   }
 
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
