@@ -341,10 +341,10 @@ describe("wasm elementwise, broadcast and lookup kernels", () => {
       close(wo.data, ro.data, 2e-6, 1e-5, "rope far positions");
       // Llama 3 frequency scaling: its own cached table, the same rotation as the reference.
       const scaling = { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 };
-      ref.rope(ro, rx, pos, rows, H, D, 10000, false, scaling);
-      wb.rope(wo, wx, pos, rows, H, D, 10000, false, scaling);
+      ref.rope(ro, rx, pos, { rows, H, D, theta: 10000, scaling });
+      wb.rope(wo, wx, pos, { rows, H, D, theta: 10000, scaling });
       close(wo.data, ro.data, 2e-6, 1e-5, "rope llama3 scaling");
-      wb.rope(wo, wx, pos, rows, H, D, 10000, false);
+      wb.rope(wo, wx, pos, { rows, H, D, theta: 10000 });
       assert.ok(
         rows === 1 || wo.data.some((v, i) => Math.abs(v - ro.data[i]) > 1e-3),
         "scaled table reused unscaled",
