@@ -5,16 +5,10 @@ import { dirname } from "node:path";
 import type { Command } from "commander";
 import { Random } from "../engine/random.ts";
 import { type EvalSummary, evaluate, type TextCodec } from "../eval/evaluate.ts";
-import {
-  loadProblems,
-  makeGrader,
-  SOURCE_SYNTAX,
-  type SourceProblem,
-  withTemplate,
-} from "../eval/sources.ts";
+import { loadProblems, makeGrader, SOURCE_SYNTAX, type SourceProblem, withPrompt } from "../eval/sources.ts";
+import { DEFAULT_WORKLOAD } from "../model/memory.ts";
 import { openModel, TEMPLATES, type TemplateChoice } from "../model/open.ts";
 import { SHIPPED_BENCHMARKS } from "../tasks/benchmarks.ts";
-import type { PromptKind } from "../tasks/corpus.ts";
 import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { startProgress } from "./progress.ts";
@@ -79,14 +73,14 @@ function readSources(benches: string[], limitFlag: string | undefined) {
  *  said so; a benchmark left with none is an error. */
 function fitToContext(
   sources: { bench: string; problems: SourceProblem[] }[],
-  kind: PromptKind,
+  prompt: (problem: string) => string,
   codec: TextCodec,
   context: number,
 ) {
   const room = context - 16;
   const limit = `${room} tokens (the model's context is ${context})`;
   return sources.map(({ bench, problems: raw }) => {
-    const all = withTemplate(raw, kind);
+    const all = withPrompt(raw, prompt);
     const problems = all.filter((p) => codec.encode(p.prompt).length <= room);
     if (!problems.length) throw new Error(`${bench}: all ${all.length} problems have a prompt over ${limit}`);
     if (problems.length < all.length)
@@ -135,13 +129,16 @@ export function registerEval(program: Command): void {
       };
       // Every source is read and checked before the model is loaded or anything evaluated.
       const sources = readSources(o.bench, o.limit);
-      const {
-        model,
-        codec,
-        kind,
-        folder: dir,
-      } = openModel(o.model, { template: o.template as TemplateChoice });
-      const benches = fitToContext(sources, kind, codec, model.config.max_position_embeddings);
+      const opened = openModel(o.model, {
+        template: o.template as TemplateChoice,
+        fit: {
+          purpose: "eval",
+          workload: { ...DEFAULT_WORKLOAD, evalBatch: sampling.batchSize, newTokens: sampling.maxNewTokens },
+        },
+      });
+      const { model, codec, kind, folder: dir } = opened;
+      console.error(`model: ${opened.describe}`);
+      const benches = fitToContext(sources, opened.prompt, codec, model.config.max_position_embeddings);
       const rows: { bench: string; s: EvalSummary }[] = [];
       const results: Record<string, unknown> = {};
       for (const { bench, problems } of benches) {

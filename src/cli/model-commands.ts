@@ -3,9 +3,9 @@
 import type { Command } from "commander";
 import { getBackend } from "../engine/tensor.ts";
 import { loadModel, saveModel } from "../model/checkpoint.ts";
+import { saveHfFolder } from "../model/hf-folder.ts";
 import { mixModels } from "../model/mix.ts";
 import { copyTokenizerFiles, resolveModelDir, tokenizerDir } from "../model/open.ts";
-import { saveHfFolder } from "../model/hf-folder.ts";
 import type { SaveDtype } from "../model/safetensors.ts";
 import { describeBackend } from "./backend.ts";
 import { describeModelFolder, parseSize } from "./model-info.ts";

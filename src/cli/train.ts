@@ -5,8 +5,9 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { Random } from "../engine/random.ts";
 import { evaluate } from "../eval/evaluate.ts";
-import { loadProblems, makeGrader, withTemplate } from "../eval/sources.ts";
+import { loadProblems, makeGrader, withPrompt } from "../eval/sources.ts";
 import { loadModel } from "../model/checkpoint.ts";
+import { DEFAULT_WORKLOAD } from "../model/memory.ts";
 import { openModel } from "../model/open.ts";
 import { type TrainConfig, trainConfigSchema } from "../rl/config.ts";
 import { type StepMetrics, trainRl } from "../rl/trainer.ts";
@@ -22,15 +23,33 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; res
   // Both sources are read and checked (an empty file is an error naming it) before any work.
   const trainProblems = loadProblems(cfg.data.source, cfg.data.num_prompts, cfg.seed);
   const heldOut = loadProblems(cfg.eval.source, cfg.eval.limit);
-  const { model, codec, kind, folder: modelDir } = openModel(cfg.model, { template: cfg.data.template });
-  const prompts = withTemplate(trainProblems, kind).map((p) => ({
+  const {
+    model,
+    codec,
+    prompt,
+    folder: modelDir,
+  } = openModel(cfg.model, {
+    template: cfg.data.template,
+    fit: {
+      purpose: "train",
+      workload: {
+        ...DEFAULT_WORKLOAD,
+        trainSequences: Math.ceil(
+          (cfg.rollout.prompts_per_step * cfg.rollout.group_size) / cfg.algo.mini_batches,
+        ),
+        newTokens: cfg.rollout.max_new_tokens,
+        reference: cfg.algo.kl_coef > 0,
+      },
+    },
+  });
+  const prompts = withPrompt(trainProblems, prompt).map((p) => ({
     id: p.id,
     text: p.prompt,
     answer: p.answer,
   }));
   const trainGrade = makeGrader(cfg.data.source);
   const evalGrade = makeGrader(cfg.eval.source);
-  const evalProblems = withTemplate(heldOut, kind);
+  const evalProblems = withPrompt(heldOut, prompt);
   mkdirSync(cfg.out, { recursive: true });
   writeFileAtomic(
     join(cfg.out, "config.resolved.json"),

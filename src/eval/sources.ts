@@ -39,9 +39,14 @@ export function applyTemplate(problem: string, kind: PromptKind): string {
   return formatPrompt({ prompt: problem }, kind);
 }
 
-/** Problems with the prompt template of `kind` applied: what a model is asked. */
+/** Problems with the organism's prompt template of `kind` applied: what a model is asked. */
 export function withTemplate(problems: SourceProblem[], kind: PromptKind): EvalProblem[] {
-  return problems.map((p) => ({ id: p.id, prompt: applyTemplate(p.problem, kind), answer: p.answer }));
+  return withPrompt(problems, (problem) => applyTemplate(problem, kind));
+}
+
+/** Problems as a model is asked them, by its own prompt (OpenedModel.prompt). */
+export function withPrompt(problems: SourceProblem[], prompt: (problem: string) => string): EvalProblem[] {
+  return problems.map((p) => ({ id: p.id, prompt: prompt(p.problem), answer: p.answer }));
 }
 
 /** Organism answers are boxed integers; benchmarks use the auto extractor. */

@@ -1,16 +1,21 @@
 // Where models come from: a model folder or an organism name becomes the model, its tokenizer as
-// a TextCodec and the prompt template it is asked with. Every command that runs a model opens it
-// here (openModel); a new kind of model (another architecture, a Hugging Face checkpoint) is added
-// here and every command gets it.
+// a TextCodec and the prompt it is asked with. Every command that runs a model opens it here
+// (openModel). rlif's organism folders (rlif_kind in config.json) keep the format they were trained
+// on; any other folder is a Hugging Face model (Qwen2/Qwen2.5, Qwen3, Llama 3.x: hf-folder.ts),
+// prompted through its chat template or a plain base prompt, and refused at once when the active
+// backend cannot hold it.
 
 import { copyFileSync, existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { getBackend } from "../engine/tensor.ts";
 import type { TextCodec } from "../eval/evaluate.ts";
-import type { PromptKind } from "../tasks/corpus.ts";
+import { formatPrompt, type PromptKind } from "../tasks/corpus.ts";
 import { readJsonFile } from "../util/fs.ts";
-import { loadModel } from "./checkpoint.ts";
+import { loadModel, readModelConfig } from "./checkpoint.ts";
 import type { ModelConfig } from "./config.ts";
+import { loadHfFolder } from "./hf-folder.ts";
+import type { Backend, Purpose, Workload } from "./memory.ts";
 import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
 import type { Transformer } from "./transformer.ts";
 
@@ -29,19 +34,54 @@ export interface OpenedModel {
   kind: PromptKind;
   /** The model folder (an organism name resolved to its folder under models/). */
   folder: string;
+  /** The exact text the model continues for a problem. */
+  prompt(problem: string): string;
+  /** One line on what was opened and why this prompt. */
+  describe: string;
 }
 
-/** Open a model by folder or organism name: weights, tokenizer and prompt template. */
-export function openModel(nameOrFolder: string, opts: { template?: TemplateChoice } = {}): OpenedModel {
+export interface OpenOptions {
+  template?: TemplateChoice;
+  /** What the model will be used for: a model the active backend cannot hold is refused at once. */
+  fit?: { purpose: Purpose; workload?: Workload };
+}
+
+/** Open a model by folder or organism name: weights, tokenizer and prompt. */
+export function openModel(nameOrFolder: string, opts: OpenOptions = {}): OpenedModel {
   const folder = resolveModelDir(nameOrFolder);
-  const model = loadModel(folder);
   const template = opts.template ?? "auto";
+  if (readModelConfig(folder).rlif_kind === undefined) return openHfModel(folder, template, opts.fit);
+  const model = loadModel(folder);
+  const kind = template === "auto" ? modelKind(model.config) : template;
   return {
     model,
     codec: loadCodec(folder),
-    kind: template === "auto" ? modelKind(model.config) : template,
+    kind,
     folder,
+    prompt: (problem) => formatPrompt({ prompt: problem }, kind),
+    describe: `${folder} (organism, ${kind} template)`,
   };
+}
+
+function openHfModel(folder: string, template: TemplateChoice, fit: OpenOptions["fit"]): OpenedModel {
+  const m = loadHfFolder(folder, {
+    assets: tokenizerDir(folder),
+    kind: template,
+    fit: fit && { backend: activeBackend(), ...fit },
+  });
+  return {
+    model: m.model,
+    codec: m.codec,
+    kind: m.kind,
+    folder,
+    prompt: m.prompt,
+    describe: `${folder} (${m.family}, ${m.kind} prompt: ${m.kindReason})`,
+  };
+}
+
+/** The memory model of the active compute backend. */
+export function activeBackend(): Backend {
+  return getBackend().name.startsWith("wasm") ? "wasm" : "js";
 }
 
 /** A model folder from a path or an organism name (shipped under models/). */

@@ -5,10 +5,11 @@
 // (The organism keeps its own trained format: src/tasks/corpus.ts.)
 
 import { basename } from "node:path";
+import type { PromptKind } from "../tasks/corpus.ts";
 import type { ChatTemplate } from "./chat-template.ts";
 import type { ModelConfig } from "./config.ts";
 
-export type PromptKind = "base" | "instruct";
+export type { PromptKind };
 
 export const REASONING_INSTRUCTION =
   "Please reason step by step, and put your final answer within \\boxed{}.";
