@@ -425,12 +425,18 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   }
 
   // ------------------------------------------------------------ transformer layers
+  private checkIds(ids: Int32Array, table: S, dim: number): void {
+    const V = table.size / dim;
+    for (const id of ids) if (!(id >= 0 && id < V)) throw new Error(`token id ${id} outside vocabulary of ${V}`);
+  }
   embedding(out: S, table: S, ids: Int32Array, dim: number): void {
+    this.checkIds(ids, table, dim);
     if (ids.length === 0) return;
     const idb = { buffer: this.upload(ids), size: ids.length };
     this.elementwise("embedding", () => K.embedding, [out, table, idb], ids.length * dim, [dim]);
   }
   embeddingBackward(dTable: S, ids: Int32Array, dOut: S, dim: number): void {
+    this.checkIds(ids, dTable, dim);
     if (ids.length === 0) return;
     const idb = { buffer: this.upload(ids), size: ids.length };
     this.elementwise("embeddingBackward", () => K.embeddingBackward, [dTable, idb, dOut], dim, [ids.length]);
