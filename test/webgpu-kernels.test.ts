@@ -125,6 +125,7 @@ describeGpu("webgpu elementwise kernels", () => {
     ref.affine(ra, ra, -1.5, 0.25);
     gb.affine(ga, ga, -1.5, 0.25);
     await close(ga, ra, 1e-6, 1e-6, "affine in place");
+    await sync(ra, ga); // copies below compare exactly
     ref.axpy(ro, rg, -0.7);
     gb.axpy(go, gg, -0.7);
     await close(go, ro, 1e-6, 1e-6, "axpy");
