@@ -90,7 +90,20 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number 
     withGrad.push(p);
     ss += p.backend.sumSquares(p.grad.storage);
   }
-  const norm = Math.sqrt(ss);
+  return clipTo(withGrad, Math.sqrt(ss), maxNorm);
+}
+
+/** clipGradNorm for any backend: a GPU backend reduces on the device and reads the norm once
+ *  (one host round trip per step); a CPU backend does exactly what clipGradNorm does. */
+export async function clipGradNormAsync(params: Iterable<Tensor>, maxNorm: number): Promise<number> {
+  const withGrad = [...params].filter((p) => p.grad);
+  const be = withGrad[0]?.backend;
+  if (!be?.sumSquaresAsync) return clipGradNorm(withGrad, maxNorm);
+  const ss = await be.sumSquaresAsync(withGrad.map((p) => p.grad!.storage));
+  return clipTo(withGrad, Math.sqrt(ss), maxNorm);
+}
+
+function clipTo(withGrad: Tensor[], norm: number, maxNorm: number): number {
   if (Number.isFinite(norm) && maxNorm > 0 && norm > maxNorm) {
     const s = maxNorm / (norm + 1e-6);
     for (const p of withGrad) p.backend.affine(p.grad!.storage, p.grad!.storage, s, 0);
