@@ -103,10 +103,10 @@ for (const dir of fixtures) {
     }
 
     if (dir.startsWith(HF_FIXTURES)) return; // BF16 shards: saving is tested in hf-folder.test.ts
-    test("a model saved by rlif is the same file PyTorch wrote", () => {
+    test("a model saved by rlif is the same file PyTorch wrote", async () => {
       const tmp = mkdtempSync(join(tmpdir(), "rlif-golden-"));
       try {
-        saveModel(tmp, loadModel(dir));
+        await saveModel(tmp, loadModel(dir));
         assert.deepEqual(
           readFileSync(join(tmp, "model.safetensors")),
           readFileSync(join(dir, "model.safetensors")),

@@ -27,7 +27,7 @@ function rollout(promptIds: number[], responseIds: number[]): Rollout {
 const batch = packRollouts([rollout([0, 1], [2, 3, 7]), rollout([4], [5])], 7);
 
 for (const temperature of [1, 0.7]) {
-  test(`log p and entropy equal scale(forward, 1/T) -> tokenStats at T = ${temperature}`, () => {
+  test(`log p and entropy equal scale(forward, 1/T) -> tokenStats at T = ${temperature}`, async () => {
     const model = toyModel(3);
     const [want, got] = tidy(() => {
       const z = op.scale(model.forward(batch.ids, batch.B, batch.T), 1 / temperature);
@@ -40,14 +40,14 @@ for (const temperature of [1, 0.7]) {
     });
     assert.deepEqual(got, want);
     assert.deepEqual(
-      Array.from(frozenLogprobs(model, batch, temperature)),
+      Array.from(await frozenLogprobs(model, batch, temperature)),
       Array.from(Float32Array.from(want[0])),
     );
   });
 }
 
-test("a target of -1 gives 0; real targets give log-probabilities < 0", () => {
-  const lp = frozenLogprobs(toyModel(1), batch);
+test("a target of -1 gives 0; real targets give log-probabilities < 0", async () => {
+  const lp = await frozenLogprobs(toyModel(1), batch);
   batch.targets.forEach((t, i) => {
     if (t < 0) assert.equal(lp[i], 0);
     else assert.ok(lp[i] < 0 && Number.isFinite(lp[i]));

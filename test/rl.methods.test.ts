@@ -213,7 +213,7 @@ describe("dynamic sampling", () => {
   });
 });
 
-test("mask_truncated: truncated responses take no part in the loss", () => {
+test("mask_truncated: truncated responses take no part in the loss", async () => {
   const model = toyModel(3);
   const base = toyConfig("unused", { algo: { mask_truncated: true } });
   const settings = {
@@ -227,7 +227,7 @@ test("mask_truncated: truncated responses take no part in the loss", () => {
   };
   const policy = () => ({ model, opt: new AdamW(model.parameters(), { lr: 0.01 }), ref: null });
   const adv = Float64Array.from([-1, 1]); // old log-probs of −1 put ρ near 0.3: A > 0 keeps the gradient
-  const all = update({
+  const all = await update({
     policy: policy(),
     batch: [rollout("ab", 0, true), rollout("ba", 0, true)],
     advantages: adv,
@@ -237,7 +237,7 @@ test("mask_truncated: truncated responses take no part in the loss", () => {
   });
   assert.equal(all.loss, 0);
   assert.equal(all.grad_norm, 0);
-  const one = update({
+  const one = await update({
     policy: policy(),
     batch: [rollout("ab", 0, true), rollout("ba", 0, false)],
     advantages: adv,
@@ -245,7 +245,7 @@ test("mask_truncated: truncated responses take no part in the loss", () => {
     settings,
     random: Math.random,
   });
-  const alone = update({
+  const alone = await update({
     policy: policy(),
     batch: [rollout("ba", 0, false)],
     advantages: Float64Array.from([1]),

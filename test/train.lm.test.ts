@@ -105,11 +105,11 @@ describe("LM training loop", () => {
     }
   });
 
-  test("a saved model folder loads back with identical logits", () => {
+  test("a saved model folder loads back with identical logits", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rlif-model-"));
     try {
       const m = Transformer.init(config, 3);
-      saveModel(dir, m);
+      await saveModel(dir, m);
       const back = loadModel(dir);
       const ids = Int32Array.from([1, 2, 3, 4]);
       const a = tidy(() => m.forward(ids, 1, 4)).toArray();

@@ -35,14 +35,21 @@ function pair(values: ArrayLike<number>): [CpuStorage, GpuStorage] {
   return [r, g];
 }
 
-async function close(g: GpuStorage, r: CpuStorage | ArrayLike<number>, atol: number, rtol: number, what: string) {
+async function close(
+  g: GpuStorage,
+  r: CpuStorage | ArrayLike<number>,
+  atol: number,
+  rtol: number,
+  what: string,
+) {
   const actual = await gb.read(g);
   const expected = "data" in r ? r.data : r;
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
     const e = expected[i];
     const a = actual[i];
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) assert.fail(`${what}: element ${i} is ${a}, reference ${e}`);
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e)))
+      assert.fail(`${what}: element ${i} is ${a}, reference ${e}`);
   }
 }
 
@@ -185,8 +192,9 @@ describeGpu("webgpu matmul", () => {
             const [ra, ga] = pair(randn(M * K));
             const [rb, gbm] = pair(randn(K * N));
             const [rc, gc] = pair(randn(M * N));
-            ref.matmul(rc, ra, rb, M, N, K, transA, transB, acc);
-            gb.matmul(gc, ga, gbm, M, N, K, transA, transB, acc);
+            const shape = { M, N, K, transA, transB, accumulate: acc };
+            ref.matmul(rc, ra, rb, shape);
+            gb.matmul(gc, ga, gbm, shape);
             await close(gc, rc, 1e-5 * (K + 1), 1e-5, `C transA=${transA} transB=${transB} acc=${acc}`);
           }
     });
@@ -232,10 +240,13 @@ describeGpu("webgpu transformer kernels", () => {
     const [rows, H, D] = [7, 3, 16];
     const [rx, gx] = pair(randn(rows * H * D));
     const [ro, go] = pair(randn(rows * H * D));
-    for (const pos of [Int32Array.from({ length: rows }, (_, i) => (i * 37) % 301), Int32Array.of(5000, 1, 2, 3, 4, 5, 6)])
+    for (const pos of [
+      Int32Array.from({ length: rows }, (_, i) => (i * 37) % 301),
+      Int32Array.of(5000, 1, 2, 3, 4, 5, 6),
+    ])
       for (const inverse of [false, true]) {
-        ref.rope(ro, rx, pos, rows, H, D, 10000, inverse);
-        gb.rope(go, gx, pos, rows, H, D, 10000, inverse);
+        ref.rope(ro, rx, pos, { rows, H, D, theta: 10000, inverse });
+        gb.rope(go, gx, pos, { rows, H, D, theta: 10000, inverse });
         await close(go, ro, 2e-6, 1e-5, `rope inverse=${inverse} max position ${Math.max(...pos)}`);
       }
   });
@@ -257,8 +268,9 @@ describeGpu("webgpu transformer kernels", () => {
     const [rp, gp] = pair(randn(n));
     const [rm, gm] = pair(randn(n, 0.1));
     const [rv, gv] = pair(randn(n).map((x) => x * x));
-    ref.adamw(rp, rd, rm, rv, 1e-3, 0.9, 0.99, 1e-8, 0.1, 3);
-    gb.adamw(gp, gd, gm, gv, 1e-3, 0.9, 0.99, 1e-8, 0.1, 3);
+    const hp = { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, step: 3 };
+    ref.adamw(rp, rd, rm, rv, hp);
+    gb.adamw(gp, gd, gm, gv, hp);
     await close(gp, rp, 1e-6, 1e-5, "param");
     await close(gm, rm, 1e-6, 1e-5, "m");
     await close(gv, rv, 1e-6, 1e-5, "v");
@@ -304,8 +316,16 @@ describeGpu("webgpu attention", () => {
       const [rdv, gdv] = pair(randn(nk));
       await sync(f.ro, f.go);
       await sync(f.rl, f.gl);
-      ref.attentionBackward(rdq, rdk, rdv, rg, f.rq, f.rk, f.rv, f.ro, f.rl, sh, f.scale);
-      gb.attentionBackward(gdq, gdk, gdv, gg, f.gq, f.gk, f.gv, f.go, f.gl, sh, f.scale);
+      ref.attentionBackward(
+        { dq: rdq, dk: rdk, dv: rdv, dOut: rg, q: f.rq, k: f.rk, v: f.rv, out: f.ro, lse: f.rl },
+        sh,
+        f.scale,
+      );
+      gb.attentionBackward(
+        { dq: gdq, dk: gdk, dv: gdv, dOut: gg, q: f.gq, k: f.gk, v: f.gv, out: f.go, lse: f.gl },
+        sh,
+        f.scale,
+      );
       await close(gdq, rdq, 1e-4, 1e-4, "dq");
       await close(gdk, rdk, 1e-4, 1e-4, "dk");
       await close(gdv, rdv, 1e-4, 1e-4, "dv");

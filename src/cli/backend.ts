@@ -1,16 +1,42 @@
-// Picks the compute backend for a command: the WebAssembly SIMD backend by default, or the
-// portable TypeScript one (`--backend js`). The wasm module is imported only when it is used.
+// Picks the compute backend for a command: a hardware GPU through WebGPU when there is one, else the
+// WebAssembly SIMD backend (`auto`); or exactly `webgpu`, `wasm`, or the portable TypeScript one
+// (`js`). The wasm module and Dawn are imported only when used.
 
+import { existsSync, readdirSync } from "node:fs";
 import type { Backend } from "../engine/backend.ts";
 import { CpuBackend } from "../engine/backends/cpu/backend.ts";
 import { formatRoutes } from "../engine/routes.ts";
 import { setBackend } from "../engine/tensor.ts";
 
-export type BackendChoice = "auto" | "wasm" | "js";
+export type BackendChoice = "auto" | "webgpu" | "wasm" | "js";
+const CHOICES: readonly BackendChoice[] = ["auto", "webgpu", "wasm", "js"];
+
+/** Whether the OS shows a GPU at all: `auto` skips loading Dawn (and its driver warnings) on
+ *  machines that have none. macOS and Windows always have a GPU driver. */
+function mayHaveGpu(): boolean {
+  if (process.platform !== "linux") return true;
+  if (existsSync("/dev/nvidia0")) return true;
+  try {
+    return readdirSync("/dev/dri").some((f) => f.startsWith("renderD"));
+  } catch {
+    return false;
+  }
+}
 
 export async function initBackend(choice: BackendChoice = "auto", threads?: number): Promise<string> {
-  if (choice !== "auto" && choice !== "wasm" && choice !== "js")
-    throw new Error(`--backend: unknown backend "${choice}" (auto, wasm or js)`);
+  if (!CHOICES.includes(choice))
+    throw new Error(`--backend: unknown backend "${choice}" (${CHOICES.join(", ")})`);
+  if (choice === "webgpu" || (choice === "auto" && mayHaveGpu())) {
+    try {
+      const { createWebGpuBackend } = await import("../engine/backends/webgpu/backend.ts");
+      // auto never takes a software adapter (SwiftShader): the CPU backends are faster.
+      const be = await createWebGpuBackend({ allowSoftware: choice === "webgpu" });
+      setBackend(be);
+      return be.name;
+    } catch (e) {
+      if (choice === "webgpu") throw e; // one sentence: what is missing
+    }
+  }
   if (choice !== "js") {
     const { createWasmBackend } = await import("../engine/backends/cpu/wasm-backend.ts");
     const be = createWasmBackend({ threads });

@@ -18,7 +18,7 @@ program
   )
   .option(
     "--backend [name]",
-    "compute backend: auto | wasm | js (rlif info --backend lists its kernels)",
+    "compute backend: auto (a hardware GPU through WebGPU if present, else wasm) | webgpu | wasm | js (rlif info --backend lists its kernels)",
     "auto",
   )
   .option("--threads <n>", "worker threads for the wasm backend (default: all cores, at most 2)")

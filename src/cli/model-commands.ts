@@ -61,11 +61,11 @@ export function registerModelCommands(program: Command): void {
     )
     .requiredOption("--alpha <x>", "mixing weight in [0, 1]")
     .requiredOption("--out <dir>", "output model folder")
-    .action((o: { base: string; instruct: string; alpha: string; out: string }) => {
+    .action(async (o: { base: string; instruct: string; alpha: string; out: string }) => {
       const alpha = Number(o.alpha);
       const base = resolveModelDir(o.base);
-      const mixed = mixModels(loadModel(base), loadModel(resolveModelDir(o.instruct)), alpha);
-      saveModel(o.out, mixed);
+      const mixed = await mixModels(loadModel(base), loadModel(resolveModelDir(o.instruct)), alpha);
+      await saveModel(o.out, mixed);
       copyTokenizerFiles(base, o.out);
       console.log(`wrote ${o.out} (alpha ${alpha})`);
     });

@@ -172,7 +172,7 @@ async function runLm(
   }
   const trained = result.model;
   trained.config.rlif_kind = kind;
-  saveModel(exportDir, trained);
+  await saveModel(exportDir, trained);
   saveTokenizer(tok, exportDir);
   console.log(`wrote ${exportDir} (final greedy accuracy on test-id: ${acc})`);
 }

@@ -124,8 +124,6 @@ export interface Backend<S extends Storage = Storage> {
   /** out[r, c] = a[r, c] (+)= broadcast of s[r] along c: used by sum/mean backward over rows. */
   broadcastRows(out: S, s: S, rows: number, cols: number, accumulate: boolean): void;
   sumSquares(a: S): number;
-  /** Sum of squares over several storages, read once (backends without synchronous reads). */
-  sumSquaresAsync?(list: S[]): Promise<number>;
 
   // --- linear algebra ---
   /** C[M,N] = (accumulate ? C : 0) + op(A) op(B) (see MatmulShape). */

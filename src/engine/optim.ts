@@ -1,6 +1,7 @@
 // AdamW with decoupled weight decay, global-norm gradient clipping, and a warm-up + cosine
 // learning-rate schedule. State is plain named tensors so checkpoints can save and restore it.
 
+import type { Storage } from "./backend.ts";
 import { Tensor } from "./tensor.ts";
 
 export interface AdamWOptions {
@@ -97,7 +98,8 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number 
  *  (one host round trip per step); a CPU backend does exactly what clipGradNorm does. */
 export async function clipGradNormAsync(params: Iterable<Tensor>, maxNorm: number): Promise<number> {
   const withGrad = [...params].filter((p) => p.grad);
-  const be = withGrad[0]?.backend;
+  // Backends without synchronous reads (WebGPU) offer sumSquaresAsync: one read for all gradients.
+  const be = withGrad[0]?.backend as { sumSquaresAsync?: (list: Storage[]) => Promise<number> } | undefined;
   if (!be?.sumSquaresAsync) return clipGradNorm(withGrad, maxNorm);
   const ss = await be.sumSquaresAsync(withGrad.map((p) => p.grad!.storage));
   return clipTo(withGrad, Math.sqrt(ss), maxNorm);

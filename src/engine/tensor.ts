@@ -49,6 +49,27 @@ function collectTensors(x: unknown, out: Set<Tensor>): void {
     for (const y of Object.values(x)) collectTensors(y, out);
 }
 
+/** tidy for an async fn (reads from a GPU inside a graph's construction). No other tensor work may
+ *  run while it awaits: tensors made meanwhile would land in its scope. */
+export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const scope: Tensor[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    scopes.splice(scopes.indexOf(scope), 1);
+  }
+  const keep = new Set<Tensor>();
+  collectTensors(result, keep);
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (keep.has(t)) parent?.push(t);
+    else t.dispose();
+  }
+  return result;
+}
+
 /** Run fn; free every tensor it created except those in its result (which move to the outer scope). */
 export function tidy<T>(fn: () => T): T {
   const scope: Tensor[] = [];
@@ -138,7 +159,22 @@ export class Tensor {
   /** Synchronous read, CPU backends only. The array may alias the storage: copy before keeping. */
   readSync(): FloatArray {
     this.check();
+    if (this.hostCopy) return this.hostCopy;
     return this.backend.readSync(this.storage).subarray(0, this.size);
+  }
+
+  /** Values fetched by fetchToHost(): what readSync returns on a backend that cannot read
+   *  synchronously (WebGPU), for code that needs a tensor's values while building a graph. */
+  private hostCopy: FloatArray | null = null;
+
+  /** Read the values once (async) so that later readSync calls return them. Only for tensors no
+   *  kernel writes afterwards (op outputs such as log-probabilities). */
+  async fetchToHost(): Promise<void> {
+    this.hostCopy = Float32Array.from(await this.read());
+  }
+
+  dropHostCopy(): void {
+    this.hostCopy = null;
   }
 
   toArray(): number[] {

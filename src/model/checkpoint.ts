@@ -34,7 +34,21 @@ export function readModelConfig(dir: string): ModelConfig {
 }
 
 /** Save config.json + model.safetensors (F32; + tokenizer.json when given) into dir. */
-export function saveModel(dir: string, model: Transformer, tokenizerJson?: string): void {
+/** On a backend that cannot read synchronously (WebGPU), fetch the tensors' values first so the
+ *  lazy writers can read them; returns what drops those copies again. A no-op on the CPU. */
+async function hostReadable(tensors: Iterable<Tensor>): Promise<() => void> {
+  const list = [...tensors];
+  const be = list[0]?.backend as { sumSquaresAsync?: unknown } | undefined;
+  if (typeof be?.sumSquaresAsync !== "function") return () => {};
+  for (const t of list) await t.fetchToHost();
+  return () => {
+    for (const t of list) t.dropHostCopy();
+  };
+}
+
+export async function saveModel(dir: string, model: Transformer, tokenizerJson?: string): Promise<void> {
+  const drop = await hostReadable(model.parameters().values());
+  try {
   mkdirSync(dir, { recursive: true });
   writeSafetensorsFileAtomic(join(dir, "model.safetensors"), lazyTensors(model.parameters()), {
     format: "pt",
@@ -43,6 +57,9 @@ export function saveModel(dir: string, model: Transformer, tokenizerJson?: strin
   const config = model.config.torch_dtype ? { ...model.config, torch_dtype: "float32" } : model.config;
   writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
   if (tokenizerJson !== undefined) writeFileAtomic(join(dir, "tokenizer.json"), tokenizerJson);
+  } finally {
+    drop();
+  }
 }
 
 /** A model folder: config.json and its weights, single or sharded, F32/BF16/F16 (read tensor by tensor). */
@@ -68,23 +85,28 @@ export interface CheckpointState {
 const stepDir = (step: number) => `step-${String(step).padStart(7, "0")}`;
 
 /** Write a full checkpoint (model, optimizer, trainer state) under runDir/checkpoints. */
-export function saveCheckpoint(
+export async function saveCheckpoint(
   runDir: string,
   model: Transformer,
   opt: AdamW | null,
   state: CheckpointState,
   opts: { tokenizerJson?: string; keep?: number } = {},
-): string {
+): Promise<string> {
   const root = join(runDir, "checkpoints");
   mkdirSync(root, { recursive: true });
   const name = stepDir(state.step);
   const tmp = join(root, `.${name}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
-  saveModel(tmp, model, opts.tokenizerJson);
+  await saveModel(tmp, model, opts.tokenizerJson);
   if (opt) {
-    writeSafetensorsFileAtomic(join(tmp, "optimizer.safetensors"), lazyTensors(opt.stateTensors()), {
-      step: String(opt.step),
-    });
+    const drop = await hostReadable(opt.stateTensors().values());
+    try {
+      writeSafetensorsFileAtomic(join(tmp, "optimizer.safetensors"), lazyTensors(opt.stateTensors()), {
+        step: String(opt.step),
+      });
+    } finally {
+      drop();
+    }
   }
   writeFileAtomic(join(tmp, "trainer_state.json"), `${JSON.stringify(state, null, 2)}\n`);
   const final = join(root, name);

@@ -32,8 +32,15 @@ export function sequenceLogprobs(model: Transformer, batch: TargetBatch, tempera
 }
 
 /** log p of the targets as plain numbers, without a graph: a frozen (reference) policy. */
-export function frozenLogprobs(model: Transformer, batch: TargetBatch, temperature = 1): Float32Array {
-  return noGrad(() =>
-    tidy(() => Float32Array.from(sequenceLogprobs(model, batch, temperature).logp.readSync())),
-  );
+export async function frozenLogprobs(
+  model: Transformer,
+  batch: TargetBatch,
+  temperature = 1,
+): Promise<Float32Array> {
+  const logp = noGrad(() => tidy(() => sequenceLogprobs(model, batch, temperature).logp));
+  try {
+    return Float32Array.from(await logp.read());
+  } finally {
+    logp.dispose();
+  }
 }

@@ -2,7 +2,11 @@
 
 import { Transformer } from "./transformer.ts";
 
-export function mixModels(base: Transformer, instruct: Transformer, alpha: number): Transformer {
+export async function mixModels(
+  base: Transformer,
+  instruct: Transformer,
+  alpha: number,
+): Promise<Transformer> {
   if (!(alpha >= 0 && alpha <= 1)) throw new Error(`alpha must be in [0, 1], got ${alpha}`);
   const a = base.config;
   const b = instruct.config;
@@ -21,8 +25,8 @@ export function mixModels(base: Transformer, instruct: Transformer, alpha: numbe
   for (const [name, t] of base.parameters()) {
     const u = pb.get(name);
     if (!u) throw new Error(`cannot mix: instruct model lacks ${name}`);
-    const x = t.readSync();
-    const y = u.readSync();
+    const x = await t.read();
+    const y = await u.read();
     const out = new Float32Array(t.size);
     for (let i = 0; i < out.length; i++) out[i] = (1 - alpha) * x[i] + alpha * y[i];
     weights.set(name, { shape: t.shape, data: out });

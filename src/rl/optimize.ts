@@ -1,9 +1,9 @@
 // Stage 3 of an RL step, optimize: epochs × mini-batches of clipped policy-gradient updates on
 // the step's rollouts and advantages.
 
-import { type AdamW, clipGradNorm, learningRate, type ScheduleOptions } from "../engine/optim.ts";
+import { type AdamW, clipGradNormAsync, learningRate, type ScheduleOptions } from "../engine/optim.ts";
 import { Random } from "../engine/random.ts";
-import { backward, tidy } from "../engine/tensor.ts";
+import { backward, tidyAsync } from "../engine/tensor.ts";
 import { frozenLogprobs, sequenceLogprobs } from "../model/logprobs.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { NonFiniteError } from "../train/run.ts";
@@ -68,7 +68,14 @@ export interface Update {
 }
 
 /** One optimizer update; NonFiniteError (before the update) on a NaN/Inf loss or gradient. */
-export function update({ policy, batch, advantages, lr, settings: s, random }: Update): UpdateStats {
+export async function update({
+  policy,
+  batch,
+  advantages,
+  lr,
+  settings: s,
+  random,
+}: Update): Promise<UpdateStats> {
   const { model, opt, ref } = policy;
   const { algo } = s;
   const p = packRollouts(batch, s.pad);
@@ -79,10 +86,13 @@ export function update({ policy, batch, advantages, lr, settings: s, random }: U
   }
   const N = p.B * p.T;
   const refLogp =
-    ref && algo.kl_coef > 0 && !algo.kl_in_reward ? frozenLogprobs(ref, p, s.temperature) : undefined;
-  return tidy(() => {
+    ref && algo.kl_coef > 0 && !algo.kl_in_reward ? await frozenLogprobs(ref, p, s.temperature) : undefined;
+  return tidyAsync(async () => {
     opt.zeroGrad();
     const { logp, entropy } = sequenceLogprobs(model, p, s.temperature);
+    // The loss's statistics (and some surrogates) read logp/entropy: one read each, off the GPU.
+    await logp.fetchToHost();
+    if (algo.entropy_coef !== 0) await entropy.fetchToHost();
     const { loss, stats } = policyLoss(
       {
         logp,
@@ -110,9 +120,9 @@ export function update({ policy, batch, advantages, lr, settings: s, random }: U
         random,
       },
     );
-    const lossValue = loss.item();
+    const lossValue = (await loss.read())[0];
     backward(loss);
-    const gradNorm = clipGradNorm(model.parameters().values(), s.gradClip);
+    const gradNorm = await clipGradNormAsync(model.parameters().values(), s.gradClip);
     if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm))
       throw new NonFiniteError(`loss ${lossValue}, gradient norm ${gradNorm} (${N} positions)`);
     opt.update(lr);
@@ -135,13 +145,13 @@ export function update({ policy, batch, advantages, lr, settings: s, random }: U
 }
 
 /** The optimize stage: epochs × mini-batches over the step's rollouts. */
-export function optimize(
+export async function optimize(
   policy: Policy,
   rollouts: Rollout[],
   advantages: Float64Array,
   s: OptimizeSettings,
   step: number,
-): Optimized {
+): Promise<Optimized> {
   const { algo } = s;
   const lr = learningRate(step, s.schedule);
   const mbSize = Math.ceil(rollouts.length / algo.mini_batches);
@@ -160,7 +170,7 @@ export function optimize(
       const mbAdvantages = Float64Array.from(idx.map((i) => advantages[i]));
       const rng = new Random(stepSeed(s.seed, step, 300 + updates.length));
       const random = () => rng.next();
-      updates.push(update({ policy, batch, advantages: mbAdvantages, lr, settings: s, random }));
+      updates.push(await update({ policy, batch, advantages: mbAdvantages, lr, settings: s, random }));
     }
   }
   return { lr, updates, trainTokens };

@@ -40,12 +40,13 @@ export interface Scored {
 }
 
 /** log π_ref of each rollout's response tokens, one sequence at a time. */
-function referenceLogprobs(ref: Transformer, rollouts: Rollout[], temperature: number, pad: number) {
-  return rollouts.map((r) => {
-    const packed = packRollouts([r], pad);
-    const lp = frozenLogprobs(ref, packed, temperature);
-    return Float32Array.from(r.responseIds.map((_, j) => lp[r.promptIds.length + j - 1]));
-  });
+async function referenceLogprobs(ref: Transformer, rollouts: Rollout[], temperature: number, pad: number) {
+  const out: Float32Array[] = [];
+  for (const r of rollouts) {
+    const lp = await frozenLogprobs(ref, packRollouts([r], pad), temperature);
+    out.push(Float32Array.from(r.responseIds.map((_, j) => lp[r.promptIds.length + j - 1])));
+  }
+  return out;
 }
 
 /** The rewards of the rollouts at `idx`, in that order. */
@@ -126,13 +127,17 @@ export function scoreRewards(
 }
 
 /** KL in the reward (when configured) and the advantages, on the rollouts that are trained on. */
-export function advantagesFor(rollouts: Rollout[], rewards: RewardResult, s: ScoreSettings): Scored {
+export async function advantagesFor(
+  rollouts: Rollout[],
+  rewards: RewardResult,
+  s: ScoreSettings,
+): Promise<Scored> {
   let trainReward: ArrayLike<number> = rewards.train;
   if (s.ref && s.algo.kl_coef > 0 && s.algo.kl_in_reward)
     trainReward = klInReward(
       rewards.train,
       rollouts.map((r) => r.logp),
-      referenceLogprobs(s.ref, rollouts, s.temperature, s.pad),
+      await referenceLogprobs(s.ref, rollouts, s.temperature, s.pad),
       s.algo.kl_coef,
     );
   const advantages = computeAdvantages(
@@ -145,7 +150,11 @@ export function advantagesFor(rollouts: Rollout[], rewards: RewardResult, s: Sco
 }
 
 /** Both halves at once, for a batch without dynamic sampling. */
-export function score(rollouts: Rollout[], s: ScoreSettings, step = 0): Scored & { rollouts: Rollout[] } {
+export async function score(
+  rollouts: Rollout[],
+  s: ScoreSettings,
+  step = 0,
+): Promise<Scored & { rollouts: Rollout[] }> {
   const r = scoreRewards(rollouts, s, step);
-  return { ...advantagesFor(r.rollouts, r.rewards, s), rollouts: r.rollouts };
+  return { ...(await advantagesFor(r.rollouts, r.rewards, s)), rollouts: r.rollouts };
 }

@@ -106,7 +106,7 @@ export async function trainRl(
     run.appendMetrics({ step: 0, eval: ev });
     deps.onStep?.({ step: 0, eval: ev as unknown as Record<string, unknown> });
     run.state.best = { score: ev.greedy_accuracy, step: 0 };
-    run.pin(run.checkpoint(0));
+    run.pin(await run.checkpoint(0));
   }
 
   let guardStopped = false;
@@ -131,13 +131,13 @@ export async function trainRl(
     );
     const t1 = performance.now();
     const { trained, observed } = gathered;
-    const scored = advantagesFor(observed.rollouts, observed.rewards, scoring);
+    const scored = await advantagesFor(observed.rollouts, observed.rewards, scoring);
     const t2 = performance.now();
     times.score += t2 - t1;
     const policy = { model: run.model, opt: run.opt, ref };
     // nothing is trained on when every sampled group had equal rewards (zero_std drop / resample)
     const trainAdvantages = trained.rollouts.length ? scored.advantages : new Float64Array(0);
-    const optimized = optimize(policy, trained.rollouts, trainAdvantages, optimizing, step);
+    const optimized = await optimize(policy, trained.rollouts, trainAdvantages, optimizing, step);
     times.optimize = performance.now() - t2;
 
     const done = step + 1;
@@ -170,8 +170,8 @@ export async function trainRl(
     const { best } = run.state;
     if (evalSummary && evalSummary.greedy_accuracy > best.score) {
       run.state.best = { score: evalSummary.greedy_accuracy, step: done };
-      run.pin(run.checkpoint(done));
-    } else if (done % cfg.checkpoint_every === 0 || done === cfg.steps) run.checkpoint(done);
+      run.pin(await run.checkpoint(done));
+    } else if (done % cfg.checkpoint_every === 0 || done === cfg.steps) await run.checkpoint(done);
 
     if (!fired) return "next";
     log(`guard: ${fired}`);
@@ -179,7 +179,7 @@ export async function trainRl(
       run.state.guard.strikes = 0;
       return "next";
     }
-    if (done % cfg.checkpoint_every !== 0) run.checkpoint(done);
+    if (done % cfg.checkpoint_every !== 0) await run.checkpoint(done);
     const b = run.state.best;
     if (cfg.guard.mode === "rollback" && b.step >= 0) {
       run.model = loadCheckpointDir(run.checkpointDir(b.step)).model;

@@ -64,7 +64,7 @@ export async function ensureMixModel(
 ): Promise<void> {
   if (existsSync(join(dir, "model.safetensors"))) return;
   const b = openModel(base);
-  const mixed = mixModels(b.model, openModel(instruct).model, alpha);
+  const mixed = await mixModels(b.model, openModel(instruct).model, alpha);
   const problems = loadProblems(TEMPLATE_CHOICE.source, TEMPLATE_CHOICE.limit, TEMPLATE_CHOICE.seed);
   const acc = await templateAccuracy(mixed, b.codec, problems, maxNewTokens);
   const kind: PromptKind = acc.instruct > acc.base ? "instruct" : "base";
@@ -74,7 +74,7 @@ export async function ensureMixModel(
   writeFileAtomic(join(dir, "template-choice.json"), `${JSON.stringify(record, null, 2)}\n`);
   copyTokenizerFiles(b.folder, dir);
   // The weights last: their presence marks the folder complete.
-  saveModel(dir, mixed);
+  await saveModel(dir, mixed);
 }
 
 /** The template choice recorded in a mixed model's folder, or null when it is not written yet. */

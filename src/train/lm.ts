@@ -4,7 +4,7 @@
 // Batches are a pure function of (seed, step), so a resumed run sees exactly the batches an
 // uninterrupted one would have, without saving a data cursor.
 
-import { clipGradNorm, learningRate } from "../engine/optim.ts";
+import { clipGradNormAsync, learningRate } from "../engine/optim.ts";
 import { backward, tidy } from "../engine/tensor.ts";
 import { nextTokenLoss } from "../model/loss.ts";
 import type { Transformer } from "../model/transformer.ts";
@@ -84,13 +84,17 @@ export async function trainLm(
       warmupSteps: o.warmupSteps,
       minLrRatio: o.minLrRatio,
     });
-    const { loss, tokens, gradNorm } = tidy(() => {
+    const r = tidy(() => {
       opt.zeroGrad();
       const r = nextTokenLoss(model, batch.ids, batch.B, batch.T, batch.weights);
       backward(r.loss);
-      const gradNorm = clipGradNorm(model.parameters().values(), o.gradClip);
-      return { loss: r.loss.item(), tokens: r.tokens, gradNorm };
+      return r;
     });
+    // The host reads two numbers a step (the loss, the gradient norm); the rest stays on the device.
+    const loss = (await r.loss.read())[0];
+    r.loss.dispose();
+    const tokens = r.tokens;
+    const gradNorm = await clipGradNormAsync(model.parameters().values(), o.gradClip);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
       throw new DivergenceError(
         `step ${step}: loss ${loss}, gradient norm ${gradNorm} — stopped before the update; ` +
@@ -118,7 +122,7 @@ export async function trainLm(
       tokensSinceLog = 0;
       tLog = performance.now();
     }
-    if (done % o.checkpointEvery === 0 || done === end) run.checkpoint(done);
+    if (done % o.checkpointEvery === 0 || done === end) await run.checkpoint(done);
     return "next";
   });
   return { model: run.model, lastLoss };

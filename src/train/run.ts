@@ -91,7 +91,7 @@ export class TrainingRun<S extends object> {
   }
 
   /** Writes a checkpoint of the model, optimizer and state after `step`; returns its folder. */
-  checkpoint(step: number): string {
+  checkpoint(step: number): Promise<string> {
     return saveCheckpoint(
       this.o.out,
       this.model,

@@ -8,10 +8,14 @@
 // on reuse, which keeps memory flat over thousands of steps.
 
 import type {
+  AdamWStep,
+  AttentionGrads,
   AttentionShape,
   Backend,
   BinaryOp,
   FloatArray,
+  MatmulShape,
+  RopeShape,
   Storage,
   UnaryOp,
 } from "../../backend.ts";
@@ -101,7 +105,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   }
 
   private check(): void {
-    if (this.lostReason !== null) throw new GpuDeviceLostError(`the WebGPU device was lost: ${this.lostReason}`);
+    if (this.lostReason !== null)
+      throw new GpuDeviceLostError(`the WebGPU device was lost: ${this.lostReason}`);
     if (this.disposed) throw new Error("the WebGPU backend was disposed");
   }
 
@@ -192,7 +197,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
       usage: STORAGE | COPY_SRC,
       mappedAtCreation: true,
     });
-    const view = data instanceof Int32Array ? new Int32Array(b.getMappedRange()) : new Float32Array(b.getMappedRange());
+    const view =
+      data instanceof Int32Array ? new Int32Array(b.getMappedRange()) : new Float32Array(b.getMappedRange());
     view.set(data);
     b.unmap();
     this.transient.push(b);
@@ -202,7 +208,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   write(s: S, data: ArrayLike<number>, offset = 0): void {
     this.check();
     if (data.length === 0) return;
-    if (offset + data.length > s.size) throw new Error(`write of ${data.length} floats at ${offset} into ${s.size}`);
+    if (offset + data.length > s.size)
+      throw new Error(`write of ${data.length} floats at ${offset} into ${s.size}`);
     const staging = this.upload(data instanceof Float32Array ? data : Float32Array.from(data));
     this.enc().copyBufferToBuffer(staging, 0, s.buffer, offset * 4, data.length * 4);
   }
@@ -277,9 +284,16 @@ export class WebGpuBackend implements Backend<GpuStorage> {
    *  WebGPU forbids a written buffer bound twice: an input that aliases an output is read from a
    *  copy, and a second output aliasing the first accumulates into a zeroed buffer added after
    *  (every kernel with two outputs accumulates). */
-  private run(key: string, make: () => K.KernelSource, bufs: Buf[], values: number[], groups: number | [number, number]): void {
+  private run(
+    key: string,
+    make: () => K.KernelSource,
+    bufs: Buf[],
+    values: number[],
+    groups: number | [number, number],
+  ): void {
     this.check();
-    const [gx, gy] = typeof groups === "number" ? [Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS)] : groups;
+    const [gx, gy] =
+      typeof groups === "number" ? [Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS)] : groups;
     if (gx === 0 || gy === 0) return;
     // A full batch is submitted first, keeping alive the staging buffers uploaded for this kernel.
     if (this.paramSlots === BATCH) this.flush(new Set(bufs.map((b) => b.buffer)));
@@ -310,7 +324,10 @@ export class WebGpuBackend implements Backend<GpuStorage> {
       layout: p.layout,
       entries: [
         ...bound.map((buffer, i) => ({ binding: i, resource: { buffer } })),
-        { binding: bound.length, resource: { buffer: this.paramBuf, offset: slot * PARAM_BYTES, size: PARAM_BYTES } },
+        {
+          binding: bound.length,
+          resource: { buffer: this.paramBuf, offset: slot * PARAM_BYTES, size: PARAM_BYTES },
+        },
       ],
     });
     const pass = this.enc().beginComputePass();
@@ -323,7 +340,13 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   }
 
   /** An elementwise kernel over n elements (256 per workgroup); values follow n in the uniform. */
-  private elementwise(key: string, make: () => K.KernelSource, bufs: Buf[], n: number, values: number[] = []): void {
+  private elementwise(
+    key: string,
+    make: () => K.KernelSource,
+    bufs: Buf[],
+    n: number,
+    values: number[] = [],
+  ): void {
     this.run(key, make, bufs, [n, ...values], Math.ceil(n / 256));
   }
 
@@ -356,7 +379,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
         [bs ? 1 : 0, dA ? 1 : 0, wb ? 1 : 0],
       );
     }
-    if (dB && bs) this.run(`binaryBackwardScalar.${op}`, () => K.binaryBackwardScalar(op), [dB, a, b, dOut], [n], 1);
+    if (dB && bs)
+      this.run(`binaryBackwardScalar.${op}`, () => K.binaryBackwardScalar(op), [dB, a, b, dOut], [n], 1);
   }
   private dummyBuf: S | null = null;
   private dummy(): S {
@@ -387,7 +411,10 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     this.elementwise("addRowVector", () => K.addRowVector, [out, a, bias], rows * cols, [cols]);
   }
   broadcastRows(out: S, s: S, rows: number, cols: number, accumulate: boolean): void {
-    this.elementwise("broadcastRows", () => K.broadcastRows, [out, s], rows * cols, [cols, accumulate ? 1 : 0]);
+    this.elementwise("broadcastRows", () => K.broadcastRows, [out, s], rows * cols, [
+      cols,
+      accumulate ? 1 : 0,
+    ]);
   }
   sumSquares(_a: S): number {
     throw new Error("WebGPU: sumSquares is synchronous; use sumSquaresAsync");
@@ -408,26 +435,23 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   }
 
   // ------------------------------------------------------------ linear algebra
-  matmul(
-    C: S,
-    A: S,
-    B: S,
-    M: number,
-    N: number,
-    K_: number,
-    transA: boolean,
-    transB: boolean,
-    accumulate: boolean,
-  ): void {
+  matmul(C: S, A: S, B: S, { M, N, K: K_, transA, transB, accumulate }: MatmulShape): void {
     if (M === 0 || N === 0) return;
     const flags = [transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0];
-    this.run("matmul", () => K.matmul, [C, A, B], [M, N, K_, ...flags], [Math.ceil(N / 64), Math.ceil(M / 64)]);
+    this.run(
+      "matmul",
+      () => K.matmul,
+      [C, A, B],
+      [M, N, K_, ...flags],
+      [Math.ceil(N / 64), Math.ceil(M / 64)],
+    );
   }
 
   // ------------------------------------------------------------ transformer layers
   private checkIds(ids: Int32Array, table: S, dim: number): void {
     const V = table.size / dim;
-    for (const id of ids) if (!(id >= 0 && id < V)) throw new Error(`token id ${id} outside vocabulary of ${V}`);
+    for (const id of ids)
+      if (!(id >= 0 && id < V)) throw new Error(`token id ${id} outside vocabulary of ${V}`);
   }
   embedding(out: S, table: S, ids: Int32Array, dim: number): void {
     this.checkIds(ids, table, dim);
@@ -477,16 +501,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     return table;
   }
 
-  rope(
-    out: S,
-    x: S,
-    positions: Int32Array,
-    rows: number,
-    H: number,
-    D: number,
-    theta: number,
-    inverse: boolean,
-  ): void {
+  rope(out: S, x: S, positions: Int32Array, { rows, H, D, theta, inverse }: RopeShape): void {
     if (rows === 0) return;
     let maxPos = 0;
     for (const p of positions) {
@@ -497,7 +512,11 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     const pb = { buffer: this.upload(positions), size: positions.length };
     const cos = { buffer: table.cos, size: 0 };
     const sin = { buffer: table.sin, size: 0 };
-    this.elementwise("rope", () => K.rope, [out, x, pb, cos, sin], (rows * H * D) / 2, [H, D, inverse ? -1 : 1]);
+    this.elementwise("rope", () => K.rope, [out, x, pb, cos, sin], (rows * H * D) / 2, [
+      H,
+      D,
+      inverse ? -1 : 1,
+    ]);
   }
 
   private attentionValues(sh: AttentionShape, scale: number): number[] {
@@ -511,29 +530,30 @@ export class WebGpuBackend implements Backend<GpuStorage> {
         throw new Error(`attention: queries of sequence ${b} at ${pos0[b]}.. run past ${shape.Tk} keys`);
     const pb = { buffer: this.upload(pos0), size: pos0.length };
     const rows = shape.B * shape.Tq * shape.Hq;
-    this.run("attention", () => K.attention, [out, lse, q, k, v, pb], this.attentionValues(shape, scale), rows);
+    this.run(
+      "attention",
+      () => K.attention,
+      [out, lse, q, k, v, pb],
+      this.attentionValues(shape, scale),
+      rows,
+    );
   }
 
-  attentionBackward(
-    dq: S,
-    dk: S,
-    dv: S,
-    dOut: S,
-    q: S,
-    k: S,
-    v: S,
-    out: S,
-    lse: S,
-    shape: AttentionShape,
-    scale: number,
-  ): void {
+  attentionBackward(grads: AttentionGrads<S>, shape: AttentionShape, scale: number): void {
+    const { dq, dk, dv, dOut, q, k, v, out, lse } = grads;
     const vals = this.attentionValues(shape, scale);
     const rows = shape.B * shape.Tq * shape.Hq;
     const delta = this.alloc(rows);
     this.elementwise("attentionDelta", () => K.attentionDelta, [delta, dOut, out], rows, [shape.D]);
     this.run("attentionBackwardQ", () => K.attentionBackwardQ, [dq, dOut, q, k, v, lse, delta], vals, rows);
     const keyRows = shape.B * shape.Tk * shape.Hkv;
-    this.run("attentionBackwardKV", () => K.attentionBackwardKV, [dk, dv, dOut, q, k, v, lse, delta], vals, keyRows);
+    this.run(
+      "attentionBackwardKV",
+      () => K.attentionBackwardKV,
+      [dk, dv, dOut, q, k, v, lse, delta],
+      vals,
+      keyRows,
+    );
     this.free(delta);
   }
 
@@ -550,25 +570,22 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     const tb = { buffer: this.upload(targets), size: targets.length };
     this.run("tokenStats", () => K.tokenStats, [out, lse, logits, tb], [N, V], N);
   }
-  tokenStatsBackward(dLogits: S, dOut: S, logits: S, lse: S, targets: Int32Array, N: number, V: number): void {
+  tokenStatsBackward(
+    dLogits: S,
+    dOut: S,
+    logits: S,
+    lse: S,
+    targets: Int32Array,
+    N: number,
+    V: number,
+  ): void {
     if (N === 0) return;
     const tb = { buffer: this.upload(targets), size: targets.length };
     this.run("tokenStatsBackward", () => K.tokenStatsBackward, [dLogits, dOut, logits, lse, tb], [N, V], N);
   }
 
   // ------------------------------------------------------------ optimiser
-  adamw(
-    param: S,
-    grad: S,
-    m: S,
-    v: S,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void {
+  adamw(param: S, grad: S, m: S, v: S, { lr, beta1, beta2, eps, weightDecay, step }: AdamWStep): void {
     const bc1 = 1 - beta1 ** step;
     const bc2 = 1 - beta2 ** step;
     this.elementwise("adamw", () => K.adamw, [param, m, v, grad], param.size, [

@@ -52,7 +52,9 @@ export async function requestGpu(opts: { allowSoftware: boolean }): Promise<GpuH
   const info = adapter.info;
   const software = isSoftware(info, adapter);
   if (software && !opts.allowSoftware)
-    throw new WebGpuUnavailableError(`WebGPU is unavailable: only a software adapter (${info.architecture}) was found.`);
+    throw new WebGpuUnavailableError(
+      `WebGPU is unavailable: only a software adapter (${info.architecture}) was found.`,
+    );
   const lim = adapter.limits;
   const device = await adapter.requestDevice({
     requiredLimits: {

@@ -104,12 +104,24 @@ const UNARY_GRAD: Record<UnaryOp, string> = {
 };
 
 export function unary(op: UnaryOp): KernelSource {
-  return elementwise([["o", "rw"], ["a", "r"]], [], `let x = a[i]; o[i] = ${UNARY[op]};`);
+  return elementwise(
+    [
+      ["o", "rw"],
+      ["a", "r"],
+    ],
+    [],
+    `let x = a[i]; o[i] = ${UNARY[op]};`,
+  );
 }
 
 export function unaryBackward(op: UnaryOp): KernelSource {
   return elementwise(
-    [["dA", "rw"], ["a", "r"], ["yv", "r"], ["dO", "r"]],
+    [
+      ["dA", "rw"],
+      ["a", "r"],
+      ["yv", "r"],
+      ["dO", "r"],
+    ],
     [],
     `let x = a[i]; let y = yv[i]; let g = dO[i]; _ = x; _ = y; dA[i] += ${UNARY_GRAD[op]};`,
   );
@@ -137,7 +149,11 @@ const BINARY_GRAD: Record<BinaryOp, [string, string]> = {
 /** p.bs = 1: b is a scalar broadcast over a. */
 export function binary(op: BinaryOp): KernelSource {
   return elementwise(
-    [["o", "rw"], ["a", "r"], ["b", "r"]],
+    [
+      ["o", "rw"],
+      ["a", "r"],
+      ["b", "r"],
+    ],
     ["bs: u32"],
     `let x = a[i]; let y = b[select(i, 0u, p.bs == 1u)]; o[i] = ${BINARY[op]};`,
   );
@@ -147,7 +163,13 @@ export function binary(op: BinaryOp): KernelSource {
 export function binaryBackward(op: BinaryOp): KernelSource {
   const [ga, gb] = BINARY_GRAD[op];
   return elementwise(
-    [["dA", "rw"], ["dB", "rw"], ["a", "r"], ["b", "r"], ["dO", "r"]],
+    [
+      ["dA", "rw"],
+      ["dB", "rw"],
+      ["a", "r"],
+      ["b", "r"],
+      ["dO", "r"],
+    ],
     ["bs: u32", "wa: u32", "wb: u32"],
     `let x = a[i]; let y = b[select(i, 0u, p.bs == 1u)]; let g = dO[i]; _ = x; _ = y;
   if (p.wa == 1u) { dA[i] += ${ga}; }
@@ -159,7 +181,12 @@ export function binaryBackward(op: BinaryOp): KernelSource {
 export function binaryBackwardScalar(op: BinaryOp): KernelSource {
   const gb = BINARY_GRAD[op][1];
   return source(
-    [["dB", "rw"], ["a", "r"], ["b", "r"], ["dO", "r"]],
+    [
+      ["dB", "rw"],
+      ["a", "r"],
+      ["b", "r"],
+      ["dO", "r"],
+    ],
     ["n: u32"],
     `${REDUCE}
 @compute @workgroup_size(256)
@@ -173,19 +200,47 @@ fn main(@builtin(local_invocation_index) li: u32) {
   );
 }
 
-export const clamp = elementwise([["o", "rw"], ["a", "r"]], ["lo: f32", "hi: f32"], "o[i] = clamp(a[i], p.lo, p.hi);");
+export const clamp = elementwise(
+  [
+    ["o", "rw"],
+    ["a", "r"],
+  ],
+  ["lo: f32", "hi: f32"],
+  "o[i] = clamp(a[i], p.lo, p.hi);",
+);
 export const clampBackward = elementwise(
-  [["dA", "rw"], ["a", "r"], ["dO", "r"]],
+  [
+    ["dA", "rw"],
+    ["a", "r"],
+    ["dO", "r"],
+  ],
   ["lo: f32", "hi: f32"],
   "let x = a[i]; if (x > p.lo && x < p.hi) { dA[i] += dO[i]; }",
 );
-export const affine = elementwise([["o", "rw"], ["a", "r"]], ["s: f32", "t: f32"], "o[i] = a[i] * p.s + p.t;");
-export const axpy = elementwise([["y", "rw"], ["x", "r"]], ["alpha: f32"], "y[i] += p.alpha * x[i];");
+export const affine = elementwise(
+  [
+    ["o", "rw"],
+    ["a", "r"],
+  ],
+  ["s: f32", "t: f32"],
+  "o[i] = a[i] * p.s + p.t;",
+);
+export const axpy = elementwise(
+  [
+    ["y", "rw"],
+    ["x", "r"],
+  ],
+  ["alpha: f32"],
+  "y[i] += p.alpha * x[i];",
+);
 export const fill = elementwise([["o", "rw"]], ["v: f32"], "o[i] = p.v;");
 
 /** out[r] = sum_c a[r, c]: one workgroup per row. */
 export const sumRows = source(
-  [["o", "rw"], ["a", "r"]],
+  [
+    ["o", "rw"],
+    ["a", "r"],
+  ],
   ["rows: u32", "cols: u32"],
   `${REDUCE}
 @compute @workgroup_size(256)
@@ -201,19 +256,29 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
 
 /** out[c] += sum_r a[r, c]: one thread per column. */
 export const sumRowsAcc = elementwise(
-  [["o", "rw"], ["a", "r"]],
+  [
+    ["o", "rw"],
+    ["a", "r"],
+  ],
   ["rows: u32"],
   "var s = 0.0; for (var r = 0u; r < p.rows; r++) { s += a[r * p.n + i]; } o[i] += s;",
 );
 
 export const addRowVector = elementwise(
-  [["o", "rw"], ["a", "r"], ["v", "r"]],
+  [
+    ["o", "rw"],
+    ["a", "r"],
+    ["v", "r"],
+  ],
   ["cols: u32"],
   "o[i] = a[i] + v[i % p.cols];",
 );
 
 export const broadcastRows = elementwise(
-  [["o", "rw"], ["s", "r"]],
+  [
+    ["o", "rw"],
+    ["s", "r"],
+  ],
   ["cols: u32", "acc: u32"],
   "let v = s[i / p.cols]; if (p.acc == 1u) { o[i] += v; } else { o[i] = v; }",
 );
@@ -222,7 +287,11 @@ export const broadcastRows = elementwise(
 /** C[M,N] = (acc ? C : 0) + op(A) op(B): 64x64 output tile per workgroup of 16x16 threads, each
  *  thread 4x4 outputs, K in steps of 16 through shared memory. Transposes change only the loads. */
 export const matmul = source(
-  [["C", "rw"], ["A", "r"], ["B", "r"]],
+  [
+    ["C", "rw"],
+    ["A", "r"],
+    ["B", "r"],
+  ],
   ["M: u32", "N: u32", "K: u32", "transA: u32", "transB: u32", "acc: u32"],
   `
 var<workgroup> As: array<array<f32, 64>, 16>;
@@ -276,20 +345,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
 
 // ---------------------------------------------------------------- transformer layers
 export const embedding = elementwise(
-  [["o", "rw"], ["table", "r"], ["ids", "ri"]],
+  [
+    ["o", "rw"],
+    ["table", "r"],
+    ["ids", "ri"],
+  ],
   ["dim: u32"],
   "let r = i / p.dim; o[i] = table[u32(ids[r]) * p.dim + i % p.dim];",
 );
 
 /** One thread per column: rows that repeat an id add up in order, without atomics. */
 export const embeddingBackward = elementwise(
-  [["dT", "rw"], ["ids", "ri"], ["dO", "r"]],
+  [
+    ["dT", "rw"],
+    ["ids", "ri"],
+    ["dO", "r"],
+  ],
   ["rows: u32"],
   "for (var r = 0u; r < p.rows; r++) { dT[u32(ids[r]) * p.n + i] += dO[r * p.n + i]; }",
 );
 
 export const rmsnorm = source(
-  [["y", "rw"], ["rstd", "rw"], ["x", "r"], ["w", "r"]],
+  [
+    ["y", "rw"],
+    ["rstd", "rw"],
+    ["x", "r"],
+    ["w", "r"],
+  ],
   ["rows: u32", "dim: u32", "eps: f32"],
   `${REDUCE}
 @compute @workgroup_size(256)
@@ -307,7 +389,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
 
 /** dx part of the rmsnorm gradient, one workgroup per row. */
 export const rmsnormBackwardX = source(
-  [["dx", "rw"], ["dy", "r"], ["x", "r"], ["w", "r"], ["rstd", "r"]],
+  [
+    ["dx", "rw"],
+    ["dy", "r"],
+    ["x", "r"],
+    ["w", "r"],
+    ["rstd", "r"],
+  ],
   ["rows: u32", "dim: u32"],
   `${REDUCE}
 @compute @workgroup_size(256)
@@ -325,7 +413,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
 
 /** dw part: one thread per column, summing over rows. */
 export const rmsnormBackwardW = elementwise(
-  [["dw", "rw"], ["dy", "r"], ["x", "r"], ["rstd", "r"]],
+  [
+    ["dw", "rw"],
+    ["dy", "r"],
+    ["x", "r"],
+    ["rstd", "r"],
+  ],
   ["rows: u32"],
   "var s = 0.0; for (var r = 0u; r < p.rows; r++) { let o = r * p.n + i; s += dy[o] * x[o] * rstd[r]; } dw[i] += s;",
 );
@@ -333,7 +426,13 @@ export const rmsnormBackwardW = elementwise(
 /** Rotary embedding with cos/sin looked up in a host-computed table [positions, D/2] (GPU sin/cos
  *  of large angles are imprecise). One thread per (row, head, i < D/2); sign = -1 rotates back. */
 export const rope = elementwise(
-  [["o", "rw"], ["x", "r"], ["pos", "ri"], ["cosT", "r"], ["sinT", "r"]],
+  [
+    ["o", "rw"],
+    ["x", "r"],
+    ["pos", "ri"],
+    ["cosT", "r"],
+    ["sinT", "r"],
+  ],
   ["H: u32", "D: u32", "sign: f32"],
   `let half = p.D / 2u;
   let k = i % half; let rh = i / half;
@@ -352,7 +451,14 @@ const ATT_FIELDS = ["B: u32", "Tq: u32", "Tk: u32", "Hq: u32", "Hkv: u32", "D: u
  *  (one score per thread), an online softmax, each thread owning output dims t, t+64, ... (D <= 256).
  *  Grouped KV heads index k/v by h / (Hq / Hkv); pos0[b] offsets the queries (KV-cache decoding). */
 export const attention = source(
-  [["o", "rw"], ["lse", "rw"], ["q", "r"], ["k", "r"], ["v", "r"], ["pos0", "ri"]],
+  [
+    ["o", "rw"],
+    ["lse", "rw"],
+    ["q", "r"],
+    ["k", "r"],
+    ["v", "r"],
+    ["pos0", "ri"],
+  ],
   ATT_FIELDS,
   `
 var<workgroup> qs: array<f32, 256>;
@@ -410,14 +516,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
 
 /** delta[row] = dOut_row . out_row, the softmax-backward correction of each query row. */
 export const attentionDelta = elementwise(
-  [["delta", "rw"], ["dO", "r"], ["o", "r"]],
+  [
+    ["delta", "rw"],
+    ["dO", "r"],
+    ["o", "r"],
+  ],
   ["D: u32"],
   "var s = 0.0; for (var d = 0u; d < p.D; d++) { s += dO[i * p.D + d] * o[i * p.D + d]; } delta[i] = s;",
 );
 
 /** dq of causal attention (training: Tq = Tk, pos0 = 0), one workgroup per query row. */
 export const attentionBackwardQ = source(
-  [["dq", "rw"], ["dO", "r"], ["q", "r"], ["k", "r"], ["v", "r"], ["lse", "r"], ["delta", "r"]],
+  [
+    ["dq", "rw"],
+    ["dO", "r"],
+    ["q", "r"],
+    ["k", "r"],
+    ["v", "r"],
+    ["lse", "r"],
+    ["delta", "r"],
+  ],
   ATT_FIELDS,
   `
 var<workgroup> qs: array<f32, 256>;
@@ -466,7 +584,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
 /** dk and dv, one workgroup per key row (b, j, kv head): sums over the heads of its group and the
  *  queries i >= j, so no two workgroups write the same element. */
 export const attentionBackwardKV = source(
-  [["dk", "rw"], ["dv", "rw"], ["dO", "r"], ["q", "r"], ["k", "r"], ["v", "r"], ["lse", "r"], ["delta", "r"]],
+  [
+    ["dk", "rw"],
+    ["dv", "rw"],
+    ["dO", "r"],
+    ["q", "r"],
+    ["k", "r"],
+    ["v", "r"],
+    ["lse", "r"],
+    ["delta", "r"],
+  ],
   ATT_FIELDS,
   `
 var<workgroup> ks: array<f32, 256>;
@@ -521,13 +648,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
 );
 
 export const swiglu = elementwise(
-  [["o", "rw"], ["gate", "r"], ["up", "r"]],
+  [
+    ["o", "rw"],
+    ["gate", "r"],
+    ["up", "r"],
+  ],
   [],
   "let g = gate[i]; o[i] = g / (1.0 + exp(-g)) * up[i];",
 );
 
 export const swigluBackward = elementwise(
-  [["dG", "rw"], ["dU", "rw"], ["gate", "r"], ["up", "r"], ["dO", "r"]],
+  [
+    ["dG", "rw"],
+    ["dU", "rw"],
+    ["gate", "r"],
+    ["up", "r"],
+    ["dO", "r"],
+  ],
   [],
   `let g = gate[i]; let s = 1.0 / (1.0 + exp(-g));
   dU[i] += dO[i] * g * s;
@@ -537,7 +674,12 @@ export const swigluBackward = elementwise(
 // ---------------------------------------------------------------- vocabulary statistics
 /** Per row of logits: (log p(target), entropy, self-certainty) and lse, one workgroup per row. */
 export const tokenStats = source(
-  [["o", "rw"], ["lse", "rw"], ["z", "r"], ["targets", "ri"]],
+  [
+    ["o", "rw"],
+    ["lse", "rw"],
+    ["z", "r"],
+    ["targets", "ri"],
+  ],
   ["N: u32", "V: u32"],
   `${REDUCE}
 @compute @workgroup_size(256)
@@ -567,7 +709,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
 );
 
 export const tokenStatsBackward = source(
-  [["dz", "rw"], ["dO", "r"], ["z", "r"], ["lse", "r"], ["targets", "ri"]],
+  [
+    ["dz", "rw"],
+    ["dO", "r"],
+    ["z", "r"],
+    ["lse", "r"],
+    ["targets", "ri"],
+  ],
   ["N: u32", "V: u32"],
   `${REDUCE}
 @compute @workgroup_size(256)
@@ -598,7 +746,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nw: vec3u, @b
 // ---------------------------------------------------------------- optimiser
 /** AdamW step; bias corrections bc1 = 1 - beta1^step, bc2 = 1 - beta2^step come from the host. */
 export const adamw = elementwise(
-  [["w", "rw"], ["m", "rw"], ["v", "rw"], ["g", "r"]],
+  [
+    ["w", "rw"],
+    ["m", "rw"],
+    ["v", "rw"],
+    ["g", "r"],
+  ],
   ["lr: f32", "b1: f32", "b2: f32", "eps: f32", "wd: f32", "bc1: f32", "bc2: f32"],
   `let gi = g[i];
   let mi = p.b1 * m[i] + (1.0 - p.b1) * gi;
@@ -609,7 +762,10 @@ export const adamw = elementwise(
 
 /** out[0] (+)= sum_i a[i]^2 in one workgroup (gradient norms; a few per step). */
 export const sumSquares = source(
-  [["o", "rw"], ["a", "r"]],
+  [
+    ["o", "rw"],
+    ["a", "r"],
+  ],
   ["n: u32", "slot: u32"],
   `${REDUCE}
 @compute @workgroup_size(256)
