@@ -44,7 +44,9 @@ async function run(b: Backend, out: string) {
     .filter((m) => (m.step as number) > 0 && !m.event);
 }
 
-test("a short RL run on WebGPU logs the CPU's metrics; its checkpoints load on the CPU", { skip: skipWebGpu }, async () => {
+test("a short RL run on WebGPU logs the CPU's metrics; its checkpoints load on the CPU", {
+  skip: skipWebGpu,
+}, async () => {
   const cpu = new CpuBackend("f32");
   const c = await run(cpu, join(dir, "cpu"));
   const g = await run(gpu, join(dir, "gpu"));
@@ -66,7 +68,8 @@ test("a short RL run on WebGPU logs the CPU's metrics; its checkpoints load on t
     for (const [n, p] of fromCpu.model.parameters()) {
       const a = fromGpu.model.p(n).readSync();
       const b = p.readSync();
-      for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-4, `${n}[${i}]: ${a[i]} vs ${b[i]}`);
+      for (let i = 0; i < b.length; i++)
+        assert.ok(Math.abs(a[i] - b[i]) <= 1e-4, `${n}[${i}]: ${a[i]} vs ${b[i]}`);
     }
   } finally {
     setBackend(prev);

@@ -93,6 +93,11 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     (this.device as unknown as { onuncapturederror: unknown }).onuncapturederror = onError;
   }
 
+  /** The adapter's optional features (e.g. subgroups), as reported at start-up. */
+  get features(): readonly string[] {
+    return this.gpu?.features ?? [];
+  }
+
   /** Release every buffer and the device. The backend is unusable afterwards. */
   dispose(): void {
     if (this.disposed) return;
@@ -424,7 +429,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     if (list.length === 0) return 0;
     const out = this.alloc(list.length);
     try {
-      list.forEach((a, i) => this.run("sumSquares", () => K.sumSquares, [out, a], [a.size, i], 1));
+      for (const [i, a] of list.entries())
+        this.run("sumSquares", () => K.sumSquares, [out, a], [a.size, i], 1);
       const parts = await this.read(out);
       let s = 0;
       for (const x of parts) s += x;
