@@ -117,11 +117,13 @@ export async function theoryChecks(
     "trajectory-entropy": [],
   };
   const correct: number[] = [];
-  samples.forEach((s, i) => {
+  for (const [i, s] of samples.entries()) {
     const T = s.tokens.length;
-    if (T === 0) return;
+    if (T === 0) continue;
     const seq = Int32Array.from([...ids[i], ...s.tokens]);
-    const logits = noGrad(() => tidy(() => Float64Array.from(model.forward(seq, 1, seq.length).readSync())));
+    const out = noGrad(() => tidy(() => model.forward(seq, 1, seq.length)));
+    const logits = Float64Array.from(await out.read());
+    out.dispose();
     const P = ids[i].length;
     let lp = 0;
     let h = 0;
@@ -151,7 +153,7 @@ export async function theoryChecks(
       const text = codec.decode(s.stopped ? s.tokens.slice(0, -1) : s.tokens);
       correct.push(o.grade(text, gold[i]) ? 1 : 0);
     }
-  });
+  }
   const n = negLogp.length;
   if (n === 0) throw new Error("theory checks: every sampled response was empty");
   const d = negLogp.map((x, i) => x - sumH[i]);
