@@ -17,6 +17,7 @@ import { nextTokenLoss } from "../src/model/loss.ts";
 import { readSafetensorsFileF64 } from "../src/model/safetensors.ts";
 import { sample } from "../src/model/sample.ts";
 import { KVCache, Transformer } from "../src/model/transformer.ts";
+import { normwiseError } from "./helpers/backend.ts";
 import { skipWebGpu, testGpuBackend } from "./helpers/webgpu.ts";
 
 const FIXTURES = new URL("./fixtures/golden/", import.meta.url).pathname;
@@ -37,18 +38,8 @@ async function onBackend<T>(b: Backend, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** max |ours - ref| / max |ref| */
-function relError(ours: ArrayLike<number>, ref: ArrayLike<number>, what: string): number {
-  assert.equal(ours.length, ref.length, what);
-  let abs = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    assert.ok(Number.isFinite(ours[i]), `${what}[${i}] = ${ours[i]}`);
-    abs = Math.max(abs, Math.abs(ours[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return abs / Math.max(scale, 1e-30);
-}
+const relError = (ours: ArrayLike<number>, ref: ArrayLike<number>, what: string) =>
+  normwiseError(ours, ref, what).rel;
 
 const config = parseModelConfig({
   vocab_size: 13,
