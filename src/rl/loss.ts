@@ -268,6 +268,16 @@ export function policyLoss(
   inputs: PolicyLossInputs,
   options: PolicyLossOptions = {},
 ): { loss: Tensor; stats: PolicyLossStats } {
+  const parts = policyLossParts(inputs, options);
+  return { loss: parts.loss, stats: parts.stats() };
+}
+
+/** policyLoss in two parts: the loss tensor with its per-token policy-gradient term `pg`, and
+ *  stats(), which reads logp, pg and entropy synchronously (on WebGPU, fetchToHost them first). */
+export function policyLossParts(
+  inputs: PolicyLossInputs,
+  options: PolicyLossOptions = {},
+): { loss: Tensor; pg: Tensor; stats: () => PolicyLossStats } {
   const o = resolve(inputs, options);
   const { logp, refLogp, entropy, advantages, mask, seqIndex } = inputs;
   const klValue = klEstimators.get(o.klType).value;
@@ -275,40 +285,43 @@ export function policyLoss(
   const w = aggregationWeights(mask, seqIndex, o.aggregation, options.maxLen, options.totals);
   const { L, pg, surrogate: s } = perTokenTensor(inputs, o);
   const loss = sum(mul(L, constant(w, [N], logp)));
+  return { loss, pg, stats: () => lossStats() };
 
   // ---- statistics, in float64 from the values
-  const lp = logp.readSync();
-  const pgValues = pg.readSync();
-  const ent = entropy?.readSync();
-  let pgLoss = 0;
-  let kl = 0;
-  let ents = 0;
-  let ratioSum = 0;
-  let ratioMax = 0;
-  let tokens = 0;
-  for (let t = 0; t < N; t++) {
-    if (!(mask[t] > 0)) continue;
-    tokens++;
-    pgLoss += w[t] * pgValues[t];
-    ratioSum += s.ratio[t];
-    ratioMax = Math.max(ratioMax, s.ratio[t]);
-    if (refLogp) kl += klValue(lp[t] - refLogp[t]);
-    if (ent) ents += ent[t];
+  function lossStats(): PolicyLossStats {
+    const lp = logp.readSync();
+    const pgValues = pg.readSync();
+    const ent = entropy?.readSync();
+    let pgLoss = 0;
+    let kl = 0;
+    let ents = 0;
+    let ratioSum = 0;
+    let ratioMax = 0;
+    let tokens = 0;
+    for (let t = 0; t < N; t++) {
+      if (!(mask[t] > 0)) continue;
+      tokens++;
+      pgLoss += w[t] * pgValues[t];
+      ratioSum += s.ratio[t];
+      ratioMax = Math.max(ratioMax, s.ratio[t]);
+      if (refLogp) kl += klValue(lp[t] - refLogp[t]);
+      if (ent) ents += ent[t];
+    }
+    const per = (x: number) => (tokens ? x / tokens : 0);
+    const stats: PolicyLossStats = {
+      pgLoss,
+      klMean: per(kl),
+      entropyMean: per(ents),
+      clipFrac: per(s.clippedLow + s.clippedHigh),
+      clipFracLow: per(s.clippedLow),
+      clipFracHigh: per(s.clippedHigh),
+      clipFracDual: per(s.clippedDual),
+      covSelectedFrac: per(s.covSelected),
+      entropyCov: meanCovariance(tokenCovariance(advantages, lp, mask), mask),
+      ratioMean: per(ratioSum),
+      ratioMax,
+      tokens,
+    };
+    return stats;
   }
-  const per = (x: number) => (tokens ? x / tokens : 0);
-  const stats: PolicyLossStats = {
-    pgLoss,
-    klMean: per(kl),
-    entropyMean: per(ents),
-    clipFrac: per(s.clippedLow + s.clippedHigh),
-    clipFracLow: per(s.clippedLow),
-    clipFracHigh: per(s.clippedHigh),
-    clipFracDual: per(s.clippedDual),
-    covSelectedFrac: per(s.covSelected),
-    entropyCov: meanCovariance(tokenCovariance(advantages, lp, mask), mask),
-    ratioMean: per(ratioSum),
-    ratioMax,
-    tokens,
-  };
-  return { loss, stats };
 }

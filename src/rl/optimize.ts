@@ -9,7 +9,7 @@ import type { Transformer } from "../model/transformer.ts";
 import { NonFiniteError } from "../train/run.ts";
 import { perToken } from "./advantages.ts";
 import type { TrainConfig } from "./config.ts";
-import { policyLoss } from "./loss.ts";
+import { policyLossParts } from "./loss.ts";
 import { truncationWeights } from "./overlong.ts";
 import { packRollouts, type Rollout, stepSeed } from "./rollout.ts";
 
@@ -93,7 +93,11 @@ export async function update({
     // The loss's statistics (and some surrogates) read logp/entropy: one read each, off the GPU.
     await logp.fetchToHost();
     if (algo.entropy_coef !== 0) await entropy.fetchToHost();
-    const { loss, stats } = policyLoss(
+    const {
+      loss,
+      pg,
+      stats: lossStats,
+    } = policyLossParts(
       {
         logp,
         oldLogp: p.oldLogp,
@@ -120,6 +124,8 @@ export async function update({
         random,
       },
     );
+    await pg.fetchToHost();
+    const stats = lossStats();
     const lossValue = (await loss.read())[0];
     backward(loss);
     const gradNorm = await clipGradNormAsync(model.parameters().values(), s.gradClip);
