@@ -57,9 +57,12 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   let result: T;
   try {
     result = await fn();
-  } finally {
+  } catch (e) {
     scopes.splice(scopes.indexOf(scope), 1);
+    for (const t of scope) t.dispose();
+    throw e;
   }
+  scopes.splice(scopes.indexOf(scope), 1);
   const keep = new Set<Tensor>();
   collectTensors(result, keep);
   const parent = scopes[scopes.length - 1];
