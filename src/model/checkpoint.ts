@@ -49,14 +49,14 @@ async function hostReadable(tensors: Iterable<Tensor>): Promise<() => void> {
 export async function saveModel(dir: string, model: Transformer, tokenizerJson?: string): Promise<void> {
   const drop = await hostReadable(model.parameters().values());
   try {
-  mkdirSync(dir, { recursive: true });
-  writeSafetensorsFileAtomic(join(dir, "model.safetensors"), lazyTensors(model.parameters()), {
-    format: "pt",
-  });
-  // The weights are F32 here whatever the model was loaded from (a BF16 hub model says bfloat16).
-  const config = model.config.torch_dtype ? { ...model.config, torch_dtype: "float32" } : model.config;
-  writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
-  if (tokenizerJson !== undefined) writeFileAtomic(join(dir, "tokenizer.json"), tokenizerJson);
+    mkdirSync(dir, { recursive: true });
+    writeSafetensorsFileAtomic(join(dir, "model.safetensors"), lazyTensors(model.parameters()), {
+      format: "pt",
+    });
+    // The weights are F32 here whatever the model was loaded from (a BF16 hub model says bfloat16).
+    const config = model.config.torch_dtype ? { ...model.config, torch_dtype: "float32" } : model.config;
+    writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+    if (tokenizerJson !== undefined) writeFileAtomic(join(dir, "tokenizer.json"), tokenizerJson);
   } finally {
     drop();
   }
