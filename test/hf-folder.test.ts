@@ -51,8 +51,9 @@ describe("prompts through the real chat templates", () => {
   // Expected strings: what transformers' apply_chat_template(add_generation_prompt=True) gives
   // for one user message with each family's template. Qwen2.5-Instruct inserts its default system
   // turn (asserted for Qwen2.5-1.5B-Instruct in NVIDIA NeMo-RL's MMLU dataset test); Qwen3 has no
-  // default system turn; Llama 3.2 opens with BOS and a system turn holding the knowledge cutoff
-  // and the date (fixed here, see src/model/chat-template.ts), and trims the message.
+  // default system turn; the Llama 3 format (Llama 3.1/3.2 Instruct; the fixture carries rlif's own
+  // template for it, scripts/golden/templates/NOTICE.md) opens with BOS and a system turn holding the
+  // knowledge cutoff and the date (fixed here, see src/model/chat-template.ts), and trims the message.
   const cases: [string, string][] = [
     [
       "qwen2-tiny",
@@ -97,6 +98,22 @@ describe("prompts through the real chat templates", () => {
         { role: "user", content: "Hi" },
       ]),
       "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n",
+    );
+  });
+
+  test("Llama 3: a system message follows the date lines; turns are trimmed; no assistant turn opens unasked", () => {
+    const { chat } = loadHfFolder(join(HF, "llama-tiny"));
+    const head = (role: string) => `<|start_header_id|>${role}<|end_header_id|>\n\n`;
+    assert.equal(
+      chat!.render([
+        { role: "system", content: " Be brief.\n" },
+        { role: "user", content: "Hi\n" },
+        { role: "assistant", content: "Hello." },
+        { role: "user", content: "2+2?" },
+      ]),
+      `<|begin_of_text|>${head("system")}Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n` +
+        `Be brief.<|eot_id|>${head("user")}Hi<|eot_id|>${head("assistant")}Hello.<|eot_id|>` +
+        `${head("user")}2+2?<|eot_id|>`,
     );
   });
 

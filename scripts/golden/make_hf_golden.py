@@ -6,8 +6,10 @@ Writes test/fixtures/hf/<family>-tiny/ for family in qwen2, qwen3, llama, each a
 looks: config.json (the family's real fields), BF16 weights in two shards
 (model-00001-of-00002.safetensors, model-00002-of-00002.safetensors, model.safetensors.index.json),
 generation_config.json, tokenizer.json (the small byte-level BPE of test/fixtures/tokenizer/qwen2-tiny
-with the family's special tokens) and tokenizer_config.json with the family's real chat template
-(Qwen2.5-Instruct, Qwen3, Llama 3.2 Instruct). Beside them golden.safetensors (F64): input_ids,
+with the family's special tokens) and tokenizer_config.json with a chat template: Qwen2.5-Instruct's
+and Qwen3's (Apache-2.0), and for Llama rlif's own rendition of the documented Llama 3 prompt format
+(Meta's template is under the Llama Community License, which the MIT repository cannot carry);
+see templates/NOTICE.md. Beside them golden.safetensors (F64): input_ids,
 logits, loss (mean next-token cross entropy), grad.<name> of every parameter and inv_freq (the
 rotary inverse frequencies, float32 values).
 
@@ -39,7 +41,8 @@ BASE_TOKENIZER = ROOT / "test" / "fixtures" / "tokenizer" / "qwen2-tiny" / "toke
 B, T = 2, 12
 
 # ------------------------------------------------------------------ chat templates
-# Qwen2.5-Instruct's tokenizer_config.json chat_template (Qwen/Qwen2.5-*-Instruct on the hub).
+# Qwen2.5-Instruct's tokenizer_config.json chat_template (Qwen/Qwen2.5-1.5B-Instruct on the hub,
+# Apache-2.0; see templates/NOTICE.md).
 QWEN25_TEMPLATE = (
     "{%- if tools %}\n    {{- '<|im_start|>system\\n' }}\n    {%- if messages[0]['role'] == 'system' %}\n"
     "        {{- messages[0]['content'] }}\n    {%- else %}\n"
@@ -77,8 +80,8 @@ TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 
 
 def template(name):
-    # Qwen3 (Qwen/Qwen3-0.6B) and Llama 3.2 Instruct (meta-llama/Llama-3.2-3B-Instruct), as
-    # llama.cpp keeps them in models/templates/ (Qwen-Qwen3-0.6B.jinja, meta-llama-Llama-3.2-3B-Instruct.jinja).
+    # Qwen3's (Qwen/Qwen3-0.6B, Apache-2.0) and rlif's own Llama 3 prompt-format template:
+    # sources and licences in templates/NOTICE.md.
     return (TEMPLATES / name).read_text()
 
 
@@ -143,7 +146,7 @@ FAMILIES = {
             "clean_up_tokenization_spaces": True, "model_input_names": ["input_ids", "attention_mask"],
             "model_max_length": 131072, "tokenizer_class": "PreTrainedTokenizerFast",
         },
-        "chat_template": "meta-llama-Llama-3.2-3B-Instruct.jinja",
+        "chat_template": "llama3-prompt-format.jinja",
         "generation": {"bos_token_id": 265, "eos_token_id": [266, 269, 270], "do_sample": True,
                        "temperature": 0.6, "top_p": 0.9},
     },
