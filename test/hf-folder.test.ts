@@ -1,5 +1,6 @@
 // Real Hugging Face model folders (test/fixtures/hf, made by scripts/golden/make_hf_golden.py in
-// the hub's layout): prompts through the families' real chat templates, stop tokens, saving in
+// the hub's layout): prompts through the families' chat templates (Qwen's real ones, rlif's own for the
+// Llama 3 format: scripts/golden/templates/NOTICE.md), stop tokens, saving in
 // the same layout (byte for byte what PyTorch wrote), and a clear error for each kind of bad folder.
 // Logits and gradients of the same folders against PyTorch: test/golden.test.ts.
 
@@ -47,7 +48,7 @@ function copyFixture(name: string): string {
 const PROBLEM = "What is $1+1$?";
 const USER = `${PROBLEM}\n${REASONING_INSTRUCTION}`;
 
-describe("prompts through the real chat templates", () => {
+describe("prompts through the families' chat templates", () => {
   // Expected strings: what transformers' apply_chat_template(add_generation_prompt=True) gives
   // for one user message with each family's template. Qwen2.5-Instruct inserts its default system
   // turn (asserted for Qwen2.5-1.5B-Instruct in NVIDIA NeMo-RL's MMLU dataset test); Qwen3 has no
