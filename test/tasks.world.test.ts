@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   applyOp,
+  distinctProblems,
   generateProblems,
   isHeldOut,
   isValidation,
@@ -161,6 +162,16 @@ describe("world", () => {
           mean(sets["test-id"].map((p) => p.difficulty.numSteps)),
       ) < 0.1,
     );
+  });
+
+  it("distinct held-out sets: no prompt twice, prefix-stable, ids from the stream", () => {
+    const all = generateProblems("test-id", 0, 600);
+    const d = distinctProblems("test-id", 0, 500);
+    assert.equal(new Set(d.map((p) => p.prompt)).size, 500);
+    assert.ok(new Set(all.map((p) => p.prompt)).size < 600, "the raw stream repeats prompts");
+    assert.deepEqual(distinctProblems("test-id", 0, 50), d.slice(0, 50));
+    const byId = new Map(all.map((p) => [p.id, p]));
+    for (const p of d.filter((q) => byId.has(q.id))) assert.deepEqual(p, byId.get(p.id));
   });
 
   it("test-id matches train's difficulty; test-ood is harder", () => {

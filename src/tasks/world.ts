@@ -504,3 +504,24 @@ export function generateProblems(split: Split, seed: number, n: number): Problem
   }
   return out;
 }
+
+/**
+ * The first `n` problems of a split's stream whose prompts are all different (a held-out set that
+ * repeats a problem would count it twice in a paired analysis). Prefix-stable like
+ * generateProblems; ids keep the stream index.
+ */
+export function distinctProblems(split: Split, seed: number, n: number): Problem[] {
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`distinctProblems: n must be a non-negative integer, got ${n}`);
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; out.length < n; i++) {
+    if (i > 50 * n + 1000)
+      throw new Error(`distinctProblems: ${split} has fewer than ${n} distinct problems`);
+    const p = drawProblem(new Rng(`${split}/${seed}/${i}`), split, `${split}-${seed}-${i}`);
+    if (seen.has(p.prompt)) continue;
+    seen.add(p.prompt);
+    out.push(p);
+  }
+  return out;
+}
