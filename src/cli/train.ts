@@ -3,8 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { Random } from "../engine/random.ts";
-import { evaluate } from "../eval/evaluate.ts";
+import { evaluateHeldOut, type HeldOutResult, heldOutSets, readHeldOut } from "../eval/held-out.ts";
 import { loadProblems, makeGrader, withPrompt } from "../eval/sources.ts";
 import { loadModel } from "../model/checkpoint.ts";
 import { DEFAULT_WORKLOAD } from "../model/memory.ts";
@@ -22,7 +21,7 @@ const fmt = (x: unknown, d = 3) => (typeof x === "number" && Number.isFinite(x) 
 export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; resume?: boolean } = {}) {
   // Both sources are read and checked (an empty file is an error naming it) before any work.
   const trainProblems = loadProblems(cfg.data.source, cfg.data.num_prompts, cfg.seed);
-  const heldOut = loadProblems(cfg.eval.source, cfg.eval.limit);
+  const heldOut = readHeldOut(cfg);
   const {
     model,
     codec,
@@ -42,14 +41,13 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; res
       },
     },
   });
+  const sets = heldOutSets(cfg, prompt, heldOut);
   const prompts = withPrompt(trainProblems, prompt).map((p) => ({
     id: p.id,
     text: p.prompt,
     answer: p.answer,
   }));
   const trainGrade = makeGrader(cfg.data.source);
-  const evalGrade = makeGrader(cfg.eval.source);
-  const evalProblems = withPrompt(heldOut, prompt);
   mkdirSync(cfg.out, { recursive: true });
   writeFileAtomic(
     join(cfg.out, "config.resolved.json"),
@@ -72,20 +70,12 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; res
       grade: trainGrade,
       transitionalRate,
       loadReference: () => loadModel(modelDir),
-      evaluate: async (m) =>
-        (
-          await evaluate(m, codec, evalProblems, {
-            k: cfg.eval.k,
-            temperature: cfg.eval.temperature,
-            topP: 1,
-            maxNewTokens: cfg.rollout.max_new_tokens,
-            batchSize: cfg.rollout.batch_size,
-            rng: new Random(cfg.seed + 1),
-            grade: evalGrade,
-            transitionalRate,
-            hasReflection,
-          })
-        ).summary,
+      evaluate: async (m, step, due) => {
+        const out: HeldOutResult[] = [];
+        if (sets.val) out.push(await evaluateHeldOut(m, codec, sets.val, step));
+        if (due.test) out.push(await evaluateHeldOut(m, codec, sets.test, step));
+        return out;
+      },
       onStep: (m: StepMetrics) => {
         const e = m.eval as { greedy_accuracy?: number } | undefined;
         if (e?.greedy_accuracy !== undefined) ev = fmt(e.greedy_accuracy);

@@ -3,13 +3,25 @@
 // at the steps its schedule names. Each evaluation returns its summary and its per-problem lines
 // for evals.jsonl.
 
+import { type EvalSplit, type ProblemLine, problemLines } from "../analysis/records.ts";
 import { Random } from "../engine/random.ts";
 import type { Transformer } from "../model/transformer.ts";
-import { type EvalSplit, type ProblemLine, problemLines } from "../analysis/records.ts";
-import { type EvalOptions, type EvalProblem, type EvalSummary, evaluate, type TextCodec } from "./evaluate.ts";
+import type { TrainConfig } from "../rl/config.ts";
+import type { PromptKind } from "../tasks/corpus.ts";
+import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
+import {
+  type EvalOptions,
+  type EvalProblem,
+  type EvalSummary,
+  evaluate,
+  type TextCodec,
+} from "./evaluate.ts";
+import { loadProblems, makeGrader, type SourceProblem, withPrompt, withTemplate } from "./sources.ts";
 
 export interface HeldOutSet {
   split: EvalSplit;
+  /** Where the problems come from (organism:<split> or a file). */
+  source: string;
   problems: EvalProblem[];
   /** Evaluation options without the random stream: each evaluation restarts it from `seed`, so the
    *  same model gives the same samples at every step (common random numbers across steps). */
@@ -23,6 +35,79 @@ export interface HeldOutResult {
   lines: ProblemLine[];
 }
 
+/** The validation source a config names: `auto` is organism:val-id for an organism test source. */
+export function validationSource(cfg: TrainConfig): string | null {
+  const s = cfg.val.source;
+  if (s === "none") return null;
+  if (s !== "auto") return s;
+  return cfg.eval.source.startsWith("organism:") ? "organism:val-id" : null;
+}
+
+/** The problems of a config's test and validation sources, read (and checked) before any work. */
+export function readHeldOut(cfg: TrainConfig): { test: SourceProblem[]; val: SourceProblem[] | null } {
+  const valSource = validationSource(cfg);
+  if (valSource !== null && valSource === cfg.eval.source)
+    throw new Error(`val.source: the validation set must not be the test set (${valSource})`);
+  return {
+    test: loadProblems(cfg.eval.source, cfg.eval.limit),
+    val: valSource === null ? null : loadProblems(valSource, cfg.val.limit),
+  };
+}
+
+/** Test and validation sets of a training config, asked with the model's prompt (a template kind or
+ *  OpenedModel.prompt). */
+export function heldOutSets(
+  cfg: TrainConfig,
+  prompt: PromptKind | ((problem: string) => string),
+  problems: ReturnType<typeof readHeldOut> = readHeldOut(cfg),
+): { test: HeldOutSet; val: HeldOutSet | null } {
+  const make = (
+    split: EvalSplit,
+    source: string,
+    ps: SourceProblem[],
+    k: number,
+    seed: number,
+  ): HeldOutSet => ({
+    split,
+    source,
+    problems: typeof prompt === "string" ? withTemplate(ps, prompt) : withPrompt(ps, prompt),
+    options: {
+      k,
+      temperature: cfg.eval.temperature,
+      topP: 1,
+      maxNewTokens: cfg.rollout.max_new_tokens,
+      batchSize: cfg.rollout.batch_size,
+      grade: makeGrader(source),
+      transitionalRate,
+      hasReflection,
+    },
+    seed,
+  });
+  const valSource = validationSource(cfg);
+  return {
+    test: make("test", cfg.eval.source, problems.test, cfg.eval.k, cfg.seed + 1),
+    val:
+      valSource === null || !problems.val
+        ? null
+        : make("val", valSource, problems.val, cfg.val.k, cfg.seed + 2),
+  };
+}
+
+/** Whether step `step` (steps done; 0 = before training) is an evaluation step. */
+export function evaluationDue(cfg: TrainConfig, step: number): boolean {
+  return step === 0 || step === cfg.steps || (cfg.eval.every > 0 && step % cfg.eval.every === 0);
+}
+
+/** Whether the test set is evaluated at an evaluation step: always at 0 and at the last step;
+ *  in between on every evaluation step, or only at the listed ones. */
+export function testDue(cfg: TrainConfig, step: number): boolean {
+  if (!evaluationDue(cfg, step)) return false;
+  const t = cfg.eval.test_steps;
+  if (t === "none") return false;
+  if (t === "every" || step === 0 || step === cfg.steps) return true;
+  return t.split(",").map(Number).includes(step);
+}
+
 /** Evaluate one set at `step`; `why` marks an evaluation made outside the schedule. */
 export async function evaluateHeldOut(
   model: Transformer,
@@ -31,7 +116,10 @@ export async function evaluateHeldOut(
   step: number,
   why?: string,
 ): Promise<HeldOutResult> {
-  const { records, summary } = await evaluate(model, codec, set.problems, { ...set.options, rng: new Random(set.seed) });
+  const { records, summary } = await evaluate(model, codec, set.problems, {
+    ...set.options,
+    rng: new Random(set.seed),
+  });
   return { split: set.split, summary, lines: problemLines(step, set.split, records, why) };
 }
 
