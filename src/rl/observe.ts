@@ -2,7 +2,7 @@
 // advantages, update statistics, response statistics, timings). The collapse guard that reads
 // them is guard.ts.
 
-import { logpAdvantageCovariance, withinGroupAuroc } from "../analysis/statistics.ts";
+import { withinGroupAuroc } from "../analysis/statistics.ts";
 import type { RewardResult } from "../rewards/types.ts";
 import type { Optimized, UpdateStats } from "./optimize.ts";
 import type { Rollout } from "./rollout.ts";
@@ -77,21 +77,13 @@ export function stepMetrics(r: StepRecord): StepMetrics {
 }
 
 /**
- * The two mechanism signals the study follows per step: the covariance over response tokens of the
- * sampled token's log-probability and its advantage (positive: confident tokens are reinforced and
- * entropy falls), and, per internal reward, the within-group AUROC against correctness (0.5: the
- * reward no longer tells right from wrong among a prompt's samples).
+ * Per internal reward, the within-group AUROC against correctness (0.5: the reward no longer tells
+ * right from wrong among a prompt's samples). With `entropy_cov` (the log-prob × advantage
+ * covariance that drives entropy under policy gradient, from optimize.ts) these are the study's
+ * per-step mechanism signals.
  */
 function mechanismMetrics(r: StepRecord): StepMetrics {
-  const logp: number[] = [];
-  const adv: number[] = [];
-  r.rollouts.forEach((ro, i) => {
-    for (const lp of ro.logp) {
-      logp.push(lp);
-      adv.push(r.advantages[i]);
-    }
-  });
-  const m: StepMetrics = { "mech/cov_logp_adv": logpAdvantageCovariance(logp, adv) };
+  const m: StepMetrics = {};
   const correct = r.rewards.values.correctness;
   for (const name of INTERNAL_REWARDS) {
     const score = r.rewards.values[name];
