@@ -3,7 +3,14 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { evaluateHeldOut, type HeldOutResult, heldOutSets, readHeldOut } from "../eval/held-out.ts";
+import {
+  cachedStep0,
+  evaluateHeldOut,
+  type HeldOutResult,
+  type HeldOutSet,
+  heldOutSets,
+  readHeldOut,
+} from "../eval/held-out.ts";
 import { loadProblems, makeGrader, withPrompt } from "../eval/sources.ts";
 import { loadModel } from "../model/checkpoint.ts";
 import { DEFAULT_WORKLOAD } from "../model/memory.ts";
@@ -18,7 +25,10 @@ import { startProgress } from "./progress.ts";
 const fmt = (x: unknown, d = 3) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "-");
 
 /** Run an RL training from a resolved config; returns the run's final model and how it stopped. */
-export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; resume?: boolean } = {}) {
+export async function runTraining(
+  cfg: TrainConfig,
+  opts: { quiet?: boolean; resume?: boolean; step0Cache?: string } = {},
+) {
   // Both sources are read and checked (an empty file is an error naming it) before any work.
   const trainProblems = loadProblems(cfg.data.source, cfg.data.num_prompts, cfg.seed);
   const heldOut = readHeldOut(cfg);
@@ -71,9 +81,13 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; res
       transitionalRate,
       loadReference: () => loadModel(modelDir),
       evaluate: async (m, step, due) => {
+        const one = (set: HeldOutSet) => {
+          const run = () => evaluateHeldOut(m, codec, set, step);
+          return step === 0 && opts.step0Cache ? cachedStep0(opts.step0Cache, modelDir, set, run) : run();
+        };
         const out: HeldOutResult[] = [];
-        if (sets.val) out.push(await evaluateHeldOut(m, codec, sets.val, step));
-        if (due.test) out.push(await evaluateHeldOut(m, codec, sets.test, step));
+        if (sets.val) out.push(await one(sets.val));
+        if (due.test) out.push(await one(sets.test));
         return out;
       },
       onStep: (m: StepMetrics) => {

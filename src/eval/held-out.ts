@@ -3,12 +3,16 @@
 // at the steps its schedule names. Each evaluation returns its summary and its per-problem lines
 // for evals.jsonl.
 
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { type EvalSplit, type ProblemLine, problemLines } from "../analysis/records.ts";
 import { Random } from "../engine/random.ts";
 import type { Transformer } from "../model/transformer.ts";
 import type { TrainConfig } from "../rl/config.ts";
 import type { PromptKind } from "../tasks/corpus.ts";
 import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
+import { readJsonFile, writeFileAtomic } from "../util/fs.ts";
 import {
   type EvalOptions,
   type EvalProblem,
@@ -126,4 +130,42 @@ export async function evaluateHeldOut(
 /** The accuracy a choice is made on: sampled (mean@k) when the set draws samples, else greedy. */
 export function selectionScore(s: EvalSummary): number {
   return s.mean_at_k ?? s.greedy_accuracy;
+}
+
+/**
+ * Evaluations of the start model (step 0) shared by the runs that start from the same model with
+ * the same held-out sets and seeds (a study's runs of one model and seed): the first run evaluates
+ * and writes `<cacheDir>/step0-<key>.json`, the others read it. The key covers the model's weights
+ * file (path, size, mtime) and everything that decides the evaluation, so a hit is exactly what
+ * the evaluation would have returned.
+ */
+export async function cachedStep0(
+  cacheDir: string,
+  modelDir: string,
+  set: HeldOutSet,
+  run: () => Promise<HeldOutResult>,
+): Promise<HeldOutResult> {
+  const weights = statSync(join(modelDir, "model.safetensors"));
+  const { grade: _g, transitionalRate: _t, hasReflection: _h, onProgress: _p, ...options } = set.options;
+  const key = createHash("sha256")
+    .update(
+      JSON.stringify({
+        model: resolve(modelDir),
+        size: weights.size,
+        mtime: weights.mtimeMs,
+        split: set.split,
+        source: set.source,
+        problems: set.problems,
+        options,
+        seed: set.seed,
+      }),
+    )
+    .digest("hex")
+    .slice(0, 24);
+  const path = join(cacheDir, `step0-${key}.json`);
+  if (existsSync(path)) return readJsonFile<HeldOutResult>(path);
+  const r = await run();
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileAtomic(path, JSON.stringify(r));
+  return r;
 }
