@@ -401,6 +401,12 @@ export function decideF5(x: VerdictInputs): StudyVerdict {
   const anyFall = base.filter(
     (_, i) => significantDown(h[i], d.alpha) || significantDown(t[i], d.alpha),
   ).length;
+  // "No fall" needs the data to exclude one: each interval's lower end above −10% of the start.
+  const bounded = (e: Effect | null, c: ConditionRecords, m: ProblemMetric) => {
+    const start = meanAtStep0(c, m);
+    return !!e && start !== null && e.interval.lo > -0.1 * Math.abs(start);
+  };
+  const noFall = base.every((c, i) => bounded(h[i], c, "entropy") && bounded(t[i], c, "transitional"));
   const fmtRaw = (e: Effect | null) =>
     e
       ? `${e.interval.estimate.toFixed(3)} [${e.interval.lo.toFixed(3)}, ${e.interval.hi.toFixed(3)}], p_Holm ${fmtP(e.pAdj ?? e.interval.p)}`
@@ -412,7 +418,7 @@ export function decideF5(x: VerdictInputs): StudyVerdict {
       ? "not testable"
       : majorityOf(bothFall, base.length)
         ? "agrees"
-        : anyFall === 0
+        : anyFall === 0 && noFall
           ? "disagrees"
           : "inconclusive",
     observed: base
@@ -421,7 +427,7 @@ export function decideF5(x: VerdictInputs): StudyVerdict {
     rule:
       "Mean token entropy and transitional words per 100 words of the test-split samples, final vs step 0, paired over seeds × " +
       "problems, Holm over rewards per signal. Agrees if both fall significantly for most rewards; disagrees if neither falls " +
-      "significantly for any; else inconclusive.",
+      "significantly for any and every interval excludes a fall of 10% of the start; else inconclusive.",
   };
 }
 
