@@ -44,7 +44,16 @@ function pairStats(a: string, b: string) {
   const noise = mean(ids.map((id) => binom(A.byId.get(id)!, A.k) + binom(B.byId.get(id)!, B.k)));
   const total = variance(d);
   // Binomial noise at k samples per side is Σ p(1−p)/k; its per-problem "unit" (k = 1) is noise·k.
-  return { a, b, n: ids.length, k: A.k, meanDiff: mean(d), total, noiseUnit: noise * A.k, hetero: Math.max(0, total - noise) };
+  return {
+    a,
+    b,
+    n: ids.length,
+    k: A.k,
+    meanDiff: mean(d),
+    total,
+    noiseUnit: noise * A.k,
+    hetero: Math.max(0, total - noise),
+  };
 }
 
 function arg(name: string): string[][] {
@@ -59,13 +68,16 @@ const single = (name: string, d: string) => {
 };
 
 const pairs = arg("--pair").map(([a, b]) => pairStats(a, b));
-if (!pairs.length) throw new Error("give at least one --pair a.json b.json (rlif eval --out files with --k > 0)");
+if (!pairs.length)
+  throw new Error("give at least one --pair a.json b.json (rlif eval --out files with --k > 0)");
 const sdSeed = Number(single("--sd-seed", "0.03"));
 const designs = single("--designs", "1x128x4,1x256x8,3x512x8,5x512x8,8x512x8")
   .split(",")
   .map((d) => d.split("x").map(Number) as [number, number, number]);
 
-console.log("| pair | problems | k | mean difference | sd of difference | of which binomial | heterogeneity sd |");
+console.log(
+  "| pair | problems | k | mean difference | sd of difference | of which binomial | heterogeneity sd |",
+);
 console.log("| --- | --- | --- | --- | --- | --- | --- |");
 for (const p of pairs)
   console.log(
@@ -74,11 +86,17 @@ for (const p of pairs)
 // Plan with the largest heterogeneity and noise observed (a trained model moves problems unevenly).
 const hetero = Math.max(...pairs.map((p) => p.hetero));
 const unit = Math.max(...pairs.map((p) => p.noiseUnit));
-console.log(`\nplanning values: heterogeneity sd ${Math.sqrt(hetero).toFixed(3)}, binomial variance ${unit.toFixed(3)}/k, seed sd ${sdSeed}`);
-console.log("\n| seeds × problems × k | sd per problem | minimum detectable effect (80% power, two-sided 5%) |");
+console.log(
+  `\nplanning values: heterogeneity sd ${Math.sqrt(hetero).toFixed(3)}, binomial variance ${unit.toFixed(3)}/k, seed sd ${sdSeed}`,
+);
+console.log(
+  "\n| seeds × problems × k | sd per problem | minimum detectable effect (80% power, two-sided 5%) |",
+);
 console.log("| --- | --- | --- |");
 for (const [S, P, k] of designs) {
   const sdProblem = Math.sqrt(hetero + unit / k);
   const mde = minimumDetectableEffect({ sdProblem, sdSeed: S > 1 ? sdSeed : 0, problems: P, seeds: S });
-  console.log(`| ${S} × ${P} × ${k} | ${sdProblem.toFixed(3)} | ${(100 * mde).toFixed(1)} pts${S === 1 ? " (seed variation unmeasured)" : ""} |`);
+  console.log(
+    `| ${S} × ${P} × ${k} | ${sdProblem.toFixed(3)} | ${(100 * mde).toFixed(1)} pts${S === 1 ? " (seed variation unmeasured)" : ""} |`,
+  );
 }
