@@ -8,7 +8,6 @@ import {
   designSe,
   equivalenceTest,
   holm,
-  logpAdvantageCovariance,
   minimumDetectableEffect,
   nonInferiorityTest,
   normalQuantile,
@@ -169,11 +168,5 @@ describe("mechanism signals", () => {
     ]);
     assert.deepEqual(r, { auroc: 2.5 / 4, pairs: 4, groups: 2 });
     assert.equal(withinGroupAuroc([{ scores: [1], correct: [false] }]), null);
-  });
-  test("covariance of log-prob and advantage by hand", () => {
-    // means 2 and 0; Σ (l − 2)(a − 0) = (−1)(−1) + 0·0 + 1·1 = 2; / (n − 1) = 1.
-    assert.equal(logpAdvantageCovariance([1, 2, 3], [-1, 0, 1]), 1);
-    assert.equal(logpAdvantageCovariance([1], [1]), null);
-    assert.throws(() => logpAdvantageCovariance([1, 2], [1]), /2 log-probs and 1 advantages/);
   });
 });

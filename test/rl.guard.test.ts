@@ -9,6 +9,7 @@ import { describe, test } from "node:test";
 import { resolveConfig } from "../src/cli/options.ts";
 import { guardShorthand } from "../src/cli/train.ts";
 import type { EvalSummary } from "../src/eval/evaluate.ts";
+import type { HeldOutResult } from "../src/eval/held-out.ts";
 import { loadCheckpointDir } from "../src/model/checkpoint.ts";
 import { TrainConfigSchema } from "../src/rl/config.ts";
 import { guardStep, initialGuardState } from "../src/rl/guard.ts";
@@ -22,9 +23,14 @@ function lines(dir: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l));
 }
 
-/** A held-out "accuracy" that peaks at step 4, so the best checkpoint is known. */
-const fakeEval = async (_m: unknown, step: number) =>
-  ({ n: 10, greedy_accuracy: step === 4 ? 0.9 : 0.5 }) as unknown as EvalSummary;
+/** Validation accuracy peaks at step 4, so the best checkpoint is known; the test set peaks at
+ *  step 6, which no choice may follow. */
+const fakeEval = async (_m: unknown, step: number, due: { test: boolean }): Promise<HeldOutResult[]> => {
+  const summary = (acc: number) => ({ n: 10, greedy_accuracy: acc }) as unknown as EvalSummary;
+  const out: HeldOutResult[] = [{ split: "val", summary: summary(step === 4 ? 0.9 : 0.5), lines: [] }];
+  if (due.test) out.push({ split: "test", summary: summary(step === 6 ? 1 : 0.4), lines: [] });
+  return out;
+};
 
 const weights = (m: { parameters(): Map<string, { toArray(): number[] }> }) =>
   [...m.parameters().values()].flatMap((t) => t.toArray());
@@ -38,7 +44,7 @@ describe("guard", () => {
     guard: { mode, entropy_drop: 0.25, transitional_drop: 0.5, patience: 2, baseline_steps: 3 },
   });
 
-  test("rollback: fires after `patience` low steps against the baseline mean, restores the best checkpoint", async () => {
+  test("rollback: fires after `patience` low steps against the baseline mean, restores the best validation checkpoint", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rlif-guard-"));
     try {
       const r = await trainRl(toyModel(0), toyConfig(dir, guard("rollback")), {
@@ -58,9 +64,32 @@ describe("guard", () => {
       assert.match(steps[fired].guard as string, new RegExp(`start ${base.toFixed(3)}`));
       assert.equal(steps.length, fired + 1, "no step after the guard fired");
       const rb = lines(dir).find((m) => m.event === "guard-rollback");
-      assert.equal(rb?.to_step, 4);
+      assert.equal(rb?.to_step, 4, "the best validation step, not the best test step (6)");
+      assert.equal(rb?.validation_target, 4);
+      // The label-free target: a kept checkpoint before the first of the `patience` (2) low steps.
+      assert.ok(typeof rb?.signals_target === "number" && rb.signals_target < fired);
       const best = loadCheckpointDir(join(dir, "checkpoints", "step-0000004")).model;
       assert.deepEqual(weights(r.model), weights(best));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("rollback_to signals: the label-free target, whatever validation says", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rlif-guard-"));
+    try {
+      const cfg = guard("rollback");
+      const r = await trainRl(
+        toyModel(0),
+        toyConfig(dir, { ...cfg, guard: { ...cfg.guard, rollback_to: "signals" } }),
+        { ...toyDeps(), evaluate: fakeEval },
+      );
+      const rb = lines(dir).find((m) => m.event === "guard-rollback");
+      assert.ok(rb && rb.to_step === rb.signals_target && rb.validation_target === 4);
+      const target = loadCheckpointDir(
+        join(dir, "checkpoints", `step-${String(rb.to_step).padStart(7, "0")}`),
+      ).model;
+      assert.deepEqual(weights(r.model), weights(target));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -89,13 +89,20 @@ describe("study resume", () => {
       assert.equal(g.cfg.guard.entropy_drop, PROFILES.full.guard?.entropy_drop);
       assert.equal(g.guardEnds, true);
     }
-    // 12 base + 6 instruct + 12 mixed (α > 0) + 3 guard runs, and 3 α = 0 entries shared with base.
-    assert.equal(new Set(plan.map((r) => r.dir)).size, 33);
+    // 20 base + 10 instruct + 20 mixed (α > 0) + 3 guard runs, and 5 α = 0 entries shared with base.
+    assert.equal(new Set(plan.map((r) => r.dir)).size, 53);
     const mix = selectRuns(plan, ["mix"]);
-    assert.equal(mix.length, 12);
+    assert.equal(mix.length, 20);
     assert.ok(mix.every((r) => r.group === "mix" && r.mix && r.alpha !== 0));
-    assert.equal(selectRuns(plan, ["base"]).length, 15, "base trains the α = 0 runs");
-    assert.equal(plan[0].cfg.eval.k, PROFILES.full.eval.k);
+    assert.equal(selectRuns(plan, ["base"]).length, 25, "base trains the α = 0 runs");
+    // Test on organism:test-id at 0, the pre-registered early step and the end; validation on
+    // organism:val-id at every evaluation step; every evaluation step's checkpoint kept.
+    const c = plan[0].cfg;
+    assert.deepEqual(
+      [c.eval.source, c.eval.limit, c.eval.k, c.eval.test_steps, c.val.source, c.val.limit, c.val.k],
+      ["organism:test-id", 512, 8, "16", "organism:val-id", 128, 8],
+    );
+    assert.ok(c.keep_checkpoints > c.steps / c.eval.every);
   });
 
   test("two processes share a study: a run locked by a live process is skipped, a stale lock is taken over", async () => {

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   applyOp,
+  distinctProblems,
   generateProblems,
   isHeldOut,
+  isValidation,
   type Problem,
   SPLIT_CONFIG,
   signature,
@@ -49,6 +51,7 @@ function evaluate(expr: string): number {
 const N = 1500;
 const sets = {
   train: generateProblems("train", 1, N),
+  "val-id": generateProblems("val-id", 1, N),
   "test-id": generateProblems("test-id", 1, N),
   "test-ood": generateProblems("test-ood", 1, N),
 };
@@ -129,7 +132,7 @@ describe("world", () => {
   it("splits are disjoint: no computation (hence no prompt) of a test split occurs in train", () => {
     const trainSigs = new Set(sets.train.map((p) => signature(p.steps)));
     const trainPrompts = new Set(sets.train.map((p) => p.prompt));
-    for (const split of ["test-id", "test-ood"] as const) {
+    for (const split of ["val-id", "test-id", "test-ood"] as const) {
       for (const p of sets[split]) {
         assert.ok(isHeldOut(p.steps));
         assert.ok(!trainSigs.has(signature(p.steps)));
@@ -140,6 +143,35 @@ describe("world", () => {
     // A larger train set still avoids the whole test-id set.
     const bigTrain = new Set(generateProblems("train", 5, 5000).map((p) => signature(p.steps)));
     assert.ok(sets["test-id"].every((p) => !bigTrain.has(signature(p.steps))));
+  });
+
+  it("validation and test share no computation, and each holds about half of the held-out ones", () => {
+    const testSigs = new Set(sets["test-id"].map((p) => signature(p.steps)));
+    const testPrompts = new Set(sets["test-id"].map((p) => p.prompt));
+    for (const p of sets["val-id"]) {
+      assert.ok(isValidation(p.steps) && !testSigs.has(signature(p.steps)));
+      assert.ok(!testPrompts.has(p.prompt));
+    }
+    assert.ok(sets["test-id"].every((p) => !isValidation(p.steps)));
+    const heldOut = generateProblems("test-ood", 3, 2000).map((p) => p.steps);
+    const share = heldOut.filter((s) => isValidation(s)).length / heldOut.length;
+    assert.ok(share > 0.4 && share < 0.6, `validation share ${share}`);
+    assert.ok(
+      Math.abs(
+        mean(sets["val-id"].map((p) => p.difficulty.numSteps)) -
+          mean(sets["test-id"].map((p) => p.difficulty.numSteps)),
+      ) < 0.1,
+    );
+  });
+
+  it("distinct held-out sets: no prompt twice, prefix-stable, ids from the stream", () => {
+    const all = generateProblems("test-id", 0, 600);
+    const d = distinctProblems("test-id", 0, 500);
+    assert.equal(new Set(d.map((p) => p.prompt)).size, 500);
+    assert.ok(new Set(all.map((p) => p.prompt)).size < 600, "the raw stream repeats prompts");
+    assert.deepEqual(distinctProblems("test-id", 0, 50), d.slice(0, 50));
+    const byId = new Map(all.map((p) => [p.id, p]));
+    for (const p of d.filter((q) => byId.has(q.id))) assert.deepEqual(p, byId.get(p.id));
   });
 
   it("test-id matches train's difficulty; test-ood is harder", () => {

@@ -5,7 +5,7 @@
 import type { ConditionSummary, LoadedRun } from "./conditions.ts";
 import { evalCurve, peakGain, type Spread, spearman } from "./curves.ts";
 
-export type Verdict = "agrees" | "disagrees" | "inconclusive";
+export type Verdict = "agrees" | "disagrees" | "inconclusive" | "not testable";
 
 export interface Finding {
   id: string;

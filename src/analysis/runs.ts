@@ -10,6 +10,9 @@ export interface RunEvent {
   step: number;
   event: string;
   to_step?: number;
+  /** A guard rollback's two candidate targets: by validation accuracy, and label-free. */
+  validation_target?: number | null;
+  signals_target?: number | null;
 }
 
 export interface RunMetrics {
@@ -47,6 +50,10 @@ export function parseMetrics(text: string, source = "metrics.jsonl"): RunMetrics
         step: o.step,
         event: o.event,
         to_step: typeof o.to_step === "number" ? o.to_step : undefined,
+        ...(o.validation_target !== undefined
+          ? { validation_target: o.validation_target as number | null }
+          : {}),
+        ...(o.signals_target !== undefined ? { signals_target: o.signals_target as number | null } : {}),
       });
       return;
     }

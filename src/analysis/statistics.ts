@@ -1,8 +1,8 @@
 // Inference for the study's verdicts: paired, seed-aware intervals, equivalence tests, Holm's
-// correction, power, and the two mechanism signals (within-group AUROC, log-prob × advantage
-// covariance). Every effect is a mean of paired per-problem differences laid out seeds × problems
-// (the same problems are evaluated at every step of every run), so intervals come from a bootstrap
-// that resamples seeds and problems independently (a crossed design, both random).
+// correction, power, and the within-group AUROC of a reward against correctness. Every effect is a
+// mean of paired per-problem differences laid out seeds × problems (the same problems are evaluated
+// at every step of every run), so intervals come from a bootstrap that resamples seeds and
+// problems independently (a crossed design, both random).
 
 import { Random } from "../engine/random.ts";
 
@@ -258,27 +258,4 @@ export function withinGroupAuroc(
       }
   }
   return pairs ? { auroc: wins / pairs, pairs, groups: used } : null;
-}
-
-/**
- * Covariance over response tokens between the sampled token's log-probability and its advantage:
- * Cov(log π(y_t), A_t). Under a policy-gradient step, entropy falls when it is positive
- * (confident tokens reinforced) and rises when negative (Cui et al. 2025, "The Entropy Mechanism
- * of Reinforcement Learning for Reasoning Language Models").
- */
-export function logpAdvantageCovariance(logp: ArrayLike<number>, adv: ArrayLike<number>): number | null {
-  const n = logp.length;
-  if (n !== adv.length) throw new Error(`covariance: ${n} log-probs and ${adv.length} advantages`);
-  if (n < 2) return null;
-  let ml = 0;
-  let ma = 0;
-  for (let i = 0; i < n; i++) {
-    ml += logp[i];
-    ma += adv[i];
-  }
-  ml /= n;
-  ma /= n;
-  let c = 0;
-  for (let i = 0; i < n; i++) c += (logp[i] - ml) * (adv[i] - ma);
-  return c / (n - 1);
 }

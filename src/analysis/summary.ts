@@ -4,7 +4,9 @@
 import { type ConditionSummary, type LoadedRun, type RunGroup, summarizeCondition } from "./conditions.ts";
 import { type Spread, spread, stepCurve } from "./curves.ts";
 import { computeFindings, type Finding, type GuardSummary, guardSummary } from "./findings.ts";
+import { conditionRecords, type GuardKeep, guardKeeps, studyVerdicts } from "./study-records.ts";
 import type { TheoryResult } from "./theory.ts";
+import type { Design } from "./verdicts.ts";
 
 export interface SummaryInput {
   profile: string;
@@ -15,6 +17,9 @@ export interface SummaryInput {
   earlyFraction?: number;
   /** Conditions left out, deviations, timings. */
   notes?: string[];
+  /** The pre-registered design of the paired verdicts (early step, δ); without it, or without
+   *  per-problem records, only the descriptive curve rules are computed. */
+  design?: Omit<Design, "metric">;
 }
 
 export interface Summary {
@@ -24,6 +29,11 @@ export interface Summary {
   /** The same conditions and findings on sampled held-out accuracy (mean@k at temperature 1),
    *  when the runs evaluated samples. */
   sampled: { conditions: ConditionSummary[]; findings: Finding[] } | null;
+  /** The verdicts as paired tests on per-problem records (docs/reproduce.md, "Measurement"):
+   *  sampled accuracy (primary) and greedy accuracy; null for runs without records. */
+  verdicts: { design: Omit<Design, "metric">; sampled: Finding[]; greedy: Finding[] } | null;
+  /** What each guarded run's rollback targets keep, with paired intervals. */
+  guardKeeps: GuardKeep[];
   /** One per guarded run (each against the unguarded run of its reward). */
   guards: GuardSummary[];
   theory: Record<string, TheoryResult>;
@@ -84,8 +94,21 @@ export function buildSummary(input: SummaryInput): Summary {
   const sampledConditions = evaluatedSamples(input.runs)
     ? [...groups.values()].map((rs) => summarizeCondition(rs, frac, "mean_at_k"))
     : null;
+  const records = input.design ? conditionRecords(input.runs) : [];
+  const design = input.design;
+  const verdicts =
+    design && records.length
+      ? {
+          design,
+          sampled: studyVerdicts(records, { ...design, metric: "sampled" }),
+          greedy: studyVerdicts(records, { ...design, metric: "greedy" }),
+        }
+      : null;
   return {
     profile: input.profile,
+    verdicts,
+    guardKeeps:
+      design && records.length ? guardKeeps(input.runs, records, { ...design, metric: "sampled" }) : [],
     conditions,
     findings: computeFindings(conditions),
     sampled: sampledConditions

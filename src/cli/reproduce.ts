@@ -69,7 +69,9 @@ export function registerReproduce(program: Command): void {
           only: f.only ? parseGroups(f.only) : undefined,
           train: runTraining,
         });
-        for (const x of s.findings) console.log(`${x.id}: ${x.verdict} — ${x.observed}`);
+        // The paired verdicts on sampled accuracy when the runs have per-problem records.
+        for (const x of s.verdicts?.sampled ?? s.findings)
+          console.log(`${x.id}: ${x.verdict} — ${x.observed}`);
       },
     );
 }

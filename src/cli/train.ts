@@ -3,8 +3,14 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { Random } from "../engine/random.ts";
-import { evaluate } from "../eval/evaluate.ts";
+import {
+  cachedStep0,
+  evaluateHeldOut,
+  type HeldOutResult,
+  type HeldOutSet,
+  heldOutSets,
+  readHeldOut,
+} from "../eval/held-out.ts";
 import { loadProblems, makeGrader, withPrompt } from "../eval/sources.ts";
 import { loadModel } from "../model/checkpoint.ts";
 import { DEFAULT_WORKLOAD } from "../model/memory.ts";
@@ -19,10 +25,13 @@ import { startProgress } from "./progress.ts";
 const fmt = (x: unknown, d = 3) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "-");
 
 /** Run an RL training from a resolved config; returns the run's final model and how it stopped. */
-export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; resume?: boolean } = {}) {
+export async function runTraining(
+  cfg: TrainConfig,
+  opts: { quiet?: boolean; resume?: boolean; step0Cache?: string } = {},
+) {
   // Both sources are read and checked (an empty file is an error naming it) before any work.
   const trainProblems = loadProblems(cfg.data.source, cfg.data.num_prompts, cfg.seed);
-  const heldOut = loadProblems(cfg.eval.source, cfg.eval.limit);
+  const heldOut = readHeldOut(cfg);
   const {
     model,
     codec,
@@ -42,14 +51,13 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; res
       },
     },
   });
+  const sets = heldOutSets(cfg, prompt, heldOut);
   const prompts = withPrompt(trainProblems, prompt).map((p) => ({
     id: p.id,
     text: p.prompt,
     answer: p.answer,
   }));
   const trainGrade = makeGrader(cfg.data.source);
-  const evalGrade = makeGrader(cfg.eval.source);
-  const evalProblems = withPrompt(heldOut, prompt);
   mkdirSync(cfg.out, { recursive: true });
   writeFileAtomic(
     join(cfg.out, "config.resolved.json"),
@@ -72,20 +80,16 @@ export async function runTraining(cfg: TrainConfig, opts: { quiet?: boolean; res
       grade: trainGrade,
       transitionalRate,
       loadReference: () => loadModel(modelDir),
-      evaluate: async (m) =>
-        (
-          await evaluate(m, codec, evalProblems, {
-            k: cfg.eval.k,
-            temperature: cfg.eval.temperature,
-            topP: 1,
-            maxNewTokens: cfg.rollout.max_new_tokens,
-            batchSize: cfg.rollout.batch_size,
-            rng: new Random(cfg.seed + 1),
-            grade: evalGrade,
-            transitionalRate,
-            hasReflection,
-          })
-        ).summary,
+      evaluate: async (m, step, due) => {
+        const one = (set: HeldOutSet) => {
+          const run = () => evaluateHeldOut(m, codec, set, step);
+          return step === 0 && opts.step0Cache ? cachedStep0(opts.step0Cache, modelDir, set, run) : run();
+        };
+        const out: HeldOutResult[] = [];
+        if (sets.val) out.push(await one(sets.val));
+        if (due.test) out.push(await one(sets.test));
+        return out;
+      },
       onStep: (m: StepMetrics) => {
         const e = m.eval as { greedy_accuracy?: number } | undefined;
         if (e?.greedy_accuracy !== undefined) ev = fmt(e.greedy_accuracy);

@@ -4,7 +4,7 @@
 import { type ExtractMode, gradeResponse } from "../grading/index.ts";
 import { BENCHMARK_NAMES, benchmarkPath, loadJsonlProblems } from "../tasks/benchmarks.ts";
 import { formatPrompt, type PromptKind } from "../tasks/corpus.ts";
-import { generateProblems, SPLITS, type Split } from "../tasks/world.ts";
+import { distinctProblems, generateProblems, SPLITS, type Split } from "../tasks/world.ts";
 import type { EvalProblem } from "./evaluate.ts";
 
 export interface SourceProblem {
@@ -26,9 +26,9 @@ export function loadProblems(source: string, limit: number, seed = 0): SourcePro
     const split = m[1] as Split;
     if (!SPLITS.includes(split))
       throw new Error(`unknown organism split "${m[1]}"; valid: ${SPLITS.join(", ")}`);
-    // Held-out splits use a fixed seed so every run is scored on the same problems.
-    const s = split === "train" ? seed : 0;
-    return generateProblems(split, s, limit).map((p) => ({ id: p.id, problem: p.prompt, answer: p.answer }));
+    // Held-out splits use a fixed seed so every run is scored on the same problems, each once.
+    const ps = split === "train" ? generateProblems(split, seed, limit) : distinctProblems(split, 0, limit);
+    return ps.map((p) => ({ id: p.id, problem: p.prompt, answer: p.answer }));
   }
   return loadJsonlProblems(benchmarkPath(source, ORGANISM_SOURCES))
     .slice(0, limit)

@@ -132,9 +132,10 @@ function isPinned(runDir: string, dir: string): boolean {
   }
 }
 
-export function pinCheckpoint(runDir: string, dir: string): void {
-  const name = dir.split("/").pop()!;
-  writeFileAtomic(join(runDir, "checkpoints", "pinned.json"), JSON.stringify([name]));
+/** Pins `dirs` (replacing the previous pins). */
+export function pinCheckpoint(runDir: string, dirs: string | string[]): void {
+  const names = [dirs].flat().map((d) => d.split("/").pop()!);
+  writeFileAtomic(join(runDir, "checkpoints", "pinned.json"), JSON.stringify([...new Set(names)]));
 }
 
 /** Checkpoint folders, oldest first. */

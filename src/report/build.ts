@@ -7,6 +7,7 @@ import { type Curve, evalCurve, type Spread, stepCurve } from "../analysis/curve
 import { type Finding, fmtSpread } from "../analysis/findings.ts";
 import { conditionKey, evaluatedSamples, type Summary, type SummaryInput } from "../analysis/summary.ts";
 import type { TheoryResult } from "../analysis/theory.ts";
+import { fmtEffect } from "../analysis/verdicts.ts";
 import { curveChart, renderSvg, type Series, type Spec, xyChart } from "./charts.ts";
 
 export interface ReportInput extends SummaryInput {
@@ -138,7 +139,7 @@ export function reportCharts(
 
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.8em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}
-th{background:#f3f3f3}.agrees{background:#e3f5e1}.disagrees{background:#fbe3e1}.inconclusive{background:#f6f1dc}
+th{background:#f3f3f3}.agrees{background:#e3f5e1}.disagrees{background:#fbe3e1}.inconclusive{background:#f6f1dc}.testable{background:#ececec}
 .charts{display:flex;flex-wrap:wrap;gap:8px}.muted{color:#666;font-size:90%}code{background:#f3f3f3;padding:0 .2em}`;
 
 const f = (x: number | null | undefined, d = 4) =>
@@ -209,13 +210,24 @@ ${fs
   )
   .join("\n")}
 </tbody></table>`;
+  const v = summary.verdicts;
+  const verdictsHtml = v
+    ? `<p class="muted">Each verdict is a paired test on per-problem test-split records (same problems at every step, seeds paired across conditions): a bootstrap over seeds × problems, Holm's correction across rewards, equivalence tests at δ = ${(100 * v.design.delta).toFixed(1)} points for "no effect" claims, the early step fixed in advance (step ${v.design.earlyStep}), and every choice (peak step, rollback target) made on the validation split. A finding whose premise the data do not show is "not testable".</p>
+<h3>Sampled accuracy (mean@k at the training temperature): primary</h3>
+${findingsTable(v.sampled)}
+<h3>Greedy accuracy: second metric</h3>
+${findingsTable(v.greedy)}
+<details><summary>The earlier descriptive rules (unpaired margins on curves; not used for the verdicts above)</summary>`
+    : "";
   const findings =
+    verdictsHtml +
     findingsTable(summary.findings) +
     (summary.sampled
       ? `<h3>The same findings on sampled accuracy (mean@k, temperature 1)</h3>
 <p class="muted">Greedy decoding shows the model's most likely answer; the RL objective acts on samples at temperature 1, where sharpening the distribution shows first. F5 does not depend on the accuracy metric.</p>
 ${findingsTable(summary.sampled.findings)}`
-      : "");
+      : "") +
+    (v ? "</details>" : "");
   const condTable = (cs: ConditionSummary[]) =>
     table(
       [
@@ -262,6 +274,28 @@ ${findingsTable(summary.sampled.findings)}`
       ...corrNames.map((n) => fmtSpread(c[n] ?? null, 2)),
     ]),
   );
+  const keepHtml = summary.guardKeeps.length
+    ? `<p class="muted">What each guard variant keeps: the test-split gain (vs step 0, sampled accuracy) of the checkpoint it rolls back to: the best by validation accuracy, or label-free (the newest checkpoint before the guard's signals fell). Paired bootstrap over problems (one seed).</p>${table(
+        [
+          "reward",
+          "guard",
+          "kept: validation target",
+          "kept: label-free target",
+          "unguarded, early step",
+          "unguarded, final",
+        ],
+        summary.guardKeeps.map((g) => [
+          g.reward,
+          g.firedAt === null
+            ? "did not fire"
+            : `fired at step ${g.firedAt}; targets: validation ${g.validationTarget ?? "–"}, label-free ${g.signalsTarget ?? "–"}`,
+          fmtEffect(g.keptByValidation),
+          fmtEffect(g.keptBySignals),
+          fmtEffect(g.unguardedEarly),
+          fmtEffect(g.unguardedFinal),
+        ]),
+      )}`
+    : "";
   const guardHtml = summary.guards.length
     ? `<p class="muted">Each guarded run (mode rollback) is the unguarded base run of its reward and seed with the guard on; when it fires it rolls back to the checkpoint with the best held-out accuracy (which needs labels: the guard's trigger does not, its choice of checkpoint does).</p>${table(
         [
@@ -302,6 +336,7 @@ ${chartsOf("instruct")}
 <h2>Weight mixing</h2>
 ${chartsOf("mix")}
 <h2>Guard</h2>
+${keepHtml}
 ${guardHtml}
 <h2>Theory checks</h2>
 ${theorySection(summary.theory)}
@@ -314,11 +349,12 @@ ${summary.notes.length ? `<h2>Notes</h2><ul>${summary.notes.map((n) => `<li>${es
   const head = charts.findIndex((c) => c.section === "base");
   return {
     html,
-    markdown:
-      `${findingsMarkdown(summary.findings)}\n` +
-      (summary.sampled
-        ? `\nOn sampled accuracy (mean@k, temperature 1):\n\n${findingsMarkdown(summary.sampled.findings)}\n`
-        : ""),
+    markdown: v
+      ? `On sampled accuracy (primary; paired tests, docs/reproduce.md):\n\n${findingsMarkdown(v.sampled)}\n\nOn greedy accuracy:\n\n${findingsMarkdown(v.greedy)}\n`
+      : `${findingsMarkdown(summary.findings)}\n` +
+        (summary.sampled
+          ? `\nOn sampled accuracy (mean@k, temperature 1):\n\n${findingsMarkdown(summary.sampled.findings)}\n`
+          : ""),
     headlineSvg: head >= 0 ? svgs[head] : null,
   };
 }

@@ -210,6 +210,26 @@ export function trainConfigSchema() {
             .describe("evaluate every N steps (0 = only at start and end)"),
           k: z.number().int().min(0).default(0).describe("samples per problem besides greedy"),
           temperature: num().positive().default(1).describe("temperature of the k samples"),
+          test_steps: z
+            .string()
+            .regex(/^(every|\d+(,\d+)*|none)$/, 'expected "every", "none" or steps like "8,16"')
+            .default("every")
+            .describe(
+              "when the test set (source) is evaluated: every evaluation step, or only at step 0, the last step and these steps",
+            ),
+        })
+        .strict()
+        .prefault({}),
+      val: z
+        .object({
+          source: z
+            .string()
+            .default("auto")
+            .describe(
+              "validation problems for every choice (best checkpoint, guard rollback): auto = organism:val-id when eval.source is an organism split, none = no validation",
+            ),
+          limit: posInt().default(64).describe("validation problems, evaluated at every evaluation step"),
+          k: z.number().int().min(0).default(4).describe("validation samples per problem besides greedy"),
         })
         .strict()
         .prefault({}),
@@ -226,9 +246,7 @@ export function trainConfigSchema() {
           mode: z
             .enum(["off", "warn", "stop", "rollback"])
             .default("off")
-            .describe(
-              "watch entropy and transitional words: warn, stop, or roll back to the best checkpoint",
-            ),
+            .describe("watch entropy and transitional words: warn, stop, or roll back (guard.rollback_to)"),
           entropy_drop: num()
             .gt(0)
             .lt(1)
@@ -243,6 +261,12 @@ export function trainConfigSchema() {
           baseline_steps: posInt()
             .default(3)
             .describe("the initial entropy and transitional rate are the means over this many first steps"),
+          rollback_to: z
+            .enum(["validation", "signals"])
+            .default("validation")
+            .describe(
+              "rollback target: the checkpoint with the best validation accuracy, or (label-free) the newest one before the guard's signals fell",
+            ),
         })
         .strict()
         .prefault({}),

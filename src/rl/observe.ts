@@ -2,6 +2,7 @@
 // advantages, update statistics, response statistics, timings). The collapse guard that reads
 // them is guard.ts.
 
+import { withinGroupAuroc } from "../analysis/statistics.ts";
 import type { RewardResult } from "../rewards/types.ts";
 import type { Optimized, UpdateStats } from "./optimize.ts";
 import type { Rollout } from "./rollout.ts";
@@ -65,12 +66,38 @@ export function stepMetrics(r: StepRecord): StepMetrics {
   m.adv_zero_frac = mean(Array.from(r.advantages, (x) => (x === 0 ? 1 : 0)));
   for (const k of Object.keys(o.updates[0] ?? {}) as (keyof UpdateStats)[])
     m[k] = mean(o.updates.map((u) => u[k]));
-  Object.assign(m, rolloutMetrics(r.rollouts, r.transitionalRate));
+  Object.assign(m, rolloutMetrics(r.rollouts, r.transitionalRate), mechanismMetrics(r));
   const sampledTokens = r.rollouts.reduce((n, x) => n + x.responseIds.length, 0);
   m.time_rollout_s = times.collect / 1000;
   m.time_reward_s = times.score / 1000;
   m.time_update_s = times.optimize / 1000;
   m.sample_tokens_per_s = (sampledTokens * 1000) / times.collect;
   m.train_tokens_per_s = (o.trainTokens * 1000) / times.optimize;
+  return m;
+}
+
+/**
+ * Per internal reward, the within-group AUROC against correctness (0.5: the reward no longer tells
+ * right from wrong among a prompt's samples). With `entropy_cov` (the log-prob × advantage
+ * covariance that drives entropy under policy gradient, from optimize.ts) these are the study's
+ * per-step mechanism signals.
+ */
+function mechanismMetrics(r: StepRecord): StepMetrics {
+  const m: StepMetrics = {};
+  const correct = r.rewards.values.correctness;
+  for (const name of INTERNAL_REWARDS) {
+    const score = r.rewards.values[name];
+    if (!correct || !score) continue;
+    const groups = new Map<number, { scores: number[]; correct: boolean[] }>();
+    r.rollouts.forEach((ro, i) => {
+      const s = score[i];
+      if (s === null || s === undefined) return;
+      let g = groups.get(ro.group);
+      if (!g) groups.set(ro.group, (g = { scores: [], correct: [] }));
+      g.scores.push(s);
+      g.correct.push(correct[i] === 1);
+    });
+    m[`auroc/${name}`] = withinGroupAuroc([...groups.values()])?.auroc ?? null;
+  }
   return m;
 }

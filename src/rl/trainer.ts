@@ -4,9 +4,11 @@
 // Everything random is a pure function of (seed, step), so a resumed run repeats exactly what an
 // uninterrupted one would have done.
 
-import type { EvalSummary, TextCodec } from "../eval/evaluate.ts";
+import { EVALS_FILE } from "../analysis/records.ts";
+import type { TextCodec } from "../eval/evaluate.ts";
+import { evaluationDue, type HeldOutResult, selectionScore, testDue } from "../eval/held-out.ts";
 import type { Grader } from "../grading/index.ts";
-import { type CheckpointState, loadCheckpointDir } from "../model/checkpoint.ts";
+import { type CheckpointState, listCheckpoints, loadCheckpointDir } from "../model/checkpoint.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { runSteps, TrainingRun } from "../train/run.ts";
 import { rewardTerms, type TrainConfig } from "./config.ts";
@@ -24,8 +26,10 @@ export interface TrainerDeps {
   prompts: PromptItem[];
   grade: Grader;
   transitionalRate: (text: string) => number;
-  /** Held-out evaluation; its summary is logged with the step. */
-  evaluate?: (model: Transformer, step: number) => Promise<EvalSummary>;
+  /** Held-out evaluation of the sets due at a step (eval/held-out.ts): the test set is logged as
+   *  `eval`, the validation set as `val`; both write per-problem lines to evals.jsonl. Every choice
+   *  (best checkpoint, rollback target) reads validation only. */
+  evaluate?: (model: Transformer, step: number, due: { test: boolean }) => Promise<HeldOutResult[]>;
   /** Frozen reference policy (for KL); loaded lazily only when kl_coef > 0. */
   loadReference?: () => Transformer;
   onStep?: (m: StepMetrics) => void;
@@ -42,15 +46,20 @@ export interface TrainResult {
 
 /** What an RL checkpoint holds besides the model and optimizer. */
 interface RlState {
-  /** Best held-out greedy accuracy so far and its step (that checkpoint is pinned). */
+  /** Best validation accuracy so far and its step (that checkpoint is pinned); step −1 when the
+   *  run has no validation set. */
   best: { score: number; step: number };
   guard: GuardState;
+  /** While the guard counts low steps: the newest checkpoint before the first of them, pinned as the
+   *  label-free rollback target (null otherwise). */
+  preStrike: number | null;
 }
 
 function restoreRlState(saved: CheckpointState, cur: RlState): RlState {
   return {
     best: (saved.best as RlState["best"] | undefined) ?? cur.best,
     guard: saved.guard ? { ...cur.guard, ...(saved.guard as Partial<GuardState>) } : cur.guard,
+    preStrike: typeof saved.preStrike === "number" ? saved.preStrike : null,
   };
 }
 
@@ -64,9 +73,14 @@ export async function trainRl(
     out: cfg.out,
     adam: { lr: cfg.optim.lr, weightDecay: cfg.optim.weight_decay },
     resume: deps.resume,
-    state: { best: { score: Number.NEGATIVE_INFINITY, step: -1 }, guard: initialGuardState() },
+    state: {
+      best: { score: Number.NEGATIVE_INFINITY, step: -1 },
+      guard: initialGuardState(),
+      preStrike: null,
+    },
     restoreState: restoreRlState,
     keep: cfg.keep_checkpoints,
+    logs: [EVALS_FILE],
     log,
   });
   if (run.resumed) log(`resuming ${cfg.out} from step ${run.start}`);
@@ -101,12 +115,27 @@ export async function trainRl(
     },
   };
 
-  if (run.start === 0 && deps.evaluate) {
-    const ev = await deps.evaluate(run.model, 0);
-    run.appendMetrics({ step: 0, eval: ev });
-    deps.onStep?.({ step: 0, eval: ev as unknown as Record<string, unknown> });
-    run.state.best = { score: ev.greedy_accuracy, step: 0 };
-    run.pin(await run.checkpoint(0));
+  /** Runs the evaluations due at `step`, writes their per-problem lines, returns the summaries. */
+  const heldOut = async (step: number) => {
+    if (!deps.evaluate || !evaluationDue(cfg, step)) return null;
+    const results = await deps.evaluate(run.model, step, { test: testDue(cfg, step) });
+    for (const r of results) for (const l of r.lines) run.appendLog(EVALS_FILE, l);
+    const of = (split: string) => results.find((r) => r.split === split)?.summary;
+    return { test: of("test"), val: of("val") };
+  };
+
+  if (run.start === 0) {
+    const ev = await heldOut(0);
+    if (ev) {
+      const m = { step: 0, ...(ev.test ? { eval: ev.test } : {}), ...(ev.val ? { val: ev.val } : {}) };
+      run.appendMetrics(m);
+      deps.onStep?.(m as unknown as StepMetrics);
+      await run.checkpoint(0);
+      if (ev.val) {
+        run.state.best = { score: selectionScore(ev.val), step: 0 };
+        pinTargets(run);
+      }
+    }
   }
 
   let guardStopped = false;
@@ -152,11 +181,9 @@ export async function trainRl(
     m.frac_reward_zero_std = gathered.fracZeroStd;
     m.sampling_rounds = gathered.rounds;
     m.groups_trained = gathered.groupsTrained;
-    let evalSummary: EvalSummary | null = null;
-    if (deps.evaluate && ((cfg.eval.every > 0 && done % cfg.eval.every === 0) || done === cfg.steps)) {
-      evalSummary = await deps.evaluate(run.model, done);
-      m.eval = evalSummary as unknown as Record<string, unknown>;
-    }
+    const ev = await heldOut(done);
+    if (ev?.test) m.eval = ev.test as unknown as Record<string, unknown>;
+    if (ev?.val) m.val = ev.val as unknown as Record<string, unknown>;
     const fired = guardStep(
       run.state.guard,
       cfg.guard,
@@ -167,10 +194,17 @@ export async function trainRl(
     run.appendMetrics(m);
     deps.onStep?.(m);
 
-    const { best } = run.state;
-    if (evalSummary && evalSummary.greedy_accuracy > best.score) {
-      run.state.best = { score: evalSummary.greedy_accuracy, step: done };
-      run.pin(await run.checkpoint(done));
+    // The first low step of a run of them fixes the label-free target; a recovery releases it.
+    // Pins change before this step's checkpoint is written, so its pruning spares them.
+    const st = run.state;
+    const pre = st.preStrike;
+    if (st.guard.strikes === 0) st.preStrike = null;
+    else if (st.guard.strikes === 1) st.preStrike = labelFreeTarget(cfg.out, done);
+    if (st.preStrike !== pre) pinTargets(run);
+    if (ev?.val && selectionScore(ev.val) > st.best.score) {
+      st.best = { score: selectionScore(ev.val), step: done };
+      await run.checkpoint(done);
+      pinTargets(run);
     } else if (done % cfg.checkpoint_every === 0 || done === cfg.steps) await run.checkpoint(done);
 
     if (!fired) return "next";
@@ -179,16 +213,44 @@ export async function trainRl(
       run.state.guard.strikes = 0;
       return "next";
     }
+    // Both rollback targets are recorded (the study reports what each keeps); neither reads test.
     if (done % cfg.checkpoint_every !== 0) await run.checkpoint(done);
+    const signalsTarget = run.state.preStrike;
     const b = run.state.best;
-    if (cfg.guard.mode === "rollback" && b.step >= 0) {
-      run.model = loadCheckpointDir(run.checkpointDir(b.step)).model;
-      log(`guard: rolled back to the best checkpoint (step ${b.step}, accuracy ${b.score})`);
-      run.appendMetrics({ step: done, event: "guard-rollback", to_step: b.step });
+    const valTarget = b.step >= 0 ? b.step : null;
+    const to = cfg.guard.rollback_to === "validation" && valTarget !== null ? valTarget : signalsTarget;
+    if (cfg.guard.mode === "rollback" && to !== null) {
+      run.model = loadCheckpointDir(run.checkpointDir(to)).model;
+      log(
+        to === valTarget
+          ? `guard: rolled back to the checkpoint with the best validation accuracy (step ${to}, ${b.score.toFixed(3)})`
+          : `guard: rolled back to the newest checkpoint before the signals fell (step ${to}; label-free)`,
+      );
+      run.appendMetrics({
+        step: done,
+        event: "guard-rollback",
+        to_step: to,
+        validation_target: valTarget,
+        signals_target: signalsTarget,
+      });
     }
     guardStopped = true;
     return "stop";
   });
   const stoppedBy = guardStopped ? "guard" : result.stoppedBy === "nan" ? "nan" : "steps";
   return { model: run.model, stoppedBy, lastStep: Math.min(result.step, cfg.steps) };
+}
+
+/** The pinned checkpoints: the best by validation and the label-free target, when they exist. */
+function pinTargets(run: TrainingRun<RlState>): void {
+  const { best, preStrike } = run.state;
+  run.pin(...[best.step, preStrike].flatMap((s) => (s !== null && s >= 0 ? [run.checkpointDir(s)] : [])));
+}
+
+/** The label-free rollback target: the newest checkpoint kept that was written before `firstLow`,
+ *  the first step of the low-signal steps (null when there is none). */
+function labelFreeTarget(out: string, firstLow: number): number | null {
+  const steps = listCheckpoints(out).map((d) => Number(/step-(\d+)$/.exec(d)?.[1]));
+  const before = steps.filter((s) => s < firstLow);
+  return before.length ? Math.max(...before) : null;
 }

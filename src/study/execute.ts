@@ -3,14 +3,17 @@
 // `reproduce` process is left to it; a mixing run writes its mixed model first.
 
 import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { isFinished } from "../analysis/runs.ts";
 import type { TrainConfig } from "../rl/config.ts";
 import { lockHolder, releaseLock, takeLock, withLock } from "./locks.ts";
 import { ensureMixModel } from "./mix.ts";
 import type { PlannedRun } from "./plan.ts";
 
-export type Trainer = (cfg: TrainConfig, opts: { quiet?: boolean; resume?: boolean }) => Promise<unknown>;
+export type Trainer = (
+  cfg: TrainConfig,
+  opts: { quiet?: boolean; resume?: boolean; step0Cache?: string },
+) => Promise<unknown>;
 
 export interface RunOutcome {
   id: string;
@@ -51,7 +54,8 @@ export async function executeStudy(
         await withLock(`${r.model}.lock`, () => ensureMixModel(r.model, mix, r.cfg.rollout.max_new_tokens));
       resume = existsSync(join(r.dir, "checkpoints"));
       log(`${r.id}: ${resume ? "resuming" : "training"} (${r.steps} steps)`);
-      await train(r.cfg, { quiet: true, resume });
+      // Runs from the same model and seed share their step-0 evaluations (<study>/cache).
+      await train(r.cfg, { quiet: true, resume, step0Cache: join(dirname(dirname(r.dir)), "cache") });
     } finally {
       releaseLock(lock);
     }

@@ -15,7 +15,7 @@ export function timingNote(timings: Timings): string[] {
 }
 
 export function profileNote(p: Profile): string {
-  return `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; held-out evaluation on ${p.eval.limit} organism:test-id problems every ${p.eval.every} steps; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on ${Math.min(p.mixSeeds, p.seeds.length)} seed(s) (each mixed model prompted with the template it answers best on ${TEMPLATE_CHOICE.limit} training problems).`;
+  return `Profile ${p.name}: seeds ${p.seeds.join(", ")}; ${p.steps} steps; ${p.rollout.prompts_per_step} prompts × ${p.rollout.group_size} samples, ≤ ${p.rollout.max_new_tokens} new tokens; lr ${p.lr}; validation on ${p.eval.val.limit} organism:val-id problems (greedy + ${p.eval.val.k} samples) every ${p.eval.every} steps; test on ${p.eval.test.limit} organism:test-id problems (greedy + ${p.eval.test.k} samples) at step 0, the pre-registered early step ${p.eval.earlyStep}, the last step and the validation-chosen steps; smallest effect of interest δ = ${100 * p.delta} points; mixing α ∈ {${p.alphas.join(", ")}} with self-certainty on ${Math.min(p.mixSeeds, p.seeds.length)} seed(s) (each mixed model prompted with the template it answers best on ${TEMPLATE_CHOICE.limit} training problems).`;
 }
 
 /** The template chosen for each mixed model written so far (their folders come from the plan). */

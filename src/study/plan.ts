@@ -47,8 +47,18 @@ function runConfig(o: StudyOptions, r: RunSpec): TrainConfig {
     reward: r.reward,
     rollout: { ...p.rollout, batch_size: p.rollout.prompts_per_step * p.rollout.group_size },
     optim: { lr: p.lr },
-    eval: { limit: p.eval.limit, every: p.eval.every, k: p.eval.k },
+    eval: {
+      source: "organism:test-id",
+      limit: p.eval.test.limit,
+      k: p.eval.test.k,
+      every: p.eval.every,
+      test_steps: String(p.eval.earlyStep),
+    },
+    val: { source: "organism:val-id", limit: p.eval.val.limit, k: p.eval.val.k },
     checkpoint_every: p.eval.every,
+    // Every evaluation step's checkpoint stays, so the test set can be evaluated afterwards at the
+    // steps validation chooses (the peak, a guard's rollback targets).
+    keep_checkpoints: Math.floor(p.steps / p.eval.every) + 2,
     ...r.extra,
   });
 }

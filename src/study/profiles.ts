@@ -20,16 +20,26 @@ export interface Profile {
   } | null;
   lr: number;
   rollout: { prompts_per_step: number; group_size: number; max_new_tokens: number };
-  /** Held-out evaluation: greedy on `limit` problems plus k samples each at temperature 1. */
-  eval: { limit: number; every: number; k: number };
+  /** Held-out evaluation (docs/reproduce.md, "Measurement"): every `every` steps the validation
+   *  set (organism:val-id, for every choice); the test set (organism:test-id, reported) at step 0,
+   *  the pre-registered `earlyStep`, the last step, and afterwards at the validation-chosen steps.
+   *  Each problem: greedy plus k samples at temperature 1 (sampled accuracy is the primary metric). */
+  eval: {
+    every: number;
+    earlyStep: number;
+    test: { limit: number; k: number };
+    val: { limit: number; k: number };
+  };
+  /** Smallest effect of interest (accuracy points / 100): the bound of the equivalence tests. */
+  delta: number;
   theory: { prompts: number; samples: number };
 }
 
 const REWARDS = ["self-certainty", "token-entropy", "trajectory-entropy", "correctness"];
 
-/** Quick: one seed, short runs, small batches, sized from measured runs on this 2-core machine
- *  (40–55 s per 24-step run on the organism; see docs/reproduce.md). Full: the study, sized to
- *  about 4 minutes per run on one core (two `reproduce` processes share the runs).
+/** Quick: one seed, short runs, small batches and evaluation sets, to fit ≤ 15 minutes on this
+ *  2-core machine; it says what it cannot detect. Full: ≥ 5 seeds and 512 test problems × 8 samples,
+ *  sized by the power calculation in docs/reproduce.md (two `reproduce` processes share the runs).
  *  The guard thresholds were set from the quick study, where the sampled entropy fell 3–31% and
  *  the guard's defaults (a 50% entropy drop) never fired: a 25% drop over a 3-step baseline. */
 const GUARD = {
@@ -51,21 +61,23 @@ export const PROFILES: Record<"quick" | "full", Profile> = {
     guard: GUARD,
     lr: 1e-4,
     rollout: { prompts_per_step: 8, group_size: 4, max_new_tokens: 96 },
-    eval: { limit: 64, every: 4, k: 2 },
+    eval: { every: 8, earlyStep: 8, test: { limit: 96, k: 4 }, val: { limit: 48, k: 4 } },
+    delta: 0.05,
     theory: { prompts: 8, samples: 32 },
   },
   full: {
     name: "full",
-    seeds: [0, 1, 2],
+    seeds: [0, 1, 2, 3, 4],
     steps: 48,
     baseRewards: REWARDS,
     instructRewards: ["self-certainty", "correctness"],
     alphas: [0, 0.25, 0.5, 0.75, 1],
-    mixSeeds: 3,
+    mixSeeds: 5,
     guard: GUARD,
     lr: 5e-5,
     rollout: { prompts_per_step: 8, group_size: 8, max_new_tokens: 96 },
-    eval: { limit: 128, every: 4, k: 2 },
+    eval: { every: 8, earlyStep: 16, test: { limit: 512, k: 8 }, val: { limit: 128, k: 8 } },
+    delta: 0.05,
     theory: { prompts: 16, samples: 64 },
   },
 };

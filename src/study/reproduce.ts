@@ -6,11 +6,14 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { RunGroup } from "../analysis/conditions.ts";
+import { isFinished } from "../analysis/runs.ts";
 import type { Summary } from "../analysis/summary.ts";
 import { resolveModelDir } from "../model/open.ts";
 import { executeStudy, type Trainer } from "./execute.ts";
+import { withLock } from "./locks.ts";
 import { profileNote, templateNote, timingNote } from "./notes.ts";
 import { checkSameStudy, planStudy, type StudyOptions, selectRuns, writePlan } from "./plan.ts";
+import { completeTestEvaluations } from "./posthoc.ts";
 import { loadStudyRuns, writeStudyReport } from "./report.ts";
 import { readTheory, updateTheory } from "./theory.ts";
 import { addTiming, readTimings } from "./timings.ts";
@@ -41,6 +44,12 @@ export async function reproduce(o: ReproduceOptions): Promise<Summary> {
     const done = await executeStudy(selected, o.train, log, (id, seconds) =>
       addTiming(o.out, timings, id, seconds),
     );
+    // Test evaluations at the steps validation chose (peak, guard targets), from kept checkpoints.
+    for (const r of selected) {
+      if (!isFinished(r.dir, r.steps, { guardEnds: r.guardEnds })) continue;
+      const n = await withLock(join(r.dir, ".lock"), () => completeTestEvaluations(r.cfg));
+      if (n) log(`${r.id}: ${n} test evaluation(s) at validation-chosen steps`);
+    }
     const trained = done.filter((d) => d.action !== "skipped");
     if (trained.length)
       log(`trained ${trained.length} runs in ${trained.reduce((a, d) => a + d.seconds, 0).toFixed(0)} s`);
@@ -61,6 +70,7 @@ export async function reproduce(o: ReproduceOptions): Promise<Summary> {
   notes.push(profileNote(o.profile), ...templateNote(runs));
   const summary = await writeStudyReport(o.out, {
     profile: o.profile.name,
+    design: { earlyStep: o.profile.eval.earlyStep, delta: o.profile.delta, alpha: 0.05, resamples: 2000 },
     runs: loadStudyRuns(runs),
     theory,
     notes,

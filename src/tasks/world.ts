@@ -24,8 +24,8 @@ export interface Step {
   bFrom?: number;
 }
 
-export type Split = "train" | "test-id" | "test-ood";
-export const SPLITS: readonly Split[] = ["train", "test-id", "test-ood"];
+export type Split = "train" | "val-id" | "test-id" | "test-ood";
+export const SPLITS: readonly Split[] = ["train", "val-id", "test-id", "test-ood"];
 
 export type ProblemKind = "arithmetic" | "word";
 
@@ -84,6 +84,10 @@ const IN_DISTRIBUTION: SplitConfig = {
 
 export const SPLIT_CONFIG: Readonly<Record<Split, SplitConfig>> = {
   train: IN_DISTRIBUTION,
+  // Validation: the same distribution as test-id, on held-out computations disjoint from it. Every
+  // choice made during or after training (checkpoint, peak step, guard rollback, learning rate)
+  // reads this split; test-id only reports.
+  "val-id": IN_DISTRIBUTION,
   "test-id": IN_DISTRIBUTION,
   // Harder: more steps and operands 10-19 (never seen as literals in training). Results stay
   // two-digit so failures come from length and composition, not unseen 3-digit numbers. Prompts
@@ -132,6 +136,21 @@ export function signature(steps: readonly Step[]): string {
 
 export function isHeldOut(steps: readonly Step[]): boolean {
   return hashString(signature(steps)) % HELD_OUT_MODULUS === 0;
+}
+
+/** Held-out computations are halved (by the hash's next digit) into validation and test, so that
+ *  no computation of val-id appears in test-id in any wording. */
+export function isValidation(steps: readonly Step[]): boolean {
+  const h = hashString(signature(steps));
+  return h % HELD_OUT_MODULUS === 0 && Math.floor(h / HELD_OUT_MODULUS) % 2 === 1;
+}
+
+/** Whether a computation may appear in `split`: train avoids every held-out one, val-id and
+ *  test-id each take their half, test-ood (harder, other operands) takes any held-out one. */
+export function inSplit(steps: readonly Step[], split: Split): boolean {
+  if (split === "train") return !isHeldOut(steps);
+  if (split === "test-ood") return isHeldOut(steps);
+  return isHeldOut(steps) && isValidation(steps) === (split === "val-id");
 }
 
 /** Whether the step needs a carry (+) or a borrow (-): the steps where real learners slip most. */
@@ -450,7 +469,7 @@ export function drawProblem(rng: Rng, split: Split, id: string): Problem {
     }
     if (!draft || draft.prompt.length > cfg.maxPromptChars) continue;
     if (draft.steps.some((s) => s.result < 0 || s.result > cfg.maxResult)) continue;
-    if (isHeldOut(draft.steps) !== (split !== "train")) continue;
+    if (!inSplit(draft.steps, split)) continue;
     const last = draft.steps[draft.steps.length - 1]!;
     return {
       id,
@@ -482,6 +501,27 @@ export function generateProblems(split: Split, seed: number, n: number): Problem
   for (let i = 0; i < n; i++) {
     const rng = new Rng(`${split}/${seed}/${i}`);
     out.push(drawProblem(rng, split, `${split}-${seed}-${i}`));
+  }
+  return out;
+}
+
+/**
+ * The first `n` problems of a split's stream whose prompts are all different (a held-out set that
+ * repeats a problem would count it twice in a paired analysis). Prefix-stable like
+ * generateProblems; ids keep the stream index.
+ */
+export function distinctProblems(split: Split, seed: number, n: number): Problem[] {
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`distinctProblems: n must be a non-negative integer, got ${n}`);
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; out.length < n; i++) {
+    if (i > 50 * n + 1000)
+      throw new Error(`distinctProblems: ${split} has fewer than ${n} distinct problems`);
+    const p = drawProblem(new Rng(`${split}/${seed}/${i}`), split, `${split}-${seed}-${i}`);
+    if (seen.has(p.prompt)) continue;
+    seen.add(p.prompt);
+    out.push(p);
   }
   return out;
 }

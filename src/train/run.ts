@@ -35,6 +35,9 @@ export interface RunOptions<S extends object> {
    *  is merged back on resume or roll-back. */
   state: S;
   restoreState?: (saved: CheckpointState, current: S) => S;
+  /** Other per-step JSONL files in the run folder (e.g. evals.jsonl), cut back with metrics.jsonl
+   *  to the restored step on resume. */
+  logs?: string[];
   /** Checkpoints kept besides the pinned one (default: saveCheckpoint's). */
   keep?: number;
   /** Written into each checkpoint, so that it is a complete model folder. */
@@ -77,6 +80,7 @@ export class TrainingRun<S extends object> {
       run.restore(ck);
       run.resumed = true;
       truncateJsonlAfterStep(run.metricsPath, run.start);
+      for (const name of o.logs ?? []) truncateJsonlAfterStep(join(o.out, name), run.start);
     } else if (o.resume && listCheckpoints(o.out).length > 0)
       throw new Error(`--resume: no usable checkpoint in ${o.out}/checkpoints`);
     return run;
@@ -101,9 +105,9 @@ export class TrainingRun<S extends object> {
     );
   }
 
-  /** Keeps `dir` (e.g. the best checkpoint) from being pruned. */
-  pin(dir: string): void {
-    pinCheckpoint(this.o.out, dir);
+  /** Keeps `dirs` (e.g. the best checkpoint) from being pruned; replaces earlier pins. */
+  pin(...dirs: string[]): void {
+    pinCheckpoint(this.o.out, dirs);
   }
 
   /** The folder of the checkpoint after `step`. */
@@ -113,6 +117,11 @@ export class TrainingRun<S extends object> {
 
   appendMetrics(m: object): void {
     appendJsonLine(this.metricsPath, m);
+  }
+
+  /** Appends to one of the run's other per-step logs (RunOptions.logs). */
+  appendLog(name: string, line: object): void {
+    appendJsonLine(join(this.o.out, name), line);
   }
 
   /** NaN/Inf at step `at` (0-based): stop, or roll back to the newest checkpoint and skip the batch. */
