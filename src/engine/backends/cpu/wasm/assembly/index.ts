@@ -10,6 +10,7 @@ export {
   attentionDecode,
   attentionDecodeScratchBytes,
 } from "./attention";
+export { decodeStep, decodeBegin, decodeScratchBytes } from "./decode";
 export { tokenStatsForward, tokenStatsBackward } from "./tokenstats";
 export { rmsnormForward, rmsnormBackward, swigluForward, swigluBackward, adamw, axpy } from "./elementwise";
 
