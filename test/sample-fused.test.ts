@@ -130,7 +130,8 @@ describe("fused decoding equals the op-by-op path", () => {
       const small = Transformer.init(parseModelConfig({ ...config, num_attention_heads: 8 }), 2);
       const cache = new KVCache(small, 2, 4);
       try {
-        const be = getBackend() as WasmBackend;
+        const be = getBackend();
+        assert.ok(be.decode);
         const out = be.decode(small.decoderPlan(cache), {
           logits: be.alloc(2 * 29),
           rows: new Int32Array([0, 1]),

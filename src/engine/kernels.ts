@@ -53,6 +53,7 @@ export const KERNEL_TABLE = {
   rope: "out: out[rows*H*D], x: in[rows*H*D], positions: ints[rows], rows: i32, H: i32, D: i32, cosT: const, sinT: const, sign: f32",
   embedding: "out: out[n*dim], table: in, ids: ints[n], n: i32, dim: i32",
   embeddingBackward: "dTable: acc, ids: ints[n], dOut: in[n*dim], n: i32, dim: i32",
+  decodePack: "plan: block",
   decodeStep: "plan: block, state: block, forward: i32, scratch",
   decodeBegin: "state: block -> f64",
   sumAll: "a: in[n], n: i32 -> f64",

@@ -1,5 +1,6 @@
 // The host side of fused decoding (assembly/decode.ts): lays out the plan (dimensions and weight
-// offsets) and the state (per-sequence arrays) in the shared memory, then runs the sampling loop
+// offsets, and the weights packed once for the matmul) and the state (per-sequence arrays) in the
+// shared memory, then runs the sampling loop
 // as one serial decodeBegin and one pool-split decodeStep per generated token. A step allocates
 // nothing: the blocks and the threads' scratch are sized once, before the first step.
 //
@@ -13,9 +14,9 @@ import type { Kernels } from "./loader.ts";
 import type { WasmStorage } from "./storage.ts";
 
 const PLAN_WORDS = 16;
-const LAYER_WORDS = 16;
+const LAYER_WORDS = 24;
 const P = { L: 0, dim: 1, Hq: 2, Hkv: 3, D: 4, ff: 5, V: 6, capacity: 7, eps: 8, scale: 9 } as const;
-const P_PTR = { embed: 10, norm: 11, head: 12, cos: 13, sin: 14 } as const;
+const P_PTR = { embed: 10, norm: 11, head: 12, cos: 13, sin: 14, headPacked: 15 } as const;
 const LAYER = [
   "inputNorm",
   "q",
@@ -32,6 +33,8 @@ const LAYER = [
 ] as const;
 const L_KCACHE = 12;
 const L_VCACHE = 13;
+/** The packed copies of q, k, v, o, gate, up, down (decodePack), from this word on. */
+const L_PACKED = 16;
 
 const STATE_WORDS = 24;
 const S = {
@@ -113,11 +116,14 @@ export function decode(
     words += n + (n & 1);
   }
   const planWords = PLAN_WORDS + LAYER_WORDS * plan.layers.length;
+  const packed = packedSizes(host, plan);
   const stateBlock = heap.alloc(words * 4);
   const planBlock = heap.alloc(planWords * 4);
+  const packBlock = heap.alloc(4 * packed.reduce((a, b) => a + b, 0));
   try {
     const rope = host.ropeTable(plan.dims.D, plan.theta, capacity - 1, plan.scaling);
-    writePlan(host, plan, planBlock.ptr, rope);
+    writePlan(host, plan, planBlock.ptr, rope, packBlock.ptr, packed);
+    host.run.decodePack(host.split(host.threads > 1, packed.length), planBlock.ptr);
     const st = stateBlock.ptr;
     const i32 = new Int32Array(heap.buffer);
     const f32 = new Float32Array(heap.buffer);
@@ -178,7 +184,25 @@ export function decode(
   } finally {
     heap.release(stateBlock.ptr, stateBlock.cls);
     heap.release(planBlock.ptr, planBlock.cls);
+    heap.release(packBlock.ptr, packBlock.cls);
   }
+}
+
+/** Floats of each packed matrix, in plan order: per layer q, k, v, o, gate, up, down; the head. */
+function packedSizes(host: DecoderHost, plan: DecoderPlan<CpuStorage>): number[] {
+  const { d, Hq, Hkv, D, ff, V } = plan.dims;
+  const shapes: [number, number][] = [
+    [Hq * D, d],
+    [Hkv * D, d],
+    [Hkv * D, d],
+    [d, Hq * D],
+    [ff, d],
+    [ff, d],
+    [d, ff],
+  ];
+  const sizes = plan.layers.flatMap(() => shapes.map(([n, k]) => host.exports.packedFloats(n, k)));
+  sizes.push(host.exports.packedFloats(V, d));
+  return sizes;
 }
 
 function writePlan(
@@ -186,6 +210,8 @@ function writePlan(
   plan: DecoderPlan<CpuStorage>,
   ptr: number,
   rope: { cos: number; sin: number },
+  packPtr: number,
+  packed: number[],
 ): void {
   const { d, Hq, Hkv, D, ff, V } = plan.dims;
   const i32 = new Int32Array(host.heap.buffer);
@@ -206,6 +232,12 @@ function writePlan(
   i32[w + P_PTR.head] = at(plan.head);
   i32[w + P_PTR.cos] = rope.cos;
   i32[w + P_PTR.sin] = rope.sin;
+  let next = packPtr;
+  const packedAt = (i: number) => {
+    const at = next;
+    next += 4 * packed[i];
+    return at;
+  };
   plan.layers.forEach((layer, l) => {
     const lw = w + PLAN_WORDS + l * LAYER_WORDS;
     LAYER.forEach((name, i) => {
@@ -214,5 +246,7 @@ function writePlan(
     });
     i32[lw + L_KCACHE] = at(plan.cacheK[l]);
     i32[lw + L_VCACHE] = at(plan.cacheV[l]);
+    for (let m = 0; m < 7; m++) i32[lw + L_PACKED + m] = packedAt(7 * l + m);
   });
+  i32[w + P_PTR.headPacked] = packedAt(7 * plan.layers.length);
 }

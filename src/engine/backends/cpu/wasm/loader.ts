@@ -66,6 +66,7 @@ export type Kernels = { readonly [K in ChunkedKernelName]: (...a: number[]) => v
   attentionScratchBytes(rows: number, n: number, D: number, backward: number): number;
   attentionDecodeScratchBytes(n: number): number;
   decodeScratchBytes(plan: number, rows: number): number;
+  packedFloats(N: number, K: number): number;
   decodeBegin(state: number): number;
 };
 
@@ -76,6 +77,7 @@ export const WASM_HELPERS = {
   attentionScratchBytes: 4,
   attentionDecodeScratchBytes: 1,
   decodeScratchBytes: 2,
+  packedFloats: 2,
 } as const;
 
 /** wasm parameters of a kernel: (t, nt) when chunked, one per argument, two (base, stride) for scratch. */

@@ -5,7 +5,8 @@
 // splits the running sequences between the threads, so one decoding step is one round trip to
 // the workers, with nothing done per sequence in JavaScript.
 //
-// Every stage calls the kernel the op-by-op path calls (matmul, rmsnormForward, rope,
+// Every stage calls the kernel the op-by-op path calls (matmul, on weights packed once per
+// decode into the panels matmul packs on every call; rmsnormForward, rope,
 // attentionDecode, ...) on this thread's rows: those kernels compute each row on its own, so the
 // logits are bit for bit those of Transformer.forwardCached, and the statistics use V8's exp and
 // log (fdlibm.ts) in the order distributionStats uses them: the tokens are those of the
@@ -18,7 +19,7 @@
 import { attentionDecode, attentionDecodeScratchBytes } from "./attention";
 import { rmsnormForward, swigluForward } from "./elementwise";
 import { fdExp, fdLog } from "./fdlibm";
-import { matmul, matmulScratchBytes } from "./matmul";
+import { matmulPacked, matmulScratchBytes, packWeights } from "./matmul";
 import { addRowVector, binary, embedding, rope } from "./pointwise";
 
 // Plan words.
@@ -37,8 +38,9 @@ const P_NORM = 11;
 const P_HEAD = 12;
 const P_COS = 13;
 const P_SIN = 14;
+const P_HEAD_PACKED = 15;
 const P_LAYERS = 16;
-const LAYER_WORDS = 16;
+const LAYER_WORDS = 24;
 // Layer words (bias offsets are 0 when the model has none).
 const L_NORM1 = 0;
 const L_Q = 1;
@@ -54,6 +56,9 @@ const L_UP = 10;
 const L_DOWN = 11;
 const L_KCACHE = 12;
 const L_VCACHE = 13;
+// Offsets of the packed copies (packWeights) of the seven matrices, in the order of WEIGHTS.
+const L_PACKED = 16;
+const WEIGHTS: StaticArray<i32> = [L_Q, L_K, L_V, L_O, L_GATE, L_UP, L_DOWN];
 
 // State words: counts and flags, then offsets of the per-sequence arrays.
 const S_B = 0;
@@ -133,10 +138,33 @@ export function decodeScratchBytes(plan: usize, rows: i32): i32 {
   return floats * 4 + 16 * 16 + matmulScratchBytes() + attentionDecodeScratchBytes(word(plan, P_CAPACITY));
 }
 
-// One linear layer on `rows` rows: y[rows, n] = x[rows, k] W^T (+ bias), as op.linear does it.
+/** Packs the plan's weight matrices (its share t of nt of them) into their packed copies. */
+export function decodePack(t: i32, nt: i32, plan: usize): void {
+  const L = word(plan, P_L);
+  const d = word(plan, P_DIM);
+  const qd = word(plan, P_HQ) * word(plan, P_HEAD_DIM);
+  const kvd = word(plan, P_HKV) * word(plan, P_HEAD_DIM);
+  const ff = word(plan, P_FF);
+  const count = 7 * L + 1;
+  for (let i = (count * t) / nt; i < (count * (t + 1)) / nt; i++) {
+    if (i == 7 * L) {
+      packWeights(ptr(plan, P_HEAD_PACKED), ptr(plan, P_HEAD), word(plan, P_V), d);
+      continue;
+    }
+    const lw = plan + (<usize>(P_LAYERS + (i / 7) * LAYER_WORDS) << 2);
+    const m = i % 7;
+    // [out, in] of q, k, v, o, gate, up, down.
+    const n = m == 0 ? qd : m < 3 ? kvd : m < 4 ? d : m < 6 ? ff : d;
+    const k = m == 3 ? qd : m == 6 ? ff : d;
+    packWeights(ptr(lw, L_PACKED + m), ptr(lw, WEIGHTS[m]), n, k);
+  }
+}
+
+// One linear layer on `rows` rows: y[rows, n] = x[rows, k] W^T (+ bias), as op.linear does it,
+// with W packed (decodePack).
 @inline
-function linear(y: usize, x: usize, w: usize, bias: usize, rows: i32, n: i32, k: i32, mm: usize): void {
-  matmul(0, 1, y, x, w, rows, n, k, 0, 1, 0, mm, 0);
+function linear(y: usize, x: usize, wp: usize, bias: usize, rows: i32, n: i32, k: i32, mm: usize): void {
+  matmulPacked(y, x, wp, rows, n, k, mm);
   if (bias != 0) addRowVector(0, 1, y, y, bias, rows, n);
 }
 
@@ -208,9 +236,9 @@ function runLayers(plan: usize, state: usize, active: usize, rows: i32, s: usize
   for (let l = 0; l < L; l++) {
     const lw = plan + (<usize>(P_LAYERS + l * LAYER_WORDS) << 2);
     rmsnormForward(0, 1, h, rstd, x, ptr(lw, L_NORM1), rows, d, eps);
-    linear(q, h, ptr(lw, L_Q), ptr(lw, L_QB), rows, qd, d, mm);
-    linear(k, h, ptr(lw, L_K), ptr(lw, L_KB), rows, kvd, d, mm);
-    linear(v, h, ptr(lw, L_V), ptr(lw, L_VB), rows, kvd, d, mm);
+    linear(q, h, ptr(lw, L_PACKED), ptr(lw, L_QB), rows, qd, d, mm);
+    linear(k, h, ptr(lw, L_PACKED + 1), ptr(lw, L_KB), rows, kvd, d, mm);
+    linear(v, h, ptr(lw, L_PACKED + 2), ptr(lw, L_VB), rows, kvd, d, mm);
     rope(0, 1, q, q, pos, rows, Hq, D, ptr(plan, P_COS), ptr(plan, P_SIN), 1.0);
     rope(0, 1, k, k, pos, rows, Hkv, D, ptr(plan, P_COS), ptr(plan, P_SIN), 1.0);
     const kc = ptr(lw, L_KCACHE);
@@ -225,17 +253,17 @@ function runLayers(plan: usize, state: usize, active: usize, rows: i32, s: usize
       const qo = <usize>(i * qd) << 2;
       attentionDecode(0, 1, a + qo, lse + (<usize>(i * Hq) << 2), q + qo, kc + seq, vc + seq, 1, cap, Hq, Hkv, D, pos + (<usize>i << 2), scale, att, 0);
     }
-    linear(o, a, ptr(lw, L_O), 0, rows, d, qd, mm);
+    linear(o, a, ptr(lw, L_PACKED + 3), 0, rows, d, qd, mm);
     binary(0, 1, 0, x, x, o, rows * d, 0); // x += o
     rmsnormForward(0, 1, h, rstd, x, ptr(lw, L_NORM2), rows, d, eps);
-    linear(g, h, ptr(lw, L_GATE), 0, rows, ff, d, mm);
-    linear(u, h, ptr(lw, L_UP), 0, rows, ff, d, mm);
+    linear(g, h, ptr(lw, L_PACKED + 4), 0, rows, ff, d, mm);
+    linear(u, h, ptr(lw, L_PACKED + 5), 0, rows, ff, d, mm);
     swigluForward(0, 1, g, g, u, rows * ff);
-    linear(o, g, ptr(lw, L_DOWN), 0, rows, d, ff, mm);
+    linear(o, g, ptr(lw, L_PACKED + 6), 0, rows, d, ff, mm);
     binary(0, 1, 0, x, x, o, rows * d, 0); // x += mlp
   }
   rmsnormForward(0, 1, h, rstd, x, ptr(plan, P_NORM), rows, d, eps);
-  linear(logits, h, ptr(plan, P_HEAD), 0, rows, V, d, mm);
+  linear(logits, h, ptr(plan, P_HEAD_PACKED), 0, rows, V, d, mm);
   // The token just fed now sits at pos; the next one goes after it.
   for (let i = 0; i < rows; i++) {
     const b = <usize>load<i32>(active + (<usize>i << 2));
