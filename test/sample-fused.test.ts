@@ -8,7 +8,7 @@ import { Random } from "../src/engine/random.ts";
 import { getBackend, setBackend } from "../src/engine/tensor.ts";
 import { loadModel } from "../src/model/checkpoint.ts";
 import { parseModelConfig } from "../src/model/config.ts";
-import { type Sample, type SampleOptions, sample } from "../src/model/sample.ts";
+import { largestBatch, type Sample, type SampleOptions, sample } from "../src/model/sample.ts";
 import { KVCache, Transformer } from "../src/model/transformer.ts";
 
 const backends = [new WasmBackend({ threads: 1 }), new WasmBackend({ threads: 2 })];
@@ -147,6 +147,23 @@ describe("fused decoding equals the op-by-op path", () => {
         cache.dispose();
       }
       await both(small, prompts, { maxNewTokens: 4, seed: 1 });
+    });
+  });
+
+  test("greedy responses do not depend on the batch (what evaluation's batching relies on)", async () => {
+    await withBackend(backends[1], async () => {
+      const model = loadModel(new URL("../models/organism-base", import.meta.url).pathname);
+      const o = { maxNewTokens: 30, temperature: 0, stopTokens: [0], padToken: 1 };
+      for (const fused of [true, false]) {
+        const together = await sample(model, prompts, { ...o, fused });
+        const alone = [];
+        for (const p of prompts) alone.push(...(await sample(model, [p], { ...o, fused })));
+        assert.deepEqual(flat(together), flat(alone));
+      }
+      // KV caches (2 x L x capacity x Hkv x D floats) and prefill logits (prompt x V) per sequence.
+      const perSeq = 4 * (2 * 4 * (10 + 30) * 2 * 32 + 10 * 102);
+      assert.equal(largestBatch(model, 10, 30, 100 * perSeq + 5), 100);
+      assert.equal(largestBatch(model, 10, 30, 1), 1);
     });
   });
 

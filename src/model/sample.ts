@@ -97,6 +97,25 @@ function argmax(z: ArrayLike<number>): number {
   return best;
 }
 
+/** Memory one sequence of a sampling batch needs: its KV cache and its prefill logits. */
+function bytesPerSequence(model: Transformer, promptLen: number, maxNewTokens: number): number {
+  const { Hkv, D, L, V } = model.dims;
+  const capacity = Math.min(promptLen + maxNewTokens, model.config.max_position_embeddings);
+  return 4 * (2 * L * capacity * Hkv * D + promptLen * V);
+}
+
+/** Sequences that sample() takes in one batch within `budgetBytes` (at least 1). Per-sequence
+ *  results do not depend on the batch except through the order of the random draws, so greedy
+ *  decoding can use the largest batch that fits. */
+export function largestBatch(
+  model: Transformer,
+  promptLen: number,
+  maxNewTokens: number,
+  budgetBytes = 256 * 2 ** 20,
+): number {
+  return Math.max(1, Math.floor(budgetBytes / bytesPerSequence(model, promptLen, maxNewTokens)));
+}
+
 /** Continue every prompt (token ids) by up to maxNewTokens tokens, all sequences in one batch.
  *  After the prefill, a backend with a fused decoder (Backend.decode) runs the whole loop; else,
  *  and for top-k / top-p, the model runs op by op with the statistics and draws below. Both give
