@@ -184,7 +184,7 @@ export async function sample(model: Transformer, prompts: number[][], o: SampleO
 }
 
 /** The decoding loop on the model's ops: statistics and draws in TypeScript, one sequence at a
- *  time. `last` holds each sequence's logits at its last prompt position. */
+ *  time. `first` holds each sequence's logits at its last prompt position. */
 async function decodeOpByOp(
   model: Transformer,
   cache: KVCache,
