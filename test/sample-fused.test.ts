@@ -132,7 +132,9 @@ describe("fused decoding equals the op-by-op path", () => {
       try {
         const be = getBackend();
         assert.ok(be.decode);
-        const out = be.decode(small.decoderPlan(cache), {
+        const plan = small.decoderPlan(cache);
+        assert.ok(plan);
+        const out = be.decode(plan, {
           logits: be.alloc(2 * 29),
           rows: new Int32Array([0, 1]),
           positions: new Int32Array([1, 1]),
