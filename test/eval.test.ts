@@ -54,6 +54,22 @@ describe("evaluation harness", () => {
     }
   });
 
+  test("greedy responses run in the largest batch that fits; samples keep batchSize", async () => {
+    const many = Array.from({ length: 10 }, (_, i) => ({ ...problems[i % 3], id: `p${i}` }));
+    const chunks: number[] = [];
+    let last = 0;
+    const o = {
+      ...opts(2),
+      k: 1,
+      onProgress: (done: number) => {
+        chunks.push(done - last);
+        last = done;
+      },
+    };
+    await evaluate(toyModel(3), toyCodec, many, o);
+    assert.deepEqual(chunks, [10, 4, 4, 2]);
+  });
+
   test("summary statistics are those of the records", async () => {
     const { records, summary } = await evaluate(toyModel(3), toyCodec, problems, opts(1));
     assert.equal(summary.n, 3);

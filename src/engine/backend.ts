@@ -84,6 +84,68 @@ export interface AdamWStep {
   step: number;
 }
 
+/** One decoder layer's weights (Qwen2 family; Hugging Face layouts, linear weights [out, in]). */
+export interface DecoderLayerWeights<S> {
+  inputNorm: S;
+  q: S;
+  qBias: S | null;
+  k: S;
+  kBias: S | null;
+  v: S;
+  vBias: S | null;
+  o: S;
+  postNorm: S;
+  gate: S;
+  up: S;
+  down: S;
+}
+
+/** A model and its KV cache, as a backend's fused decoder takes them (see Backend.decode). */
+export interface DecoderPlan<S> {
+  dims: { d: number; Hq: number; Hkv: number; D: number; ff: number; V: number };
+  eps: number;
+  theta: number;
+  /** Llama 3 rotary frequency scaling (RopeShape.scaling). */
+  scaling?: RopeScaling;
+  embed: S;
+  layers: DecoderLayerWeights<S>[];
+  norm: S;
+  head: S;
+  /** [B, capacity, Hkv, D] per layer, holding each prompt's keys and values (the prefill). */
+  cacheK: S[];
+  cacheV: S[];
+  B: number;
+  capacity: number;
+}
+
+/** How to continue B prompts whose prefill is done: plain sampling at `temperature` (0: greedy)
+ *  with draws from the splitmix32 state `rngState` (engine/random.ts), one per running sequence
+ *  per step in sequence order, as model/sample.ts draws them. */
+export interface DecodeRequest<S> {
+  /** The prefill's logits; row rows[b] is sequence b's last prompt position. */
+  logits: S;
+  rows: Int32Array;
+  /** Position of each sequence's first generated token (its prompt length). */
+  positions: Int32Array;
+  /** Tokens each sequence may draw (>= 0), at most maxNewTokens. */
+  limits: Int32Array;
+  maxNewTokens: number;
+  temperature: number;
+  stopTokens: readonly number[];
+  rngState: number;
+}
+
+/** Per sequence: the tokens drawn (with the stop token that ended it, if one did) and the
+ *  statistics of the distribution each was drawn from; and the RNG state after the last draw. */
+export interface DecodeResult {
+  tokens: Int32Array[];
+  stopped: boolean[];
+  logp: Float32Array[];
+  entropy: Float32Array[];
+  selfCertainty: Float32Array[];
+  rngState: number;
+}
+
 export interface Backend<S extends Storage = Storage> {
   readonly name: string;
   readonly dtype: DType;
@@ -151,6 +213,12 @@ export interface Backend<S extends Storage = Storage> {
   tokenStats(out: S, lse: S, logits: S, targets: Int32Array, N: number, V: number): void;
   /** dLogits += d(out)/d(logits) · dOut, with dOut [N, 3]. */
   tokenStatsBackward(dLogits: S, dOut: S, logits: S, lse: S, targets: Int32Array, N: number, V: number): void;
+
+  // --- decoding ---
+  /** Optional: the whole sampling loop after the prefill, fused (model/sample.ts). Returns null,
+   *  having done nothing, where the backend does not take this model or request; the sampler
+   *  then runs the model op by op and draws in TypeScript, with the same result. */
+  decode?(plan: DecoderPlan<S>, request: DecodeRequest<S>): DecodeResult | null;
 
   // --- optimiser ---
   /** One AdamW step on param, with its moment estimates m and v updated in place. */

@@ -13,6 +13,8 @@
 //   out|acc   out, or acc when the kernel's `acc` argument is nonzero
 //   ints      i32 index array the kernel reads (token ids, targets, positions): host data
 //   const     a constant table the backend owns and fills (rope's cos/sin): not a caller's storage
+//   block     a block of words the backend owns, lays out and updates (a decoder's plan and
+//             state, backends/cpu/wasm/decoder.ts): not a caller's storage
 //   i32, f32  scalars (sizes, flags, op codes; coefficients)
 //   scratch   per-thread scratch: the caller gives the bytes one thread needs (wasm: base, stride)
 // A `?` after the kind allows null (the kernel skips that output). Sizes are products of integer
@@ -51,6 +53,9 @@ export const KERNEL_TABLE = {
   rope: "out: out[rows*H*D], x: in[rows*H*D], positions: ints[rows], rows: i32, H: i32, D: i32, cosT: const, sinT: const, sign: f32",
   embedding: "out: out[n*dim], table: in, ids: ints[n], n: i32, dim: i32",
   embeddingBackward: "dTable: acc, ids: ints[n], dOut: in[n*dim], n: i32, dim: i32",
+  decodePack: "plan: block",
+  decodeStep: "plan: block, state: block, forward: i32, scratch",
+  decodeBegin: "state: block -> f64",
   sumAll: "a: in[n], n: i32 -> f64",
   sumSquares: "a: in[n], n: i32 -> f64",
 } as const;
@@ -61,7 +66,17 @@ export type ChunkedKernelName = {
   [K in KernelName]: (typeof KERNEL_TABLE)[K] extends `${string}->${string}` ? never : K;
 }[KernelName];
 
-export type ArgKind = "in" | "out" | "acc" | "out|acc" | "ints" | "const" | "i32" | "f32" | "scratch";
+export type ArgKind =
+  | "in"
+  | "out"
+  | "acc"
+  | "out|acc"
+  | "ints"
+  | "const"
+  | "block"
+  | "i32"
+  | "f32"
+  | "scratch";
 /** A buffer size: the product of `factors` (argument names or constants), or of `otherwise`
  *  where the integer argument `cond` is zero. */
 export interface SizeExpr {
@@ -85,7 +100,18 @@ export interface KernelSpec {
   returns: "f64" | null;
 }
 
-const KINDS: readonly ArgKind[] = ["in", "out", "acc", "out|acc", "ints", "const", "i32", "f32", "scratch"];
+const KINDS: readonly ArgKind[] = [
+  "in",
+  "out",
+  "acc",
+  "out|acc",
+  "ints",
+  "const",
+  "block",
+  "i32",
+  "f32",
+  "scratch",
+];
 
 function factors(s: string, where: string): (string | number)[] {
   return s.split("*").map((f) => {

@@ -50,6 +50,7 @@ export const BACKEND_OPS = [
   "tokenStats",
   "tokenStatsBackward",
   "adamw",
+  "decode",
 ] as const satisfies readonly BackendOp[];
 type Unlisted = Exclude<BackendOp, (typeof BACKEND_OPS)[number]>;
 // Fails to compile when an op of the Backend interface is missing above.

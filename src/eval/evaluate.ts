@@ -4,7 +4,7 @@
 
 import { Random } from "../engine/random.ts";
 import type { Grader } from "../grading/index.ts";
-import { type Sample, sample } from "../model/sample.ts";
+import { largestBatch, type Sample, sample } from "../model/sample.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { majorityVote, passAtK } from "./metrics.ts";
 
@@ -141,9 +141,14 @@ async function run(
   o: EvalOptions,
   progress: (n: number) => void,
 ): Promise<Sample[]> {
+  // Greedy responses do not depend on the batch: take the largest that fits. Sampled ones do
+  // (the draws go through the batch in order), so they keep batchSize and stay reproducible.
+  const longest = Math.max(1, ...prompts.map((p) => p.length));
+  const batch =
+    temperature === 0 ? Math.max(o.batchSize, largestBatch(model, longest, o.maxNewTokens)) : o.batchSize;
   const out: Sample[] = [];
-  for (let i = 0; i < prompts.length; i += o.batchSize) {
-    const chunk = prompts.slice(i, i + o.batchSize);
+  for (let i = 0; i < prompts.length; i += batch) {
+    const chunk = prompts.slice(i, i + batch);
     out.push(
       ...(await sample(model, chunk, {
         maxNewTokens: o.maxNewTokens,

@@ -18,6 +18,8 @@ export interface SampleOptions {
   padToken?: number;
   seed?: number;
   rng?: Random;
+  /** false: decode op by op even where the backend has a fused decoder (the reference path). */
+  fused?: boolean;
 }
 
 export interface Sample {
@@ -95,16 +97,36 @@ function argmax(z: ArrayLike<number>): number {
   return best;
 }
 
-/** Continue every prompt (token ids) by up to maxNewTokens tokens, all sequences in one batch. */
+/** Memory one sequence of a sampling batch needs: its KV cache and its prefill logits. */
+function bytesPerSequence(model: Transformer, promptLen: number, maxNewTokens: number): number {
+  const { Hkv, D, L, V } = model.dims;
+  const capacity = Math.min(promptLen + maxNewTokens, model.config.max_position_embeddings);
+  return 4 * (2 * L * capacity * Hkv * D + promptLen * V);
+}
+
+/** Sequences that sample() takes in one batch within `budgetBytes` (at least 1). Per-sequence
+ *  results do not depend on the batch except through the order of the random draws, so greedy
+ *  decoding can use the largest batch that fits. */
+export function largestBatch(
+  model: Transformer,
+  promptLen: number,
+  maxNewTokens: number,
+  budgetBytes = 256 * 2 ** 20,
+): number {
+  return Math.max(1, Math.floor(budgetBytes / bytesPerSequence(model, promptLen, maxNewTokens)));
+}
+
+/** Continue every prompt (token ids) by up to maxNewTokens tokens, all sequences in one batch.
+ *  After the prefill, a backend with a fused decoder (Backend.decode) runs the whole loop; else,
+ *  and for top-k / top-p, the model runs op by op with the statistics and draws below. Both give
+ *  the same tokens and statistics for the same seed. */
 export async function sample(model: Transformer, prompts: number[][], o: SampleOptions): Promise<Sample[]> {
   const B = prompts.length;
   if (B === 0) return [];
   const temperature = o.temperature ?? 1;
   if (temperature < 0 || !Number.isFinite(temperature)) throw new Error(`invalid temperature ${temperature}`);
   const rng = o.rng ?? new Random(o.seed ?? 0);
-  const stop = new Set(o.stopTokens ?? []);
   const pad = o.padToken ?? 0;
-  const V = model.dims.V;
   const lens = prompts.map((p) => p.length);
   if (lens.some((n) => n === 0)) throw new Error("sample: empty prompt");
   const Tp = Math.max(...lens);
@@ -113,15 +135,6 @@ export async function sample(model: Transformer, prompts: number[][], o: SampleO
   // Each sequence generates at most maxNewTokens, and never past the model's last position.
   const limit = lens.map((n) => Math.min(o.maxNewTokens, maxPos - n));
   const capacity = Math.max(...lens.map((n, b) => n + limit[b]));
-
-  const out: {
-    tokens: number[];
-    logp: number[];
-    H: number[];
-    sc: number[];
-    stopped: boolean;
-    done: boolean;
-  }[] = prompts.map(() => ({ tokens: [], logp: [], H: [], sc: [], stopped: false, done: false }));
   const cache = new KVCache(model, B, capacity);
   try {
     // Prefill: right-padded prompts; padding is written to the cache past each prompt's end but is
@@ -130,43 +143,96 @@ export async function sample(model: Transformer, prompts: number[][], o: SampleO
     for (let b = 0; b < B; b++) ids.set(prompts[b], b * Tp);
     // Logits of each prompt's last token only (B rows of V, not B*Tp).
     const lastRows = Int32Array.from(lens, (n, b) => b * Tp + n - 1);
-    let logits = tidy(() => model.forwardCached(ids, B, Tp, cache, new Int32Array(B), lastRows));
-    let rows = await logits.read();
-    const rowOf = (b: number, t: number, T: number) => rows.subarray((b * T + t) * V, (b * T + t + 1) * V);
-    let last: ArrayLike<number>[] = prompts.map((_, b) => rowOf(b, 0, 1).slice());
-    logits.dispose();
-    const pos = Int32Array.from(lens);
-    const z = new Float64Array(V);
-    for (let step = 0; step < o.maxNewTokens; step++) {
-      const next = new Int32Array(B).fill(pad);
-      let active = 0;
-      for (let b = 0; b < B; b++) {
-        const s = out[b];
-        if (s.done) continue;
-        const row = last[b];
-        const t = temperature > 0 ? temperature : 1;
-        for (let j = 0; j < V; j++) z[j] = row[j] / t;
-        const st = distributionStats(z);
-        const tok = temperature === 0 ? argmax(z) : drawToken(st.probs, rng, o.topK ?? 0, o.topP ?? 1);
-        s.tokens.push(tok);
-        s.logp.push(z[tok] - st.lse);
-        s.H.push(st.H);
-        s.sc.push(st.sc);
-        next[b] = tok;
-        if (stop.has(tok)) s.stopped = s.done = true;
-        else if (s.tokens.length >= limit[b]) s.done = true;
-        else active++;
+    const logits = tidy(() => model.forwardCached(ids, B, Tp, cache, new Int32Array(B), lastRows));
+    try {
+      const plain = (o.topK ?? 0) <= 0 && (o.topP ?? 1) >= 1;
+      const backend = model.embed.backend;
+      const plan = plain && o.fused !== false && backend.decode ? model.decoderPlan(cache) : null;
+      const fused =
+        plan && backend.decode
+          ? backend.decode(plan, {
+              logits: logits.storage,
+              rows: Int32Array.from(lens, (_, b) => b),
+              positions: Int32Array.from(lens),
+              limits: Int32Array.from(limit),
+              maxNewTokens: o.maxNewTokens,
+              temperature,
+              stopTokens: o.stopTokens ?? [],
+              rngState: rng.state,
+            })
+          : null;
+      if (fused) {
+        rng.state = fused.rngState;
+        return fused.tokens.map((t, b) => ({
+          tokens: Array.from(t),
+          stopped: fused.stopped[b],
+          logp: fused.logp[b],
+          entropy: fused.entropy[b],
+          selfCertainty: fused.selfCertainty[b],
+        }));
       }
-      if (active === 0) break;
-      logits = tidy(() => model.forwardCached(next, B, 1, cache, pos));
-      rows = await logits.read();
-      last = prompts.map((_, b) => rowOf(b, 0, 1).slice());
+      const rows = await logits.read();
+      const V = model.dims.V;
+      const last = lens.map((_, b) => rows.slice(b * V, (b + 1) * V));
+      return await decodeOpByOp(model, cache, last, { ...o, temperature, rng, pad, lens, limit });
+    } finally {
       logits.dispose();
-      // Finished sequences keep being fed (shapes stay fixed) but stay inside their cache row.
-      for (let b = 0; b < B; b++) pos[b] = out[b].done ? Math.min(pos[b] + 1, capacity - 1) : pos[b] + 1;
     }
   } finally {
     cache.dispose();
+  }
+}
+
+/** The decoding loop on the model's ops: statistics and draws in TypeScript, one sequence at a
+ *  time. `first` holds each sequence's logits at its last prompt position. */
+async function decodeOpByOp(
+  model: Transformer,
+  cache: KVCache,
+  first: ArrayLike<number>[],
+  o: SampleOptions & { temperature: number; rng: Random; pad: number; lens: number[]; limit: number[] },
+): Promise<Sample[]> {
+  const { temperature, rng, limit } = o;
+  const B = first.length;
+  const V = model.dims.V;
+  const stop = new Set(o.stopTokens ?? []);
+  const out: {
+    tokens: number[];
+    logp: number[];
+    H: number[];
+    sc: number[];
+    stopped: boolean;
+    done: boolean;
+  }[] = first.map(() => ({ tokens: [], logp: [], H: [], sc: [], stopped: false, done: false }));
+  let last = first;
+  const pos = Int32Array.from(o.lens);
+  const z = new Float64Array(V);
+  for (let step = 0; step < o.maxNewTokens; step++) {
+    const next = new Int32Array(B).fill(o.pad);
+    let active = 0;
+    for (let b = 0; b < B; b++) {
+      const s = out[b];
+      if (s.done) continue;
+      const row = last[b];
+      const t = temperature > 0 ? temperature : 1;
+      for (let j = 0; j < V; j++) z[j] = row[j] / t;
+      const st = distributionStats(z);
+      const tok = temperature === 0 ? argmax(z) : drawToken(st.probs, rng, o.topK ?? 0, o.topP ?? 1);
+      s.tokens.push(tok);
+      s.logp.push(z[tok] - st.lse);
+      s.H.push(st.H);
+      s.sc.push(st.sc);
+      next[b] = tok;
+      if (stop.has(tok)) s.stopped = s.done = true;
+      else if (s.tokens.length >= limit[b]) s.done = true;
+      else active++;
+    }
+    if (active === 0) break;
+    const logits = tidy(() => model.forwardCached(next, B, 1, cache, pos));
+    const rows = await logits.read();
+    last = out.map((_, b) => rows.slice(b * V, (b + 1) * V));
+    logits.dispose();
+    // Finished sequences keep being fed (shapes stay fixed) but stay inside their cache row.
+    for (let b = 0; b < B; b++) pos[b] = out[b].done ? Math.min(pos[b] + 1, cache.capacity - 1) : pos[b] + 1;
   }
   return out.map((s) => ({
     tokens: s.tokens,

@@ -3,7 +3,7 @@
 // PyTorch. The families differ only in q/k/v biases (Qwen2), per-head q/k RMSNorm (Qwen3) and
 // rotary frequency scaling (Llama 3); all three are read from config.json.
 
-import type { RopeScaling, Storage } from "../engine/backend.ts";
+import type { DecoderPlan, RopeScaling, Storage } from "../engine/backend.ts";
 import * as op from "../engine/ops.ts";
 import { Random } from "../engine/random.ts";
 import { noGrad, parameter, Tensor } from "../engine/tensor.ts";
@@ -183,6 +183,46 @@ export class Transformer {
     const { D, qkNorm } = this.dims;
     if (!qkNorm) return x.reshape([N, H, D]);
     return op.rmsnorm(x.reshape([N * H, D]), this.p(weight), this.config.rms_norm_eps).reshape([N, H, D]);
+  }
+
+  /** This model and a KV cache, as a backend's fused decoder takes them (Backend.decode); null
+   *  for a family the fused decoder does not cover (Qwen3's per-head q/k norm). */
+  decoderPlan(cache: KVCache): DecoderPlan<Storage> | null {
+    const { d, Hq, Hkv, D, ff, V, L, qkNorm } = this.dims;
+    if (qkNorm) return null;
+    const w = (name: string) => this.p(name).storage;
+    const bias = (name: string) => this.bias(name)?.storage ?? null;
+    const layers = Array.from({ length: L }, (_, l) => {
+      const p = `model.layers.${l}`;
+      return {
+        inputNorm: w(`${p}.input_layernorm.weight`),
+        q: w(`${p}.self_attn.q_proj.weight`),
+        qBias: bias(`${p}.self_attn.q_proj.bias`),
+        k: w(`${p}.self_attn.k_proj.weight`),
+        kBias: bias(`${p}.self_attn.k_proj.bias`),
+        v: w(`${p}.self_attn.v_proj.weight`),
+        vBias: bias(`${p}.self_attn.v_proj.bias`),
+        o: w(`${p}.self_attn.o_proj.weight`),
+        postNorm: w(`${p}.post_attention_layernorm.weight`),
+        gate: w(`${p}.mlp.gate_proj.weight`),
+        up: w(`${p}.mlp.up_proj.weight`),
+        down: w(`${p}.mlp.down_proj.weight`),
+      };
+    });
+    return {
+      dims: { d, Hq, Hkv, D, ff, V },
+      eps: this.config.rms_norm_eps,
+      theta: this.config.rope_theta,
+      scaling: this.ropeScaling,
+      embed: this.embed.storage,
+      layers,
+      norm: w("model.norm.weight"),
+      head: this.config.tie_word_embeddings ? this.embed.storage : w("lm_head.weight"),
+      cacheK: cache.k.map((t) => t.storage),
+      cacheV: cache.v.map((t) => t.storage),
+      B: cache.B,
+      capacity: cache.capacity,
+    };
   }
 
   /** Append this step's keys/values to the cache, then attend over it (no autodiff: sampling only). */

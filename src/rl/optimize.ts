@@ -11,6 +11,7 @@ import { perToken } from "./advantages.ts";
 import type { TrainConfig } from "./config.ts";
 import { policyLossParts } from "./loss.ts";
 import { truncationWeights } from "./overlong.ts";
+import { withReference } from "./reference.ts";
 import { packRollouts, type Rollout, stepSeed } from "./rollout.ts";
 
 /** The trained policy, its optimizer and the frozen reference (null without a KL term). */
@@ -85,8 +86,11 @@ export async function update({
     for (let t = 0; t < p.mask.length; t++) p.mask[t] *= w[p.seqIndex[t]];
   }
   const N = p.B * p.T;
+  // The reference's log-probs: computed once per step by optimize() (else here, for a lone update).
   const refLogp =
-    ref && algo.kl_coef > 0 && !algo.kl_in_reward ? await frozenLogprobs(ref, p, s.temperature) : undefined;
+    ref && algo.kl_coef > 0 && !algo.kl_in_reward
+      ? (p.refLogp ?? (await frozenLogprobs(ref, p, s.temperature)))
+      : undefined;
   return tidyAsync(async () => {
     opt.zeroGrad();
     const { logp, entropy } = sequenceLogprobs(model, p, s.temperature);
@@ -160,6 +164,9 @@ export async function optimize(
 ): Promise<Optimized> {
   const { algo } = s;
   const lr = learningRate(step, s.schedule);
+  // A KL term in the loss: the reference scores the step's rollouts once, for every update.
+  if (policy.ref && algo.kl_coef > 0 && !algo.kl_in_reward)
+    await withReference(policy.ref, rollouts, s.temperature, s.pad);
   const mbSize = Math.ceil(rollouts.length / algo.mini_batches);
   const updates: UpdateStats[] = [];
   let trainTokens = 0;

@@ -16,6 +16,9 @@ export interface Rollout extends SampledResponse {
   promptIds: number[];
   /** The response hit the length limit before an end-of-sequence token. */
   truncated: boolean;
+  /** Per response token: log π_ref(y_t), when a KL term needs it. The reference does not move,
+   *  so the score stage computes it once per step (rl/score.ts) for the reward and every update. */
+  refLogp?: Float32Array;
 }
 
 export interface PromptItem {
@@ -144,6 +147,8 @@ export function packRollouts(rollouts: Rollout[], pad: number) {
   const targets = new Int32Array(N).fill(-1);
   const mask = new Float32Array(N);
   const oldLogp = new Float32Array(N);
+  // The reference's log-probs, aligned like oldLogp, when every rollout carries them.
+  const refLogp = rollouts.every((r) => r.refLogp) ? new Float32Array(N) : null;
   const seqIndex = new Int32Array(N);
   rollouts.forEach((r, b) => {
     const P = r.promptIds.length;
@@ -155,7 +160,8 @@ export function packRollouts(rollouts: Rollout[], pad: number) {
       targets[row] = tok;
       mask[row] = 1;
       oldLogp[row] = r.logp[j];
+      if (refLogp) refLogp[row] = (r.refLogp as Float32Array)[j];
     });
   });
-  return { ids, targets, mask, oldLogp, seqIndex, B, T };
+  return { ids, targets, mask, oldLogp, refLogp, seqIndex, B, T };
 }

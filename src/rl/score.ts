@@ -5,14 +5,14 @@
 // between them: scoreRewards (per sampling round) and advantagesFor (on what is trained).
 
 import { type Grader, gradeAnswer } from "../grading/index.ts";
-import { frozenLogprobs } from "../model/logprobs.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { computeRewards } from "../rewards/compute.ts";
 import type { RewardResult, RewardTerm } from "../rewards/types.ts";
 import { computeAdvantages, klInReward } from "./advantages.ts";
 import type { TrainConfig } from "./config.ts";
 import { overlongPenalty } from "./overlong.ts";
-import { packRollouts, type Rollout } from "./rollout.ts";
+import { withReference } from "./reference.ts";
+import type { Rollout } from "./rollout.ts";
 
 export interface ScoreSettings {
   terms: RewardTerm[];
@@ -37,16 +37,6 @@ export interface Scored {
   /** The reward the advantages come from (rewards.train, or that minus β·KL). */
   trainReward: ArrayLike<number>;
   advantages: Float64Array;
-}
-
-/** log π_ref of each rollout's response tokens, one sequence at a time. */
-async function referenceLogprobs(ref: Transformer, rollouts: Rollout[], temperature: number, pad: number) {
-  const out: Float32Array[] = [];
-  for (const r of rollouts) {
-    const lp = await frozenLogprobs(ref, packRollouts([r], pad), temperature);
-    out.push(Float32Array.from(r.responseIds.map((_, j) => lp[r.promptIds.length + j - 1])));
-  }
-  return out;
 }
 
 /** The rewards of the rollouts at `idx`, in that order. */
@@ -137,7 +127,7 @@ export async function advantagesFor(
     trainReward = klInReward(
       rewards.train,
       rollouts.map((r) => r.logp),
-      await referenceLogprobs(s.ref, rollouts, s.temperature, s.pad),
+      await withReference(s.ref, rollouts, s.temperature, s.pad),
       s.algo.kl_coef,
     );
   const advantages = computeAdvantages(

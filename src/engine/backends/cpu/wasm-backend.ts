@@ -12,6 +12,9 @@ import type {
   AttentionShape,
   Backend,
   BinaryOp,
+  DecodeRequest,
+  DecodeResult,
+  DecoderPlan,
   FloatArray,
   MatmulShape,
   RopeScaling,
@@ -24,6 +27,7 @@ import { CpuBackend, type CpuStorage } from "./backend.ts";
 import { ropeInvFreq } from "./reference.ts";
 import { WasmHeap } from "./wasm/allocator.ts";
 import { type KernelInvokers, SERIAL, WasmKernels } from "./wasm/calls.ts";
+import { type DecoderHost, decode, unsupported } from "./wasm/decoder.ts";
 import { instantiate, type Kernels, loadKernelModule, type WasmMemory, wasmApi } from "./wasm/loader.ts";
 import { CTRL_BYTES, ThreadPool } from "./wasm/pool.ts";
 import { WasmStorage } from "./wasm/storage.ts";
@@ -151,6 +155,18 @@ export const WASM_ROUTES: RouteTable = {
     },
   ],
   adamw: [{ runs: "wasm", kernel: "adamw", when: "always", threaded: EL }],
+  decode: [
+    {
+      runs: "reference",
+      when: "head size not a multiple of 8, Hq % Hkv ≠ 0, or top-k / top-p sampling (model/sample.ts runs op by op)",
+    },
+    {
+      runs: "wasm",
+      kernel: "decodeStep",
+      when: "otherwise: one call per token for the whole model, statistics and draw",
+      threaded: "more than 4 sequences running (split by sequence)",
+    },
+  ],
 };
 
 interface RopeTable {
@@ -235,6 +251,27 @@ export class WasmBackend implements Backend<CpuStorage> {
   private reference(): CpuBackend {
     this.glue.calls.reference++;
     return this.ref;
+  }
+
+  // ------------------------------------------------------------------ fused decoding
+  decode(plan: DecoderPlan<S>, request: DecodeRequest<S>): DecodeResult | null {
+    const host = this.decoderHost();
+    if (unsupported(plan, host) !== null) return null;
+    return decode(host, plan, request);
+  }
+
+  private host: DecoderHost | null = null;
+  private decoderHost(): DecoderHost {
+    this.host ??= {
+      exports: this.k,
+      heap: this.heap,
+      run: this.run,
+      threads: this.threads,
+      mine: (s: unknown): s is WasmStorage => this.glue.mine(s),
+      ropeTable: (D, theta, maxPos, scaling) => this.ropeTable(D, theta, maxPos, scaling),
+      split: (parallel, chunks) => this.split(parallel, chunks),
+    };
+    return this.host;
   }
 
   /** Pool chunks for a call: `chunks` when it is worth splitting, else SERIAL. */

@@ -12,6 +12,7 @@
 // call over the thread pool in that many pieces; 0 (SERIAL) runs it whole on the calling thread.
 
 import {
+  type ArgKind,
   CHUNKED_KERNELS,
   type ChunkedKernelName,
   KERNELS,
@@ -53,6 +54,9 @@ function writePtr(s: WasmStorage, n: number): number {
   return s.ptr;
 }
 
+/** Arguments passed through as numbers: scalars, and offsets of blocks the backend owns. */
+const SCALAR_KINDS = new Set<ArgKind>(["i32", "f32", "const", "block"]);
+
 const isBuffer = (a: KernelArg) =>
   a.kind === "in" || a.kind === "out" || a.kind === "acc" || a.kind === "out|acc";
 
@@ -78,7 +82,7 @@ export function callSource(spec: KernelSpec): string {
   const v = (a: KernelArg) => `a_${a.name}`;
   const L: string[] = [];
   args.forEach((a, i) => {
-    if (a.kind === "i32" || a.kind === "f32" || a.kind === "const" || a.kind === "scratch")
+    if (SCALAR_KINDS.has(a.kind) || a.kind === "scratch")
       L.push(`if (typeof ${v(a)} !== "number") throw bad(${i}, "a number", ${v(a)});`);
     else if (a.kind === "ints")
       L.push(`if (!(${v(a)} instanceof Int32Array)) throw bad(${i}, "an Int32Array", ${v(a)});`);
@@ -104,7 +108,7 @@ export function callSource(spec: KernelSpec): string {
   });
   args.forEach((a, i) => {
     const s = slot[i];
-    if (a.kind === "i32" || a.kind === "f32" || a.kind === "const") L.push(`args[${s}] = ${v(a)};`);
+    if (SCALAR_KINDS.has(a.kind)) L.push(`args[${s}] = ${v(a)};`);
     else if (a.kind === "out") L.push(`args[${s}] = writePtr(${v(a)}, n_${a.name});`);
     else if (a.kind === "out|acc") L.push(`if (!accumulate) args[${s}] = writePtr(${v(a)}, n_${a.name});`);
     else if (a.kind === "ints") L.push(`args[${s}] = glue.stageInts(${v(a)}, n_${a.name});`);

@@ -65,6 +65,9 @@ export type Kernels = { readonly [K in ChunkedKernelName]: (...a: number[]) => v
   matmulScratchBytes(): number;
   attentionScratchBytes(rows: number, n: number, D: number, backward: number): number;
   attentionDecodeScratchBytes(n: number): number;
+  decodeScratchBytes(plan: number, rows: number): number;
+  packedFloats(N: number, K: number): number;
+  decodeBegin(state: number): number;
 };
 
 /** Exports the glue calls directly that are not kernels of the table, with their arity. */
@@ -73,6 +76,8 @@ export const WASM_HELPERS = {
   matmulScratchBytes: 0,
   attentionScratchBytes: 4,
   attentionDecodeScratchBytes: 1,
+  decodeScratchBytes: 2,
+  packedFloats: 2,
 } as const;
 
 /** wasm parameters of a kernel: (t, nt) when chunked, one per argument, two (base, stride) for scratch. */

@@ -2,7 +2,7 @@
 // the thread count, so the pool can run any of them on a share of the work; nt = 1 runs it whole.
 // Kernels never allocate: buffers and per-thread scratch come from the JS allocator.
 
-export { matmul, matmulScratchBytes } from "./matmul";
+export { matmul, matmulScratchBytes, packedFloats } from "./matmul";
 export {
   attentionForward,
   attentionBackward,
@@ -10,6 +10,7 @@ export {
   attentionDecode,
   attentionDecodeScratchBytes,
 } from "./attention";
+export { decodeStep, decodePack, decodeBegin, decodeScratchBytes } from "./decode";
 export { tokenStatsForward, tokenStatsBackward } from "./tokenstats";
 export { rmsnormForward, rmsnormBackward, swigluForward, swigluBackward, adamw, axpy } from "./elementwise";
 

@@ -15,6 +15,33 @@ const NR: i32 = 8;
 const KC: i32 = 256;
 const NC: i32 = 256;
 
+@inline
+function ceilNR(n: i32): i32 {
+  return (n + NR - 1) & ~(NR - 1);
+}
+
+/** Floats of a weight W [N, K] packed by packWeights. */
+export function packedFloats(N: i32, K: i32): i32 {
+  return K * ceilNR(N);
+}
+
+/** Packs W [N, K] (a linear layer's weight, used as op(B) = W^T) into the panels matmul would
+ *  pack for every call: block (k0, j0) at k0 * ceil8(N) + kc * j0 floats. A decoder packs its
+ *  weights once and multiplies by them for every token (matmulPacked). */
+export function packWeights(dst: usize, W: usize, N: i32, K: i32): void {
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    for (let j0 = 0; j0 < N; j0 += NC)
+      packB(dst + (<usize>(k0 * ceilNR(N) + kc * j0) << 2), W, N, K, true, k0, kc, j0, min(NC, N - j0));
+  }
+}
+
+/** C[M, N] = A[M, K] W^T with W packed by packWeights, on the calling thread: the values of
+ *  matmul(C, A, W, M, N, K, transB = 1), without packing W again. */
+export function matmulPacked(C: usize, A: usize, Wp: usize, M: i32, N: i32, K: i32, scratch: usize): void {
+  block(C, A, 0, M, N, K, false, true, false, 0, M, 0, N, scratch, Wp);
+}
+
 /** Bytes of scratch one thread needs: packed B block, packed A block, one edge tile. */
 export function matmulScratchBytes(): i32 {
   return (KC * NC + KC * MR + MR * NR) * 4 + 64;
@@ -191,6 +218,7 @@ function block(
   n0: i32,
   n1: i32,
   scratch: usize,
+  packed: usize,
 ): void {
   if (m0 >= m1 || n0 >= n1) return;
   if (K == 0) {
@@ -206,14 +234,16 @@ function block(
     const ld = acc || k0 > 0;
     for (let j0 = n0; j0 < n1; j0 += NC) {
       const nc = min(NC, n1 - j0);
-      packB(Bp, B, N, K, transB, k0, kc, j0, nc);
+      // B comes packed (packWeights) or is packed here, into the same panels.
+      const bp0 = packed != 0 ? packed + (<usize>(k0 * ceilNR(N) + kc * j0) << 2) : Bp;
+      if (packed == 0) packB(Bp, B, N, K, transB, k0, kc, j0, nc);
       for (let i = m0; i < m1; i += MR) {
         const mr = min(MR, m1 - i);
         packA(Ap, A, M, K, transA, i, mr, k0, kc);
         for (let p = 0; p * NR < nc; p++) {
           const j = j0 + p * NR;
           const w = min(NR, nc - p * NR);
-          const bp = Bp + (<usize>(p * kc * NR) << 2);
+          const bp = bp0 + (<usize>(p * kc * NR) << 2);
           const c = C + ((<usize>i * N + j) << 2);
           if (mr == MR && w == NR) {
             micro(Ap, bp, kc, c, ldc, ld);
@@ -255,10 +285,10 @@ export function matmul(
   if (mb >= nb) {
     const b0 = (mb * t) / nt;
     const b1 = (mb * (t + 1)) / nt;
-    block(C, A, B, M, N, K, transA != 0, transB != 0, acc != 0, b0 * MR, min(M, b1 * MR), 0, N, s);
+    block(C, A, B, M, N, K, transA != 0, transB != 0, acc != 0, b0 * MR, min(M, b1 * MR), 0, N, s, 0);
   } else {
     const b0 = (nb * t) / nt;
     const b1 = (nb * (t + 1)) / nt;
-    block(C, A, B, M, N, K, transA != 0, transB != 0, acc != 0, 0, M, b0 * NR, min(N, b1 * NR), s);
+    block(C, A, B, M, N, K, transA != 0, transB != 0, acc != 0, 0, M, b0 * NR, min(N, b1 * NR), s, 0);
   }
 }
