@@ -13,9 +13,7 @@ import {
   gradeResponse,
   type MeteredVerdict,
 } from "../src/grading/index.ts";
-
-const range = (n: number, f: (k: number) => string): string[] => Array.from({ length: n }, (_, k) => f(k));
-const set = (items: string[]): string => `\\{${items.join(",")}\\}`;
+import { PATHOLOGICAL, setOf } from "./helpers/grading-pathological.ts";
 
 // Pairs seen to grade differently under machine load with the former wall-clock budget, and
 // larger ones that need real work (a 40-item set of expressions: about 10^6 units).
@@ -26,14 +24,7 @@ const PAIRS: [string, string][] = [
   ["2x+4y-3=0", "y=-\\frac12x+\\frac34"],
   ["x \\ge 5", "5 \\le x"],
   ["\\frac{1}{2004!}", "\\frac{2005}{2005!}"],
-  [set(range(40, (k) => `(x+${k})^{3}(y-${k})`)), set(range(40, (k) => `(x+${39 - k})^{3}(y-${39 - k})+0`))],
-];
-
-// 64 fractions over 2000! against the same ones doubled, in reverse order: the greedy matching
-// tries ~2,000 pairings, each evaluating the 5,700-digit factorial exactly (seconds unbounded).
-const PATHOLOGICAL: [string, string] = [
-  set(range(64, (k) => `\\frac{${k}}{2000!}`)),
-  set(range(64, (k) => `\\frac{${2 * (63 - k)}}{2\\cdot 2000!}`)),
+  [setOf(40, (k) => `(x+${k})^{3}(y-${k})`), setOf(40, (k) => `(x+${39 - k})^{3}(y-${39 - k})+0`)],
 ];
 
 const cases = loadAgreementCases();
@@ -76,7 +67,7 @@ function withJumpingClocks<T>(f: () => T): T {
 /** Starts `n` processes that spin on a CPU each until killed (at most 120 s). */
 async function burners(n: number): Promise<ChildProcess[]> {
   const spin = "process.stdout.write('go');const end=Date.now()+120000;while(Date.now()<end){}";
-  const procs = range(n, () => "").map(() => spawn(process.execPath, ["-e", spin]));
+  const procs = Array.from({ length: n }, () => spawn(process.execPath, ["-e", spin]));
   await Promise.all(procs.map((p) => once(p.stdout!, "data")));
   return procs;
 }
@@ -107,10 +98,11 @@ describe("work budget: verdicts never depend on the machine", () => {
   });
 
   test("a pathological pair exhausts the budget at the same point on every run", () => {
+    const [a, b] = PATHOLOGICAL.factorials;
     const runs = [
-      equivalenceWork(...PATHOLOGICAL),
-      equivalenceWork(...PATHOLOGICAL),
-      withJumpingClocks(() => equivalenceWork(...PATHOLOGICAL)),
+      equivalenceWork(a, b),
+      equivalenceWork(a, b),
+      withJumpingClocks(() => equivalenceWork(a, b)),
     ];
     for (const r of runs) assert.deepEqual(r, runs[0]);
     const r = runs[0]!;
@@ -120,9 +112,7 @@ describe("work budget: verdicts never depend on the machine", () => {
   });
 
   test("the verdict of a large pair is a function of the budget alone", () => {
-    // 64 linear equations against the same ones doubled, in reverse order: ~2.5 * 10^6 units.
-    const a = set(range(64, (k) => `x+${k}y=1`));
-    const b = set(range(64, (k) => `2x+${2 * (63 - k)}y=2`));
+    const [a, b] = PATHOLOGICAL.equations;
     const small = equivalenceWork(a, b);
     assert.deepEqual([small.equal, small.exhausted], [false, true]);
     const big = equivalenceWork(a, b, { workBudget: 2 * DEFAULT_WORK_BUDGET });
