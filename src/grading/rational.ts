@@ -127,10 +127,13 @@ export function evalRational(node: Node): Rational | null {
   }
 }
 
-/** bitLen of a running product, charging the 64 steps of it since the last check. */
-function chargedBits(r: bigint): number {
+/**
+ * bitLen of a running product, charging the 64 steps of it since the last check: each step
+ * costs about its size in machine words, `unitsPerBit` for the 64 (more when it also divides).
+ */
+function chargedBits(r: bigint, unitsPerBit: number): number {
   const bits = bitLen(r);
-  spend(bits >> 2);
+  spend(Math.ceil(bits * unitsPerBit));
   return bits;
 }
 
@@ -141,7 +144,7 @@ function factorial(a: Rational): Rational | null {
   let r = 1n;
   for (let i = 2n; i <= n; i++) {
     r *= i;
-    if ((i & 63n) === 0n && chargedBits(r) > MAX_BITS) return null;
+    if ((i & 63n) === 0n && chargedBits(r, 0.5) > MAX_BITS) return null;
   }
   return make(r, 1n);
 }
@@ -157,7 +160,7 @@ function binom(nr: Rational, kr: Rational): Rational | null {
   let r = 1n;
   for (let i = 1n; i <= kk; i++) {
     r = (r * (n - kk + i)) / i; // exact: a product of i consecutive integers is divisible by i!
-    if ((i & 63n) === 0n && chargedBits(r) > MAX_BITS) return null;
+    if ((i & 63n) === 0n && chargedBits(r, 1) > MAX_BITS) return null;
   }
   return make(r, 1n);
 }

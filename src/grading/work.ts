@@ -1,12 +1,16 @@
 // The work budget of one comparison. Equivalence is bounded by counted work, not by a clock, so
 // a verdict never depends on how busy the machine is: the same pair of answers gets the same
-// answer on a quiet laptop and on a loaded server. Every loop that can repeat expensive work
-// charges here (shape scans per character, parsing per character, exact arithmetic per machine
-// word, numeric evaluation per tree node and sample point); the rest of the grader is linear in
-// its already size-capped input. Units are sized so that one unit costs tens of nanoseconds.
+// verdict on a quiet laptop and on a loaded server. Every loop that can repeat expensive work
+// charges here (item comparisons and shape scans per character, parsing per character, exact
+// arithmetic per machine word, numeric evaluation per tree node and sample point, factorial and
+// binomial steps); the rest of the grader is linear in its size-capped input. The weights make one
+// unit cost roughly 5-50 ns of CPU whatever the kind of work (docs/grading.md, Bounds).
 
-/** Units one comparison may spend by default: about 100x the most any pair of the test suites
- *  and of the Math-Verify agreement set needs, and tens of milliseconds of CPU at worst. */
+/**
+ * Units one comparison may spend by default. Every answer pair of the benchmark self-tests and
+ * of the Math-Verify agreement set needs under 12,000 (170x less), the largest case of the
+ * grading tests (a 40-item set of polynomials) about 1,000,000; the whole budget is tens of ms.
+ */
 export const DEFAULT_WORK_BUDGET = 2_000_000;
 
 /** Units per tree node evaluated at one sample point (mathjs dispatch is the costly step). */
