@@ -8,8 +8,9 @@
 
 /**
  * Units one comparison may spend by default. Every answer pair of the benchmark self-tests and
- * of the Math-Verify agreement set needs under 12,000 (170x less), the largest case of the
- * grading tests (a 40-item set of polynomials) about 1,000,000; the whole budget is tens of ms.
+ * of the Math-Verify agreement set needs under 12,000 (170x less), the adversarial fuzz inputs
+ * under 510,000, the largest case of the grading tests (40 polynomials in a set) about 1,000,000;
+ * the whole budget is tens of ms of CPU.
  */
 export const DEFAULT_WORK_BUDGET = 2_000_000;
 
