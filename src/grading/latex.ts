@@ -457,29 +457,30 @@ export function freeVars(n: Node, out: Set<string> = new Set()): Set<string> {
   return out;
 }
 
-/** Number of nodes of a tree (the cost of one numeric evaluation). */
-export function nodeCount(n: Node): number {
-  let count = 0;
+/** Whether some node of the tree satisfies `test` (iterative: trees may be deep). */
+function someNode(n: Node, test: (x: Node) => boolean): boolean {
   const stack: Node[] = [n];
   while (stack.length > 0) {
     const x = stack.pop()!;
-    count++;
-    if (x.t === "neg" || x.t === "deg") stack.push(x.a);
-    else if (x.t === "fn") stack.push(...x.args);
-    else if (x.t !== "num" && x.t !== "var" && x.t !== "const") stack.push(x.a, x.b);
-  }
-  return count;
-}
-
-/** Whether the tree mentions \infty (such answers are only compared as text). */
-export function hasInfinity(n: Node): boolean {
-  const stack: Node[] = [n];
-  while (stack.length > 0) {
-    const x = stack.pop()!;
-    if (x.t === "const" && x.name === "inf") return true;
+    if (test(x)) return true;
     if (x.t === "neg" || x.t === "deg") stack.push(x.a);
     else if (x.t === "fn") stack.push(...x.args);
     else if (x.t !== "num" && x.t !== "var" && x.t !== "const") stack.push(x.a, x.b);
   }
   return false;
+}
+
+/** Number of nodes of a tree (the cost of one numeric evaluation). */
+export function nodeCount(n: Node): number {
+  let count = 0;
+  someNode(n, () => {
+    count++;
+    return false;
+  });
+  return count;
+}
+
+/** Whether the tree mentions \infty (such answers are only compared as text). */
+export function hasInfinity(n: Node): boolean {
+  return someNode(n, (x) => x.t === "const" && x.name === "inf");
 }
