@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { gradeAnswer, gradeResponse } from "../src/grading/index.ts";
+import { DEFAULT_WORK_BUDGET, type GradeResult, gradeAnswer, gradeResponse } from "../src/grading/index.ts";
 
 export interface AgreementCase {
   id: string;
@@ -36,9 +36,9 @@ export function loadAgreementCases(): AgreementCase[] {
  * The two ways of calling the grader: `gradeAnswer` (the prediction taken as the answer itself)
  * and `gradeResponse` (the answer extracted from the response, as `--extract auto` does).
  */
-export const WAYS: Record<string, (c: AgreementCase) => boolean> = {
-  answer: (c) => gradeAnswer(c.pred, c.gold).equal,
-  response: (c) => gradeResponse(c.pred, c.gold).equal,
+export const WAYS: Record<string, (c: AgreementCase) => GradeResult> = {
+  answer: (c) => gradeAnswer(c.pred, c.gold),
+  response: (c) => gradeResponse(c.pred, c.gold),
 };
 
 interface Tally {
@@ -58,6 +58,7 @@ function main(): void {
   const byCat = new Map<string, Map<string, Tally>>();
   const misses: string[] = [];
   let worst = 0;
+  let mostWork = 0;
   gradeAnswer("\\sin x", "\\cos x"); // load mathjs once: a start-up cost, not a per-pair one
   for (const c of cases) {
     for (const cat of [c.category, "all"]) {
@@ -65,9 +66,11 @@ function main(): void {
     }
     for (const w of ways) {
       const t0 = performance.now();
-      const got = WAYS[w]!(c);
+      const r = WAYS[w]!(c);
       const ms = performance.now() - t0;
+      const got = r.equal;
       worst = Math.max(worst, ms);
+      mostWork = Math.max(mostWork, r.work);
       for (const cat of [c.category, "all"]) {
         const t = byCat.get(cat)!.get(w)!;
         t.n++;
@@ -95,7 +98,8 @@ function main(): void {
     lines.push(`| ${cat === "all" ? "**all**" : cat} | ${n} | ${cells.join(" | ")} |`);
   }
   console.log(lines.join("\n"));
-  console.log(`\nslowest single call: ${worst.toFixed(1)} ms (wall clock, after loading mathjs)`);
+  console.log(`\nmost work of a single call: ${mostWork} units (budget ${DEFAULT_WORK_BUDGET})`);
+  console.log(`slowest single call: ${worst.toFixed(1)} ms (wall clock, after loading mathjs)`);
   if (misses.length > 0) console.log(`\ngradeResponse disagreements:\n${misses.join("\n")}`);
 }
 

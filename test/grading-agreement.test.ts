@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadAgreementCases, WAYS } from "../scripts/grading-agreement.ts";
+import { DEFAULT_WORK_BUDGET } from "../src/grading/index.ts";
 
 const cases = loadAgreementCases();
 
@@ -29,7 +30,10 @@ test("held-out agreement with Math-Verify >= 90%, and no false positive anywhere
     const fps: string[] = [];
     const held = cases.filter((c) => c.split === "heldout");
     for (const c of cases) {
-      const got = grade(c);
+      const r = grade(c);
+      const got = r.equal;
+      // The default work budget is generous: no pair comes near it (docs/grading.md, Bounds).
+      assert.ok(r.work < DEFAULT_WORK_BUDGET / 100, `${way} ${c.id}: ${r.work} work units`);
       if (c.split === "heldout" && got === (c.expected === 1)) agree++;
       if (got && c.expected === 0) fps.push(c.id);
     }

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { gradeAnswer, gradeResponse } from "../src/grading/index.ts";
+import { DEFAULT_WORK_BUDGET, gradeAnswer, gradeResponse } from "../src/grading/index.ts";
 import { listBenchmarks, loadJsonlProblems } from "../src/tasks/benchmarks.ts";
 import { variantsOf } from "./fixtures/grading/rewrite.ts";
 
@@ -16,6 +16,7 @@ test("gold answers: rewritten forms grade equal, perturbed forms do not", (t) =>
   let perturbed = 0;
   let noRewrite = 0;
   let noPerturbation = 0;
+  let mostWork = 0;
   const files = listBenchmarks();
   assert.ok(files.length > 0, "no shipped .jsonl files");
   for (const f of files) {
@@ -28,18 +29,23 @@ test("gold answers: rewritten forms grade equal, perturbed forms do not", (t) =>
       for (const [kind, e] of v.equivalent) {
         rewrites++;
         const g = gradeAnswer(e, p.answer);
+        mostWork = Math.max(mostWork, g.work);
         if (!g.equal)
           failures.push(`${p.id} ${kind}: ${JSON.stringify(e)} should equal ${JSON.stringify(p.answer)}`);
       }
       for (const [kind, r] of v.responses) {
         responses++;
-        if (!gradeResponse(r, p.answer).equal) {
+        const g = gradeResponse(r, p.answer);
+        mostWork = Math.max(mostWork, g.work);
+        if (!g.equal) {
           failures.push(`${p.id} response ${kind}: ${JSON.stringify(r)} should grade equal`);
         }
       }
       for (const [kind, e] of v.perturbed) {
         perturbed++;
-        if (gradeAnswer(e, p.answer).equal) {
+        const g = gradeAnswer(e, p.answer);
+        mostWork = Math.max(mostWork, g.work);
+        if (g.equal) {
           failures.push(
             `${p.id} ${kind}: ${JSON.stringify(e)} should differ from ${JSON.stringify(p.answer)}`,
           );
@@ -53,10 +59,13 @@ test("gold answers: rewritten forms grade equal, perturbed forms do not", (t) =>
     `${golds} gold answers in ${files.length} files: ${rewrites} rewrites, ${responses} responses, ` +
       `${perturbed} perturbations; pass rate ${pct.toFixed(2)}% (${failures.length} failures); ` +
       `${noRewrite} with no rewrite beyond spacing/period, ${noPerturbation} with no perturbation; ` +
+      `most work of one comparison ${mostWork} units (budget ${DEFAULT_WORK_BUDGET}); ` +
       `${(performance.now() - t0).toFixed(0)} ms`,
   );
   assert.deepEqual(failures.slice(0, 30), []);
   assert.equal(noPerturbation, 0, "every gold answer should have at least one perturbation");
+  // The default work budget is generous: no comparison comes near it (docs/grading.md, Bounds).
+  assert.ok(mostWork < DEFAULT_WORK_BUDGET / 100, `${mostWork} work units`);
 });
 
 test("reference solutions: their extracted answer grades equal to the gold answer", (t) => {

@@ -35,6 +35,30 @@ describe("rlif grade", () => {
     assert.equal(await run("--pred", "so $x \\geq 5$.", "--gold", "$x >= 5$", "--extract", "auto"), "true\n");
   });
 
+  test("--work-budget sets the work units of one comparison", async () => {
+    // 2\sqrt{2} = \sqrt{8} needs a numeric evaluation: a few hundred units.
+    assert.equal(
+      await run("--pred", "2\\sqrt{2}", "--gold", "\\sqrt{8}", "--work-budget", "100000"),
+      "true\n",
+    );
+    assert.equal(await run("--pred", "2\\sqrt{2}", "--gold", "\\sqrt{8}", "--work-budget", "10"), "false\n");
+    const small = join(tmp, "small-budget.jsonl");
+    await run("--jsonl", fixture, "--work-budget", "10", "--out", small);
+    assert.deepEqual(
+      readFileSync(small, "utf8")
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l).equal),
+      [false, false, true, true], // equal as text needs no work
+    );
+    for (const bad of ["0", "-5", "1.5", "lots"]) {
+      await assert.rejects(
+        run("--pred", "1", "--gold", "1", "--work-budget", bad),
+        /--work-budget must be a positive integer/,
+      );
+    }
+  });
+
   test("--jsonl writes one line per input pair (blank lines skipped)", async () => {
     const lines = (await run("--jsonl", fixture))
       .trimEnd()

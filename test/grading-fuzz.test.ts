@@ -1,9 +1,10 @@
 // The grader must never throw and never hang: seeded random LaTeX soup plus adversarial inputs,
-// every call timed against a per-call bound.
+// every call timed against a per-call bound and its counted work held to the work budget.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  DEFAULT_WORK_BUDGET,
   EXTRACT_MODES,
   extractAnswer,
   gradeAnswer,
@@ -11,10 +12,15 @@ import {
   isEquivalent,
 } from "../src/grading/index.ts";
 import { isAnswerLike, MAX_SCAN } from "../src/grading/segments.ts";
+import { PATHOLOGICAL } from "./helpers/grading-pathological.ts";
 
 // Far above the typical cost (well under a millisecond, tens of ms for 100k-character inputs)
-// so that a loaded shared machine does not flake, yet any hang or quadratic blow-up fails.
+// so that a loaded shared machine does not flake, yet any hang or quadratic blow-up fails. This
+// only detects hangs: verdicts are bounded by counted work (work.ts), which the clock never cuts.
 const PER_CALL_MS = 1000;
+
+// A comparison stops within one charge of its budget; no single charge comes near 10^5 units.
+const MAX_WORK = DEFAULT_WORK_BUDGET + 100_000;
 
 function mulberry32(seed: number): () => number {
   return () => {
@@ -199,11 +205,11 @@ const ADVERSARIAL: string[] = [
   "1 000 ".repeat(5_000),
 ];
 
-function timed(what: string, f: () => unknown): number {
+function timed(what: string, f: () => unknown, limitMs = PER_CALL_MS): number {
   const t0 = performance.now();
   assert.doesNotThrow(f, what);
   const dt = performance.now() - t0;
-  assert.ok(dt < PER_CALL_MS, `${what} took ${dt.toFixed(0)} ms`);
+  assert.ok(dt < limitMs, `${what} took ${dt.toFixed(0)} ms`);
   return dt;
 }
 
@@ -212,7 +218,10 @@ function exercise(a: string, b: string): number {
   let worst = 0;
   worst = Math.max(
     worst,
-    timed(`gradeAnswer ${label}`, () => gradeAnswer(a, b)),
+    timed(`gradeAnswer ${label}`, () => {
+      const { work } = gradeAnswer(a, b);
+      assert.ok(work <= MAX_WORK, `gradeAnswer ${label}: ${work} work units`);
+    }),
   );
   worst = Math.max(
     worst,
@@ -253,6 +262,38 @@ test("adversarial inputs: no throw, bounded time, sane verdicts", (t) => {
   t.diagnostic(
     `adversarial: ${ADVERSARIAL.length} inputs, ${calls} calls in ${(performance.now() - t0).toFixed(0)} ms, ` +
       `slowest call ${worst.toFixed(1)} ms`,
+  );
+});
+
+// Pairs crafted to need far more than the budget (seconds of exact or numeric work unbounded):
+// each runs out of work, deterministically. A whole budget is tens of ms of CPU (docs/grading.md),
+// so the hang bound here is looser than for ordinary calls, for a loaded machine.
+const BUDGET_CALL_MS = 5000;
+
+test("pathological pairs: out of work, within the budget, every time", (t) => {
+  let worst = 0;
+  const pairs = Object.values(PATHOLOGICAL);
+  for (const [a, b] of pairs) {
+    let first: number | undefined;
+    for (let run = 0; run < 2; run++) {
+      worst = Math.max(
+        worst,
+        timed(
+          `pathological ${a.slice(0, 30)}`,
+          () => {
+            const r = gradeAnswer(a, b);
+            assert.equal(r.equal, false, "out of budget counts as different");
+            assert.ok(r.work > DEFAULT_WORK_BUDGET && r.work <= MAX_WORK, `${r.work} work units`);
+            first ??= r.work;
+            assert.equal(r.work, first, "the same work on every run");
+          },
+          BUDGET_CALL_MS,
+        ),
+      );
+    }
+  }
+  t.diagnostic(
+    `pathological: ${pairs.length} pairs, slowest call ${worst.toFixed(1)} ms (wall clock, loaded machine)`,
   );
 });
 

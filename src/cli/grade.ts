@@ -2,7 +2,13 @@
 
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { type ExtractMode, gradeAnswer, gradeResponse, isExtractMode } from "../grading/index.ts";
+import {
+  DEFAULT_WORK_BUDGET,
+  type ExtractMode,
+  gradeAnswer,
+  gradeResponse,
+  isExtractMode,
+} from "../grading/index.ts";
 import { writeStreamAtomic } from "../util/fs.ts";
 import { fileLines, jsonlObjects } from "../util/jsonl.ts";
 
@@ -16,6 +22,13 @@ interface GradeCliOptions {
   jsonl?: string;
   out?: string;
   extract?: string;
+  workBudget?: string;
+}
+
+/** How each pair is graded: extraction mode (none: pred is the answer) and work budget. */
+export interface GradeSettings {
+  mode?: ExtractMode;
+  workBudget?: number;
 }
 
 function answerField(v: unknown, name: string, where: string): string {
@@ -31,26 +44,26 @@ function answerField(v: unknown, name: string, where: string): string {
 export function* gradeJsonlLines(
   lines: Iterable<string>,
   file: string,
-  mode?: ExtractMode,
+  settings: GradeSettings = {},
 ): Generator<string> {
   for (const { rec: r, where } of jsonlObjects(lines, file, `"pred" and "gold"`)) {
     if (!("pred" in r)) throw new Error(`${where}: missing field "pred"`);
     if (!("gold" in r)) throw new Error(`${where}: missing field "gold"`);
     const pred = answerField(r.pred, "pred", where);
     const gold = answerField(r.gold, "gold", where);
-    const g = grade(pred, gold, mode);
+    const g = grade(pred, gold, settings);
     yield JSON.stringify({ equal: g.equal, pred_norm: g.predNorm, gold_norm: g.goldNorm });
   }
 }
 
 /** gradeJsonlLines on a whole text. */
-export function gradeJsonlText(text: string, file: string, mode?: ExtractMode): string[] {
-  return [...gradeJsonlLines(text.split("\n"), file, mode)];
+export function gradeJsonlText(text: string, file: string, settings: GradeSettings = {}): string[] {
+  return [...gradeJsonlLines(text.split("\n"), file, settings)];
 }
 
 /** Streams the graded lines of `--jsonl` to `write` in batches: memory stays bounded by a line,
  *  however large the file. */
-function gradeJsonlFile(path: string, mode: ExtractMode | undefined, write: (s: string) => void): void {
+function gradeJsonlFile(path: string, settings: GradeSettings, write: (s: string) => void): void {
   let lines: Iterable<string>;
   try {
     lines = fileLines(path);
@@ -58,7 +71,7 @@ function gradeJsonlFile(path: string, mode: ExtractMode | undefined, write: (s: 
     throw new Error(`cannot read ${path}: ${(e as Error).message}`);
   }
   let batch = "";
-  for (const line of gradeJsonlLines(lines, path, mode)) {
+  for (const line of gradeJsonlLines(lines, path, settings)) {
     batch += `${line}\n`;
     if (batch.length >= 1 << 16) {
       write(batch);
@@ -69,29 +82,43 @@ function gradeJsonlFile(path: string, mode: ExtractMode | undefined, write: (s: 
 }
 
 /** With an extract mode, pred is a response and both sides go through the same parsing. */
-function grade(pred: string, gold: string, mode: ExtractMode | undefined) {
-  return mode === undefined ? gradeAnswer(pred, gold) : gradeResponse(pred, gold, { mode });
+function grade(pred: string, gold: string, { mode, workBudget }: GradeSettings) {
+  return mode === undefined
+    ? gradeAnswer(pred, gold, { workBudget })
+    : gradeResponse(pred, gold, { mode, workBudget });
+}
+
+function gradeSettings(o: GradeCliOptions): GradeSettings {
+  const settings: GradeSettings = {};
+  if (o.extract !== undefined) {
+    if (!isExtractMode(o.extract)) throw new Error(`unknown --extract mode "${o.extract}"`);
+    settings.mode = o.extract;
+  }
+  if (o.workBudget !== undefined) {
+    const n = Number(o.workBudget);
+    if (!/^[0-9]+$/.test(o.workBudget) || !Number.isSafeInteger(n) || n < 1) {
+      throw new Error(`--work-budget must be a positive integer (work units), got "${o.workBudget}"`);
+    }
+    settings.workBudget = n;
+  }
+  return settings;
 }
 
 function runGrade(o: GradeCliOptions, io: GradeIo): void {
   const write = io.stdout ?? ((s: string) => process.stdout.write(s));
-  let mode: ExtractMode | undefined;
-  if (o.extract !== undefined) {
-    if (!isExtractMode(o.extract)) throw new Error(`unknown --extract mode "${o.extract}"`);
-    mode = o.extract;
-  }
+  const settings = gradeSettings(o);
   if (o.jsonl !== undefined) {
     if (o.pred !== undefined || o.gold !== undefined) throw new Error("use either --jsonl or --pred/--gold");
     const jsonl = o.jsonl;
     // --out appears whole or not at all (a bad line leaves no partial file).
-    if (o.out !== undefined) writeStreamAtomic(o.out, (w) => gradeJsonlFile(jsonl, mode, w));
-    else gradeJsonlFile(jsonl, mode, write);
+    if (o.out !== undefined) writeStreamAtomic(o.out, (w) => gradeJsonlFile(jsonl, settings, w));
+    else gradeJsonlFile(jsonl, settings, write);
     return;
   }
   if (o.pred === undefined || o.gold === undefined) {
     throw new Error("give --pred and --gold, or --jsonl FILE");
   }
-  const result = `${grade(o.pred, o.gold, mode).equal}\n`;
+  const result = `${grade(o.pred, o.gold, settings).equal}\n`;
   if (o.out !== undefined) writeFileSync(o.out, result);
   else write(result);
 }
@@ -107,6 +134,10 @@ export function registerGrade(program: Command, io: GradeIo = {}): Command {
     .option(
       "--extract <mode>",
       "treat pred as a full response and extract its answer (the gold is parsed the same way): boxed | fbox | answer-is | gsm8k | last-number | auto",
+    )
+    .option(
+      "--work-budget <units>",
+      `work units one comparison may spend before its answers count as different (default ${DEFAULT_WORK_BUDGET}; counted, not timed)`,
     )
     .action((opts: GradeCliOptions) => runGrade(opts, io));
 }

@@ -4,29 +4,31 @@
 // and matrices, in any order for sets and bare lists ("x = 1, -2"). A named value (`x = 5`,
 // `(p,q) = (3,2)`, `AB = 4`) stands for its value; a chain `x = 5+5+1 = 11` for its last value.
 // Scalars compare as text, then exactly as rationals, then numerically (numeric.ts) at random
-// points for expressions with variables.
+// points for expressions with variables. Each comparison is bounded by a count of work
+// (work.ts), never by a clock.
 
 import { freeVars, GREEK, hasInfinity, type Node, parseLatex } from "./latex.ts";
 import { MAX_STRUCTURED_LEN, normalizeDetailed } from "./normalize.ts";
-import { loadMath, numericEqual, proportional } from "./numeric.ts";
+import { numericEqual, proportional } from "./numeric.ts";
 import { evalRational, type Rational, rationalEquals } from "./rational.ts";
 import { type Relation, relationAsInterval, relationsEqual, splitRelation } from "./relations.ts";
+import { DEFAULT_WORK_BUDGET, metered, OutOfWork, spend } from "./work.ts";
 
 export interface EquivalenceOptions {
   /** Relative tolerance of the numeric comparison (default 1e-9). */
   relTol?: number;
-  /** Work budget of one comparison in ms (default 250); past it the answers count as different. */
-  timeBudgetMs?: number;
+  /**
+   * Work budget of one comparison in work units (default DEFAULT_WORK_BUDGET, work.ts); past it
+   * the answers count as different. Counted, not timed: the verdict never depends on the machine.
+   */
+  workBudget?: number;
 }
 
-class OutOfTime extends Error {}
-
-// Deadline of the comparison in progress. Grading is synchronous, so one module-level value is
-// enough; it bounds the element-by-element work of large sets/tuples of expressions.
-let deadline = Number.POSITIVE_INFINITY;
-
-function checkTime(): void {
-  if (performance.now() > deadline) throw new OutOfTime();
+/** A verdict with the work it took: `exhausted` when the budget ran out (verdict false). */
+export interface MeteredVerdict {
+  equal: boolean;
+  used: number;
+  exhausted: boolean;
 }
 
 type Shape =
@@ -42,20 +44,32 @@ type Shape =
 const MAX_ITEMS = 64;
 const MAX_NESTING = 4;
 
+// Work units (work.ts) of the fixed part of comparing two items (reading their shapes: a dozen
+// scans and regular expressions) and of one scalar comparison, measured against the numeric
+// evaluation; each also pays per character.
+const ITEM_UNITS = 200;
+const SCALAR_UNITS = 50;
+
 /**
  * Whether two answers are mathematically the same. Never throws. `b` is the reference: a
  * relation there (`-2 \le x \le 7`) also accepts the interval it describes, not the reverse.
  */
 export function isEquivalent(a: string, b: string, opts: EquivalenceOptions = {}): boolean {
+  return equivalenceWork(a, b, opts).equal;
+}
+
+/** isEquivalent, with the work units it spent. */
+export function equivalenceWork(a: string, b: string, opts: EquivalenceOptions = {}): MeteredVerdict {
   const o = opts ?? {};
-  deadline = performance.now() + (o.timeBudgetMs ?? 250);
-  try {
-    return equivalentNormalized(a, b, o);
-  } catch {
-    return false; // OutOfTime, or any unexpected failure: not shown to be equal
-  } finally {
-    deadline = Number.POSITIVE_INFINITY;
-  }
+  const r = metered(o.workBudget ?? DEFAULT_WORK_BUDGET, () => {
+    try {
+      return equivalentNormalized(a, b, o);
+    } catch (e) {
+      if (e instanceof OutOfWork) throw e;
+      return false; // any unexpected failure: not shown to be equal
+    }
+  });
+  return { equal: r.value === true, used: r.used, exhausted: r.exhausted };
 }
 
 function equivalentNormalized(a: string, b: string, opts: EquivalenceOptions): boolean {
@@ -64,6 +78,7 @@ function equivalentNormalized(a: string, b: string, opts: EquivalenceOptions): b
   if (na.text === "" || nb.text === "") return false;
   if (na.text === nb.text) return true;
   if (na.text.length > MAX_STRUCTURED_LEN || nb.text.length > MAX_STRUCTURED_LEN) return false;
+  spend(na.text.length + nb.text.length); // the shape scans below
   let sa = shapeOf(na.text);
   let sb = shapeOf(nb.text);
   // `y = -\frac12 x + \frac34` against the equation `2x+4y-3=0`: the left side is needed back.
@@ -251,11 +266,11 @@ function isConstant(s: string): boolean {
 }
 
 function anyEqual(a: string, b: string, opts: EquivalenceOptions, nest: number): boolean {
+  spend(ITEM_UNITS + a.length + b.length); // the scans below, and the candidate loop calling here
   a = solutionValue(a);
   b = solutionValue(b);
   if (a === b) return true;
   if (nest > MAX_NESTING) return false;
-  checkTime();
   const sa = shapeOf(a);
   const sb = shapeOf(b);
   return shapesEqual(sa, sb, opts, nest + 1);
@@ -337,7 +352,6 @@ function equationsEqual(a: Equation, b: Equation, opts: EquivalenceOptions, nest
   const [lb, rb] = b.parts as [string, string];
   // Same left side (y = …): compare the right sides; otherwise compare lhs - rhs up to a factor.
   if (la === lb && scalarEqual(ra, rb, opts)) return true;
-  deadline += loadMath();
   const fa = differenceOf(la, ra);
   const fb = differenceOf(lb, rb);
   if (fa === null || fb === null) return false;
@@ -356,7 +370,7 @@ function isWord(s: string): boolean {
 
 function scalarEqual(a: string, b: string, opts: EquivalenceOptions): boolean {
   if (a === b) return true;
-  checkTime();
+  spend(SCALAR_UNITS);
   // Words (names, "even", "east") compare as text, ignoring case; short letter strings such as
   // "ab" vs "ba" are products and go on to the algebra below.
   if (isWord(a) && isWord(b) && (a.length >= 3 || b.length >= 3)) return a.toLowerCase() === b.toLowerCase();
@@ -368,6 +382,5 @@ function scalarEqual(a: string, b: string, opts: EquivalenceOptions): boolean {
   const ra: Rational | null = evalRational(ta);
   const rb: Rational | null = ra === null ? null : evalRational(tb);
   if (ra !== null && rb !== null) return rationalEquals(ra, rb);
-  deadline += loadMath(); // the one-off library start-up is not this comparison's work
   return numericEqual(ta, tb, opts) === true;
 }

@@ -1,13 +1,19 @@
 // Public grading API: what evaluation and RL rewards call. Nothing here throws, whatever the
 // strings: a failure anywhere means "not equal".
 
-import { type EquivalenceOptions, isEquivalent } from "./equivalence.ts";
+import { type EquivalenceOptions, equivalenceWork } from "./equivalence.ts";
 import { type ExtractMode, extractAnswer, goldAnswer } from "./extract.ts";
 import { normalizeAnswer } from "./normalize.ts";
 
-export { type EquivalenceOptions, isEquivalent } from "./equivalence.ts";
+export {
+  type EquivalenceOptions,
+  equivalenceWork,
+  isEquivalent,
+  type MeteredVerdict,
+} from "./equivalence.ts";
 export { EXTRACT_MODES, type ExtractMode, extractAnswer, goldAnswer, isExtractMode } from "./extract.ts";
 export { normalizeAnswer } from "./normalize.ts";
+export { DEFAULT_WORK_BUDGET } from "./work.ts";
 
 /** The one grader shape, for rewards and evaluation: the extracted final answer (null when none
  *  was found) and whether it is equivalent to the reference. */
@@ -17,6 +23,8 @@ export interface GradeResult {
   equal: boolean;
   predNorm: string;
   goldNorm: string;
+  /** Work units the comparison spent (work.ts); it is the same on every machine. */
+  work: number;
 }
 
 export interface ResponseGrade extends GradeResult {
@@ -43,7 +51,8 @@ function safeNormalize(s: string): string {
 export function gradeAnswer(pred: string, gold: string, opts: EquivalenceOptions = {}): GradeResult {
   const p = asText(pred);
   const g = asText(gold);
-  return { equal: isEquivalent(p, g, opts), predNorm: safeNormalize(p), goldNorm: safeNormalize(g) };
+  const v = equivalenceWork(p, g, opts);
+  return { equal: v.equal, predNorm: safeNormalize(p), goldNorm: safeNormalize(g), work: v.used };
 }
 
 /**
@@ -58,6 +67,7 @@ export function gradeResponse(
 ): ResponseGrade {
   const extracted = extractAnswer(asText(responseText), opts?.mode ?? "auto");
   const g = goldAnswer(asText(gold));
-  if (extracted === null) return { equal: false, predNorm: "", goldNorm: safeNormalize(g), extracted };
+  if (extracted === null)
+    return { equal: false, predNorm: "", goldNorm: safeNormalize(g), work: 0, extracted };
   return { ...gradeAnswer(extracted, g, opts ?? {}), extracted };
 }

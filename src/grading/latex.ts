@@ -3,6 +3,8 @@
 // adversarial answer fails fast (null) instead of recursing deeply. The tree is then evaluated
 // exactly (rational.ts) or numerically with mathjs functions (numeric.ts).
 
+import { spend } from "./work.ts";
+
 export type Node =
   | { t: "num"; v: string } // decimal literal, maybe with exponent: 12, 0.5, 1.2e3
   | { t: "var"; name: string }
@@ -416,8 +418,12 @@ class Parser {
   }
 }
 
+/** Work units per input character of parseLatex (work.ts). */
+const PARSE_UNITS_PER_CHAR = 12;
+
 /** Parses one normalised scalar answer; null when it is not a plain expression. */
 export function parseLatex(s: string): Node | null {
+  spend(PARSE_UNITS_PER_CHAR * s.length);
   try {
     return new Parser(tokenize(s)).parseAll();
   } catch {
@@ -451,15 +457,30 @@ export function freeVars(n: Node, out: Set<string> = new Set()): Set<string> {
   return out;
 }
 
-/** Whether the tree mentions \infty (such answers are only compared as text). */
-export function hasInfinity(n: Node): boolean {
+/** Whether some node of the tree satisfies `test` (iterative: trees may be deep). */
+function someNode(n: Node, test: (x: Node) => boolean): boolean {
   const stack: Node[] = [n];
   while (stack.length > 0) {
     const x = stack.pop()!;
-    if (x.t === "const" && x.name === "inf") return true;
+    if (test(x)) return true;
     if (x.t === "neg" || x.t === "deg") stack.push(x.a);
     else if (x.t === "fn") stack.push(...x.args);
     else if (x.t !== "num" && x.t !== "var" && x.t !== "const") stack.push(x.a, x.b);
   }
   return false;
+}
+
+/** Number of nodes of a tree (the cost of one numeric evaluation). */
+export function nodeCount(n: Node): number {
+  let count = 0;
+  someNode(n, () => {
+    count++;
+    return false;
+  });
+  return count;
+}
+
+/** Whether the tree mentions \infty (such answers are only compared as text). */
+export function hasInfinity(n: Node): boolean {
+  return someNode(n, (x) => x.t === "const" && x.name === "inf");
 }

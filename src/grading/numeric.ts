@@ -7,21 +7,14 @@
 
 import { createRequire } from "node:module";
 import type { Node } from "./latex.ts";
-import { freeVars } from "./latex.ts";
+import { freeVars, nodeCount } from "./latex.ts";
+import { NODE_EVAL_UNITS, spend } from "./work.ts";
 
 type MathJs = typeof import("mathjs");
 let mathjs: MathJs | null = null;
 function math(): MathJs {
   mathjs ??= createRequire(import.meta.url)("mathjs") as MathJs;
   return mathjs;
-}
-
-/** Loads mathjs now if needed; returns the milliseconds that took (0 once loaded). */
-export function loadMath(): number {
-  if (mathjs !== null) return 0;
-  const t0 = performance.now();
-  math();
-  return performance.now() - t0;
 }
 
 interface C {
@@ -201,8 +194,12 @@ function close(a: C, b: C, relTol: number): boolean {
   return diff <= relTol * scale + relTol * 1e-3;
 }
 
-/** Deterministic points (mulberry32): the same answer pair always gets the same verdict. */
-function* points(vars: string[]): Generator<Map<string, number>> {
+/**
+ * Deterministic points (mulberry32): the same answer pair always gets the same verdict. Each
+ * point charges the evaluation of the trees at it to the work budget.
+ */
+function* points(vars: string[], a: Node, b: Node): Generator<Map<string, number>> {
+  const cost = NODE_EVAL_UNITS * (nodeCount(a) + nodeCount(b));
   let seed = 0x9e3779b9;
   const rand = (): number => {
     seed = (seed + 0x6d2b79f5) | 0;
@@ -213,6 +210,7 @@ function* points(vars: string[]): Generator<Map<string, number>> {
   };
   const count = vars.length === 0 ? 1 : N_POINTS;
   for (let k = 0; k < count; k++) {
+    spend(cost);
     const scope = new Map<string, number>();
     // Magnitudes in [0.3, 2.7] of both signs: away from 0 and from overflow, and negative
     // values tell x from |x| or sqrt(x^2).
@@ -233,7 +231,7 @@ export function numericEqual(a: Node, b: Node, opts: NumericOptions = {}): boole
   const relTol = opts.relTol ?? 1e-9;
   let valid = 0;
   const vars = sortedVars(a, b);
-  for (const scope of points(vars)) {
+  for (const scope of points(vars, a, b)) {
     const x = valueAt(a, scope);
     const y = valueAt(b, scope);
     if (x === null || y === null) {
@@ -273,7 +271,7 @@ function commonRatio(fa: Node, fb: Node, opts: NumericOptions): C | false | null
   if (vars.length === 0) return null;
   let ratio: C | null = null;
   let valid = 0;
-  for (const scope of points(vars)) {
+  for (const scope of points(vars, fa, fb)) {
     const x = valueAt(fa, scope);
     const y = valueAt(fb, scope);
     if (x === null || y === null) continue;

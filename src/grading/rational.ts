@@ -4,6 +4,7 @@
 // the numeric comparison instead.
 
 import type { Node } from "./latex.ts";
+import { spend } from "./work.ts";
 
 export interface Rational {
   n: bigint;
@@ -36,6 +37,7 @@ function make(n: bigint, d: bigint): Rational | null {
   }
   const bn = bitLen(n);
   const bd = bitLen(d);
+  spend(1 + ((bn + bd) >> 3)); // BigInt work grows with the size of its operands
   if (bn > MAX_BITS || bd > MAX_BITS) return null;
   if (bn > REDUCE_BITS || bd > REDUCE_BITS) return { n, d };
   const g = gcd(n, d);
@@ -125,6 +127,16 @@ export function evalRational(node: Node): Rational | null {
   }
 }
 
+/**
+ * bitLen of a running product, charging the 64 steps of it since the last check: each step
+ * costs about its size in machine words, `unitsPerBit` for the 64 (more when it also divides).
+ */
+function chargedBits(r: bigint, unitsPerBit: number): number {
+  const bits = bitLen(r);
+  spend(Math.ceil(bits * unitsPerBit));
+  return bits;
+}
+
 /** n! for a non-negative integer n, while it stays under the size cap. */
 function factorial(a: Rational): Rational | null {
   const n = asInteger(a);
@@ -132,7 +144,7 @@ function factorial(a: Rational): Rational | null {
   let r = 1n;
   for (let i = 2n; i <= n; i++) {
     r *= i;
-    if ((i & 63n) === 0n && bitLen(r) > MAX_BITS) return null;
+    if ((i & 63n) === 0n && chargedBits(r, 0.5) > MAX_BITS) return null;
   }
   return make(r, 1n);
 }
@@ -148,7 +160,7 @@ function binom(nr: Rational, kr: Rational): Rational | null {
   let r = 1n;
   for (let i = 1n; i <= kk; i++) {
     r = (r * (n - kk + i)) / i; // exact: a product of i consecutive integers is divisible by i!
-    if ((i & 63n) === 0n && bitLen(r) > MAX_BITS) return null;
+    if ((i & 63n) === 0n && chargedBits(r, 1) > MAX_BITS) return null;
   }
   return make(r, 1n);
 }
