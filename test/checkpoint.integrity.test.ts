@@ -20,6 +20,7 @@ import { parseModelConfig } from "../src/model/config.ts";
 import { Transformer } from "../src/model/transformer.ts";
 import { type BatchSource, trainLm } from "../src/train/lm.ts";
 import { CHECKSUM_FILE } from "../src/util/checksums.ts";
+import { flipTensorByte } from "./helpers/cli.ts";
 
 const config = parseModelConfig({
   vocab_size: 9,
@@ -52,15 +53,6 @@ const opts = (outDir: string) => ({
 });
 
 const weights = (m: Transformer) => [...m.parameters().values()].flatMap((t) => t.toArray());
-
-/** Flip the lowest bit of one byte inside a safetensors file's tensor data: the file still
- *  parses and every value stays finite, which is what made such damage silent. */
-function flipTensorByte(path: string, at = 5): void {
-  const bytes = readFileSync(path);
-  const headerLen = Number(bytes.readBigUInt64LE(0));
-  bytes[8 + headerLen + at] ^= 1;
-  writeFileSync(path, bytes);
-}
 
 function withDir(fn: (dir: string) => Promise<void> | void) {
   return async () => {
