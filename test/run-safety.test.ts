@@ -4,6 +4,7 @@
 // `rlif pretrain`/`sft` share one run loop; each behaviour is tried on at least one of them.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -31,7 +32,7 @@ const TINY_LM = [
   "--model.num_attention_heads=2",
   "--model.num_key_value_heads=1",
   "--model.intermediate_size=32",
-  "--model.max_position_embeddings=192",
+  "--model.max_position_embeddings=256",
   "--train.batch_size=2",
   "--train.seq_len=32",
   "--train.log_every=1",
@@ -184,7 +185,7 @@ describe("one process per run folder", () => {
       "--data.examples=20",
       "--train.steps=2",
       "--train.batch_size=2",
-      "--train.seq_len=160",
+      "--train.seq_len=256",
       "--eval.limit=1",
       "--eval.max_new_tokens=4",
     ]);
@@ -194,9 +195,8 @@ describe("one process per run folder", () => {
 
     const stale = join(tmp, "lock-stale");
     mkdirSync(stale);
-    const gone = startRlif(["--version"]);
-    await gone.done;
-    writeFileSync(join(stale, ".lock"), String(gone.child.pid)); // a process that has exited
+    const gone = spawnSync(process.execPath, ["-e", "0"]).pid; // a process that has exited
+    writeFileSync(join(stale, ".lock"), String(gone));
     const r = await runRlif(pretrain(stale, 4, 2));
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(metricSteps(stale), range(1, 4));

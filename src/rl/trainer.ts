@@ -32,6 +32,8 @@ export interface TrainerDeps {
   log?: (msg: string) => void;
   /** Continue from the newest checkpoint in cfg.out (else a run folder with checkpoints is an error). */
   resume?: boolean;
+  /** Start over from step 0, moving cfg.out's checkpoints and metrics aside. */
+  restart?: boolean;
 }
 
 export interface TrainResult {
@@ -64,12 +66,26 @@ export async function trainRl(
     out: cfg.out,
     adam: { lr: cfg.optim.lr, weightDecay: cfg.optim.weight_decay },
     resume: deps.resume,
+    restart: deps.restart,
     state: { best: { score: Number.NEGATIVE_INFINITY, step: -1 }, guard: initialGuardState() },
     restoreState: restoreRlState,
     keep: cfg.keep_checkpoints,
     log,
   });
   if (run.resumed) log(`resuming ${cfg.out} from step ${run.start}`);
+  try {
+    return await trainSteps(run, cfg, deps, log);
+  } finally {
+    run.close();
+  }
+}
+
+async function trainSteps(
+  run: TrainingRun<RlState>,
+  cfg: TrainConfig,
+  deps: TrainerDeps,
+  log: (msg: string) => void,
+): Promise<TrainResult> {
   const ref = cfg.algo.kl_coef > 0 && deps.loadReference ? deps.loadReference() : null;
   const pad = deps.codec.padId ?? deps.codec.eosId;
   const scoring: ScoreSettings = {
@@ -101,7 +117,8 @@ export async function trainRl(
     },
   };
 
-  if (run.start === 0 && deps.evaluate) {
+  // A run resumed from its step-0 checkpoint has step 0 logged already.
+  if (!run.resumed && deps.evaluate) {
     const ev = await deps.evaluate(run.model, 0);
     run.appendMetrics({ step: 0, eval: ev });
     deps.onStep?.({ step: 0, eval: ev as unknown as Record<string, unknown> });
