@@ -1,7 +1,7 @@
 // The LM training loop: checkpoints are atomic and a resumed run equals an uninterrupted one.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -83,7 +83,7 @@ describe("LM training loop", () => {
     }
   });
 
-  test("a corrupt newest checkpoint is reported and the previous one is used", async () => {
+  test("a corrupt newest checkpoint is reported, moved aside (not deleted) and the previous one used", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rlif-lm-"));
     try {
       await trainLm(Transformer.init(config, 5), data, { ...opts(dir), stopAt: 6 });
@@ -98,8 +98,17 @@ describe("LM training loop", () => {
       } finally {
         console.warn = orig;
       }
-      assert.equal(warnings.length, 1);
-      assert.match(warnings[0], /step-0000006.*unusable/);
+      assert.equal(warnings.length, 2);
+      assert.match(warnings[0], /step-0000006 is unusable/);
+      const aside = readdirSync(dir).filter((n) => n.startsWith("abandoned-"));
+      assert.match(
+        warnings[1],
+        new RegExp(`moved the unusable checkpoints to .*${aside[0]}; resuming from .*step-0000003`),
+      );
+      assert.equal(
+        readFileSync(join(dir, aside[0], "checkpoints", "step-0000006", "model.safetensors"), "utf8"),
+        "garbage",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

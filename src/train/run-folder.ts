@@ -4,7 +4,7 @@
 // over (--restart) moves the old checkpoints and logs aside.
 
 import { existsSync, mkdirSync, renameSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type LoadedCheckpoint, scanCheckpoints } from "../model/checkpoint.ts";
 import { fsyncDir, resetStepLogs } from "../util/fs.ts";
 import { lockRunFolder } from "../util/lock.ts";
@@ -39,7 +39,7 @@ export function openRunFolder(o: OpenRunFolderOptions): OpenedRunFolder {
     const names = o.stepLogs ?? STEP_LOGS;
     const logs = names.map((n) => join(o.out, n));
     if (o.restart) {
-      const aside = moveRunAside(o.out, names);
+      const aside = moveAside(o.out, ["checkpoints", ...names]);
       if (aside) log(`--restart: the previous checkpoints and logs are now in ${aside}`);
       resetStepLogs(logs, null);
       return { checkpoint: null, release };
@@ -51,7 +51,14 @@ export function openRunFolder(o: OpenRunFolderOptions): OpenedRunFolder {
         `${o.out} already holds checkpoints: pass --resume to continue it, --restart to start over ` +
           "(the old ones are moved aside), or choose another --out",
       );
-    for (const u of unusable) log(`checkpoint ${u.dir} is unusable, resuming from an older one: ${u.reason}`);
+    // Resuming past damaged checkpoints: they go aside (the run will write those steps again),
+    // kept for a look rather than overwritten or pruned.
+    for (const u of unusable) log(`checkpoint ${u.dir} is unusable: ${u.reason}`);
+    const aside = moveAside(
+      o.out,
+      unusable.map((u) => join("checkpoints", basename(u.dir))),
+    );
+    if (aside) log(`moved the unusable checkpoints to ${aside}; resuming from ${loaded!.dir}`);
     resetStepLogs(logs, loaded ? loaded.state.step : null);
     return { checkpoint: loaded, release };
   } catch (e) {
@@ -69,14 +76,16 @@ function noneUsable(out: string, unusable: { dir: string; reason: string }[]): s
   ].join("\n");
 }
 
-/** Move out/checkpoints and the step logs into out/abandoned-<time>/; returns it (null: nothing
- *  to move). Checkpoints go first: a crash in between leaves them safe and the logs in place. */
-function moveRunAside(out: string, stepLogs: readonly string[]): string | null {
-  const items = ["checkpoints", ...stepLogs].filter((n) => existsSync(join(out, n)));
-  if (!items.length) return null;
+/** Move `items` (paths relative to out, in order) that exist into out/abandoned-<time>/, keeping
+ *  their relative paths; returns that folder (null: nothing to move). */
+function moveAside(out: string, items: readonly string[]): string | null {
+  const present = items.filter((n) => existsSync(join(out, n)));
+  if (!present.length) return null;
   const dest = join(out, `abandoned-${new Date().toISOString().replace(/[:.]/g, "-")}`);
-  mkdirSync(dest);
-  for (const n of items) renameSync(join(out, n), join(dest, n));
+  for (const n of present) {
+    mkdirSync(dirname(join(dest, n)), { recursive: true });
+    renameSync(join(out, n), join(dest, n));
+  }
   fsyncDir(out);
   return dest;
 }
