@@ -4,8 +4,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { AdamW } from "../src/engine/optim.ts";
@@ -16,54 +15,17 @@ import {
   loadModel,
   saveCheckpoint,
 } from "../src/model/checkpoint.ts";
-import { parseModelConfig } from "../src/model/config.ts";
 import { Transformer } from "../src/model/transformer.ts";
-import { type BatchSource, trainLm } from "../src/train/lm.ts";
+import { trainLm } from "../src/train/lm.ts";
 import { CHECKSUM_FILE } from "../src/util/checksums.ts";
 import { flipTensorByte } from "./helpers/cli.ts";
-
-const config = parseModelConfig({
-  vocab_size: 9,
-  hidden_size: 8,
-  intermediate_size: 12,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  max_position_embeddings: 16,
-});
-
-const data: BatchSource = {
-  batchAt(step) {
-    const B = 2;
-    const T = 6;
-    const ids = new Int32Array(B * T).map((_, i) => (i * 3 + step) % 9);
-    return { ids, weights: new Float32Array(B * T).fill(1), B, T };
-  },
-};
-
-const opts = (outDir: string) => ({
-  steps: 8,
-  lr: 1e-2,
-  warmupSteps: 2,
-  minLrRatio: 0.1,
-  weightDecay: 0.01,
-  gradClip: 1,
-  checkpointEvery: 3,
-  logEvery: 1,
-  outDir,
-});
-
-const weights = (m: Transformer) => [...m.parameters().values()].flatMap((t) => t.toArray());
-
-function withDir(fn: (dir: string) => Promise<void> | void) {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rlif-ck-"));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
+import {
+  tinyLmConfig as config,
+  tinyLmData as data,
+  tinyLmOptions as opts,
+  weights,
+} from "./helpers/tiny-lm.ts";
+import { withTmpDir } from "./helpers/tmp.ts";
 
 async function save(dir: string, step: number) {
   const model = Transformer.init(config, 1);
@@ -74,7 +36,7 @@ async function save(dir: string, step: number) {
 describe("checkpoint checksums", () => {
   test(
     "the manifest lists every file with its SHA-256, in sha256sum format",
-    withDir(async (dir) => {
+    withTmpDir(async (dir) => {
       const ck = await save(dir, 1);
       const lines = readFileSync(join(ck, CHECKSUM_FILE), "utf8").trim().split("\n");
       const files = readdirSync(ck)
@@ -108,7 +70,7 @@ describe("checkpoint checksums", () => {
   ] as const)
     test(
       `a changed ${file} makes the checkpoint unusable, naming the file`,
-      withDir(async (dir) => {
+      withTmpDir(async (dir) => {
         const ck = await save(dir, 1);
         loadCheckpointDir(ck); // loads before the damage
         damage(join(ck, file));
@@ -120,7 +82,7 @@ describe("checkpoint checksums", () => {
 
   test(
     "a file missing from the checkpoint or the manifest makes it unusable",
-    withDir(async (dir) => {
+    withTmpDir(async (dir) => {
       const ck = await save(dir, 1);
       rmSync(join(ck, "optimizer.safetensors"));
       assert.throws(() => loadCheckpointDir(ck), /optimizer\.safetensors/);
@@ -141,7 +103,7 @@ describe("checkpoint checksums", () => {
 
   test(
     "a checkpoint written before checksums (no manifest) still loads",
-    withDir(async (dir) => {
+    withTmpDir(async (dir) => {
       const ck = await save(dir, 3);
       rmSync(join(ck, CHECKSUM_FILE));
       assert.equal(loadCheckpointDir(ck).state.step, 3);
@@ -150,7 +112,7 @@ describe("checkpoint checksums", () => {
 
   test(
     "resuming past a bit-flipped newest checkpoint falls back to the previous one and reproduces the uninterrupted run",
-    withDir(async (dir) => {
+    withTmpDir(async (dir) => {
       const full = await trainLm(Transformer.init(config, 5), data, opts(join(dir, "a")));
       const out = join(dir, "b");
       await trainLm(Transformer.init(config, 5), data, { ...opts(out), stopAt: 6 });

@@ -7,43 +7,14 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { tidy } from "../src/engine/tensor.ts";
 import { listCheckpoints, loadModel, saveModel } from "../src/model/checkpoint.ts";
-import { parseModelConfig } from "../src/model/config.ts";
 import { Transformer } from "../src/model/transformer.ts";
-import { type BatchSource, trainLm } from "../src/train/lm.ts";
-
-const config = parseModelConfig({
-  vocab_size: 9,
-  hidden_size: 8,
-  intermediate_size: 12,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  max_position_embeddings: 16,
-});
-
-const data: BatchSource = {
-  batchAt(step) {
-    const B = 2;
-    const T = 6;
-    const ids = new Int32Array(B * T).map((_, i) => (i * 3 + step) % 9);
-    return { ids, weights: new Float32Array(B * T).fill(1), B, T };
-  },
-};
-
-const opts = (outDir: string) => ({
-  steps: 8,
-  lr: 1e-2,
-  warmupSteps: 2,
-  minLrRatio: 0.1,
-  weightDecay: 0.01,
-  gradClip: 1,
-  checkpointEvery: 3,
-  logEvery: 1,
-  outDir,
-});
-
-function weights(m: Transformer): number[] {
-  return [...m.parameters().values()].flatMap((t) => t.toArray());
-}
+import { trainLm } from "../src/train/lm.ts";
+import {
+  tinyLmConfig as config,
+  tinyLmData as data,
+  tinyLmOptions as opts,
+  weights,
+} from "./helpers/tiny-lm.ts";
 
 describe("LM training loop", () => {
   test("resume after an interruption reproduces the uninterrupted run exactly", async () => {

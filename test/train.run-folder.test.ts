@@ -4,37 +4,17 @@
 // test/run-safety.test.ts tries the same on the `rlif` command in child processes.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { listCheckpoints, saveCheckpoint } from "../src/model/checkpoint.ts";
-import { parseModelConfig } from "../src/model/config.ts";
 import { Transformer } from "../src/model/transformer.ts";
 import { trainLm } from "../src/train/lm.ts";
 import { openRunFolder } from "../src/train/run-folder.ts";
 import { StoppedBySignal } from "../src/train/stop-signals.ts";
 import { resetStepLogs } from "../src/util/fs.ts";
-
-const config = parseModelConfig({
-  vocab_size: 9,
-  hidden_size: 8,
-  intermediate_size: 12,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  max_position_embeddings: 16,
-});
-
-function withDir(fn: (dir: string) => Promise<void> | void) {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rlif-folder-"));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
+import { tinyLmConfig as config, tinyLmData, tinyLmOptions } from "./helpers/tiny-lm.ts";
+import { withTmpDir } from "./helpers/tmp.ts";
 
 const lines = (steps: number[]) => steps.map((step) => `${JSON.stringify({ step })}\n`).join("");
 const stepsIn = (path: string) =>
@@ -47,7 +27,7 @@ const LOGS = ["metrics.jsonl", "evals.jsonl"];
 describe("per-step logs", () => {
   test(
     "resetStepLogs cuts every file back to the step (a torn last line goes), or empties them",
-    withDir((dir) => {
+    withTmpDir((dir) => {
       const [a, b, absent] = ["metrics.jsonl", "evals.jsonl", "other.jsonl"].map((n) => join(dir, n));
       writeFileSync(a, `${lines([0, 1, 2, 3, 4])}{"step": 5, "los`);
       writeFileSync(b, lines([1, 1, 2, 3, 4, 5]));
@@ -62,7 +42,7 @@ describe("per-step logs", () => {
 
   test(
     "opening a run folder cuts each step log back to the checkpoint restored; --restart moves all aside",
-    withDir((dir) => {
+    withTmpDir((dir) => {
       const model = Transformer.init(config, 1);
       for (const step of [2, 4]) saveCheckpoint(dir, model, null, { step });
       for (const n of LOGS) writeFileSync(join(dir, n), lines([1, 2, 3, 4, 5, 6]));
@@ -91,29 +71,15 @@ describe("per-step logs", () => {
 describe("stop signals", () => {
   test(
     "a SIGTERM during a step ends the loop after it, with a checkpoint of it and exit code 143",
-    withDir(async (dir) => {
-      const data = {
-        batchAt: (step: number) => ({
-          ids: new Int32Array(12).map((_, i) => (i + step) % 9),
-          weights: new Float32Array(12).fill(1),
-          B: 2,
-          T: 6,
-        }),
-      };
+    withTmpDir(async (dir) => {
       const o = {
+        ...tinyLmOptions(dir),
         steps: 10,
-        lr: 1e-2,
-        warmupSteps: 0,
-        minLrRatio: 0.1,
-        weightDecay: 0,
-        gradClip: 1,
         checkpointEvery: 4,
-        logEvery: 1,
-        outDir: dir,
         // The signal arrives while step 6 is being logged.
         onLog: (m: { step: number }) => m.step === 6 && process.emit("SIGTERM", "SIGTERM"),
       };
-      const err = await trainLm(Transformer.init(config, 2), data, o).then(
+      const err = await trainLm(Transformer.init(config, 2), tinyLmData, o).then(
         () => assert.fail("the run should have stopped"),
         (e) => e,
       );
