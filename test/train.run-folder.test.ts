@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { resumeCommand } from "../src/cli/options.ts";
 import { listCheckpoints, saveCheckpoint } from "../src/model/checkpoint.ts";
 import { Transformer } from "../src/model/transformer.ts";
 import { trainLm } from "../src/train/lm.ts";
@@ -95,4 +96,12 @@ describe("stop signals", () => {
       assert.equal(existsSync(join(dir, ".lock")), false, "the lock is released");
     }),
   );
+
+  test("the command to continue swaps --restart for --resume on training commands only", () => {
+    assert.equal(
+      resumeCommand(["--threads", "1", "train", "--restart", "--out", "runs/a b"], "train"),
+      "rlif --threads 1 train --out 'runs/a b' --resume",
+    );
+    assert.equal(resumeCommand(["reproduce", "--quick"], "reproduce"), "rlif reproduce --quick");
+  });
 });

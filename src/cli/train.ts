@@ -131,7 +131,6 @@ export function registerTrain(program: Command): void {
         "dynamic sampling and overlong handling. Metrics go to <out>/metrics.jsonl, checkpoints to " +
         "<out>/checkpoints.",
     )
-
     .option("--guard [mode]", "shorthand for --guard.mode (a bare --guard means rollback)");
   // Built now, so that estimators and rewards registered before the CLI is assembled are valid names.
   const schema = trainConfigSchema();
