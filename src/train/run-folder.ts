@@ -59,6 +59,7 @@ export function openRunFolder(o: OpenRunFolderOptions): OpenedRunFolder {
       unusable.map((u) => join("checkpoints", basename(u.dir))),
     );
     if (aside) log(`moved the unusable checkpoints to ${aside}; resuming from ${loaded!.dir}`);
+    if (o.resume && !loaded) log(`--resume: ${o.out} has no checkpoint yet; starting from step 0`);
     resetStepLogs(logs, loaded ? loaded.state.step : null);
     return { checkpoint: loaded, release };
   } catch (e) {
