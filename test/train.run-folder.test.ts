@@ -43,9 +43,9 @@ describe("per-step logs", () => {
 
   test(
     "opening a run folder cuts each step log back to the checkpoint restored; --restart moves all aside",
-    withTmpDir((dir) => {
+    withTmpDir(async (dir) => {
       const model = Transformer.init(config, 1);
-      for (const step of [2, 4]) saveCheckpoint(dir, model, null, { step });
+      for (const step of [2, 4]) await saveCheckpoint(dir, model, null, { step });
       for (const n of LOGS) writeFileSync(join(dir, n), lines([1, 2, 3, 4, 5, 6]));
       const opened = openRunFolder({ out: dir, resume: true, stepLogs: LOGS, log: () => {} });
       opened.release();
