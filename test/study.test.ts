@@ -11,7 +11,6 @@ import { isFinished } from "../src/analysis/runs.ts";
 import { createWasmBackend } from "../src/engine/backends/cpu/wasm-backend.ts";
 import { getBackend, setBackend } from "../src/engine/tensor.ts";
 import { executeStudy } from "../src/study/execute.ts";
-import { takeLock } from "../src/study/locks.ts";
 import { ensureMixModel } from "../src/study/mix.ts";
 import { checkSameStudy, planStudy, selectRuns } from "../src/study/plan.ts";
 import { PROFILES } from "../src/study/profiles.ts";
@@ -156,16 +155,6 @@ describe("study resume", () => {
     assert.throws(() => checkSameStudy(plan, now), /other settings \(profile\.lr, profile\.eval\.k differ\)/);
     writeFileSync(plan, "{");
     assert.throws(() => checkSameStudy(plan, now), /unreadable/);
-  });
-
-  test("takeLock: creates the lock's folder, refuses a live owner's lock, takes over a dead one's", () => {
-    const lock = join(root, "locks", "not-yet", "m.lock"); // its folder does not exist yet
-    assert.equal(takeLock(lock), true);
-    assert.equal(takeLock(lock), true, "our own lock");
-    writeFileSync(lock, String(process.ppid));
-    assert.equal(takeLock(lock), false, "a live process holds it");
-    writeFileSync(lock, String(spawnSync(process.execPath, ["-e", "0"]).pid));
-    assert.equal(takeLock(lock), true, "stale");
   });
 
   test("a mixed model is prompted with the template it answers best on training problems", async () => {

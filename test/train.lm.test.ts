@@ -1,49 +1,20 @@
 // The LM training loop: checkpoints are atomic and a resumed run equals an uninterrupted one.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { tidy } from "../src/engine/tensor.ts";
 import { listCheckpoints, loadModel, saveModel } from "../src/model/checkpoint.ts";
-import { parseModelConfig } from "../src/model/config.ts";
 import { Transformer } from "../src/model/transformer.ts";
-import { type BatchSource, trainLm } from "../src/train/lm.ts";
-
-const config = parseModelConfig({
-  vocab_size: 9,
-  hidden_size: 8,
-  intermediate_size: 12,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  max_position_embeddings: 16,
-});
-
-const data: BatchSource = {
-  batchAt(step) {
-    const B = 2;
-    const T = 6;
-    const ids = new Int32Array(B * T).map((_, i) => (i * 3 + step) % 9);
-    return { ids, weights: new Float32Array(B * T).fill(1), B, T };
-  },
-};
-
-const opts = (outDir: string) => ({
-  steps: 8,
-  lr: 1e-2,
-  warmupSteps: 2,
-  minLrRatio: 0.1,
-  weightDecay: 0.01,
-  gradClip: 1,
-  checkpointEvery: 3,
-  logEvery: 1,
-  outDir,
-});
-
-function weights(m: Transformer): number[] {
-  return [...m.parameters().values()].flatMap((t) => t.toArray());
-}
+import { trainLm } from "../src/train/lm.ts";
+import {
+  tinyLmConfig as config,
+  tinyLmData as data,
+  tinyLmOptions as opts,
+  weights,
+} from "./helpers/tiny-lm.ts";
 
 describe("LM training loop", () => {
   test("resume after an interruption reproduces the uninterrupted run exactly", async () => {
@@ -83,7 +54,7 @@ describe("LM training loop", () => {
     }
   });
 
-  test("a corrupt newest checkpoint is reported and the previous one is used", async () => {
+  test("a corrupt newest checkpoint is reported, moved aside (not deleted) and the previous one used", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rlif-lm-"));
     try {
       await trainLm(Transformer.init(config, 5), data, { ...opts(dir), stopAt: 6 });
@@ -98,8 +69,17 @@ describe("LM training loop", () => {
       } finally {
         console.warn = orig;
       }
-      assert.equal(warnings.length, 1);
-      assert.match(warnings[0], /step-0000006.*unusable/);
+      assert.equal(warnings.length, 2);
+      assert.match(warnings[0], /step-0000006 is unusable/);
+      const aside = readdirSync(dir).filter((n) => n.startsWith("abandoned-"));
+      assert.match(
+        warnings[1],
+        new RegExp(`moved the unusable checkpoints to .*${aside[0]}; resuming from .*step-0000003`),
+      );
+      assert.equal(
+        readFileSync(join(dir, aside[0], "checkpoints", "step-0000006", "model.safetensors"), "utf8"),
+        "garbage",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,10 +1,12 @@
 // The `rlif` command. Each subcommand lives in its own module and registers itself here.
 
 import { Command } from "commander";
+import { StoppedBySignal } from "../train/stop-signals.ts";
 import { type BackendChoice, initBackend } from "./backend.ts";
 import { registerEval } from "./eval.ts";
 import { registerGrade } from "./grade.ts";
 import { registerModelCommands } from "./model-commands.ts";
+import { resumeCommand } from "./options.ts";
 import { registerOrganism } from "./organism.ts";
 import { registerReproduce } from "./reproduce.ts";
 import { registerTrain } from "./train.ts";
@@ -42,4 +44,10 @@ try {
 } catch (e) {
   console.error(`rlif: ${(e as Error).message}`);
   process.exitCode = 1;
+  if (e instanceof StoppedBySignal) {
+    const args = process.argv.slice(2);
+    const command = args.find((a) => program.commands.some((c) => c.name() === a));
+    console.error(`rlif: to continue: ${resumeCommand(args, command)}`);
+    process.exitCode = e.exitCode;
+  }
 }

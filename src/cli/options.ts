@@ -145,3 +145,26 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   }
   return out;
 }
+
+/** --resume and --restart: the same on every command that trains in a run folder. */
+export function addRunFolderFlags(cmd: Command): Command {
+  return cmd
+    .option("--resume", "continue the run in --out from its newest usable checkpoint")
+    .option(
+      "--restart",
+      "start the run in --out over from step 0; its checkpoints and metrics are moved to " +
+        "<out>/abandoned-<time>/, not deleted",
+    );
+}
+
+const TRAINS_IN_RUN_FOLDER = new Set(["train", "pretrain", "sft"]);
+
+/** The command line that continues an interrupted `rlif <command>`: the same arguments, with
+ *  --resume instead of --restart where it trains in a run folder (`reproduce` resumes by itself). */
+export function resumeCommand(args: readonly string[], command: string | undefined): string {
+  const inRunFolder = command !== undefined && TRAINS_IN_RUN_FOLDER.has(command);
+  const kept = inRunFolder ? args.filter((a) => a !== "--restart" && a !== "--resume") : [...args];
+  if (inRunFolder) kept.push("--resume");
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
+  return ["rlif", ...kept.map(quote)].join(" ");
+}

@@ -16,7 +16,7 @@ import { organismTokenizer, PackedStream, SftBatches } from "../tasks/organism-b
 import { transitionalRate } from "../tasks/transitional.ts";
 import { type BatchSource, type LmStepMetrics, trainLm } from "../train/lm.ts";
 import { writeFileAtomic } from "../util/fs.ts";
-import { addConfigOptions, resolveConfig } from "./options.ts";
+import { addConfigOptions, addRunFolderFlags, resolveConfig } from "./options.ts";
 import { startProgress } from "./progress.ts";
 
 const posInt = () => z.number().int().positive();
@@ -142,7 +142,7 @@ async function runLm(
   ev: z.output<typeof EvalSchema>,
   out: string,
   exportDir: string,
-  resume: boolean,
+  run: { resume: boolean; restart: boolean },
 ) {
   const bar = progressBar(cfg.steps, label);
   let acc = "-";
@@ -159,7 +159,7 @@ async function runLm(
       logEvery: cfg.log_every,
       outDir: out,
       tokenizerJson: JSON.stringify(tok.json),
-      resume,
+      ...run,
       evaluate: organismEval(tok, kind, ev.limit, ev.max_new_tokens),
       evalEvery: ev.every || cfg.steps,
       onLog: (m: LmStepMetrics) => {
@@ -182,9 +182,8 @@ export function registerOrganism(program: Command): void {
     .command("pretrain")
     .description(
       "pretrain the organism's base model on the synthetic math world (messy corpus with reflection)",
-    )
-    .option("--resume", "continue the run in --out from its newest checkpoint");
-  addConfigOptions(pre, PretrainSchema).action(async (flags) => {
+    );
+  addConfigOptions(addRunFolderFlags(pre), PretrainSchema).action(async (flags) => {
     const cfg = resolveConfig(PretrainSchema, flags);
     mkdirSync(cfg.out, { recursive: true });
     writeFileAtomic(join(cfg.out, "config.resolved.json"), JSON.stringify(cfg, null, 2));
@@ -210,25 +209,16 @@ export function registerOrganism(program: Command): void {
       `model: ${(model.numParameters() / 1e6).toFixed(3)}M parameters, vocab ${tok.vocabSize}; corpus ` +
         `${(data.tokens / 1e6).toFixed(2)}M tokens (${epochs.toFixed(2)} epochs over ${cfg.train.steps} steps)`,
     );
-    await runLm(
-      "pretrain",
-      model,
-      data,
-      tok,
-      "base",
-      cfg.train,
-      cfg.eval,
-      cfg.out,
-      cfg.export,
-      !!flags.resume,
-    );
+    await runLm("pretrain", model, data, tok, "base", cfg.train, cfg.eval, cfg.out, cfg.export, {
+      resume: !!flags.resume,
+      restart: !!flags.restart,
+    });
   });
 
   const sft = program
     .command("sft")
-    .description("fine-tune a base model on clean chat-formatted solutions (the organism's instruct model)")
-    .option("--resume", "continue the run in --out from its newest checkpoint");
-  addConfigOptions(sft, SftSchema).action(async (flags) => {
+    .description("fine-tune a base model on clean chat-formatted solutions (the organism's instruct model)");
+  addConfigOptions(addRunFolderFlags(sft), SftSchema).action(async (flags) => {
     const cfg = resolveConfig(SftSchema, flags);
     const init =
       cfg.init.startsWith("models/") && !existsSync(cfg.init) ? join(REPO_ROOT, cfg.init) : cfg.init;
@@ -243,17 +233,9 @@ export function registerOrganism(program: Command): void {
       cfg.train.seq_len,
       cfg.seed,
     );
-    await runLm(
-      "sft",
-      model,
-      data,
-      tok,
-      "instruct",
-      cfg.train,
-      cfg.eval,
-      cfg.out,
-      cfg.export,
-      !!flags.resume,
-    );
+    await runLm("sft", model, data, tok, "instruct", cfg.train, cfg.eval, cfg.out, cfg.export, {
+      resume: !!flags.resume,
+      restart: !!flags.restart,
+    });
   });
 }

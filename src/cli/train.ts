@@ -19,7 +19,7 @@ import { type TrainConfig, trainConfigSchema } from "../rl/config.ts";
 import { type StepMetrics, trainRl } from "../rl/trainer.ts";
 import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
 import { writeFileAtomic } from "../util/fs.ts";
-import { addConfigOptions, resolveConfig } from "./options.ts";
+import { addConfigOptions, addRunFolderFlags, resolveConfig } from "./options.ts";
 import { startProgress } from "./progress.ts";
 
 const fmt = (x: unknown, d = 3) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "-");
@@ -27,7 +27,7 @@ const fmt = (x: unknown, d = 3) => (typeof x === "number" && Number.isFinite(x) 
 /** Run an RL training from a resolved config; returns the run's final model and how it stopped. */
 export async function runTraining(
   cfg: TrainConfig,
-  opts: { quiet?: boolean; resume?: boolean; step0Cache?: string } = {},
+  opts: { quiet?: boolean; resume?: boolean; restart?: boolean; step0Cache?: string } = {},
 ) {
   // Both sources are read and checked (an empty file is an error naming it) before any work.
   const trainProblems = loadProblems(cfg.data.source, cfg.data.num_prompts, cfg.seed);
@@ -75,6 +75,7 @@ export async function runTraining(
   try {
     return await trainRl(model, cfg, {
       resume: opts.resume,
+      restart: opts.restart,
       codec,
       prompts,
       grade: trainGrade,
@@ -131,13 +132,12 @@ export function registerTrain(program: Command): void {
         "dynamic sampling and overlong handling. Metrics go to <out>/metrics.jsonl, checkpoints to " +
         "<out>/checkpoints.",
     )
-    .option("--resume", "continue the run in --out from its newest checkpoint")
     .option("--guard [mode]", "shorthand for --guard.mode (a bare --guard means rollback)");
   // Built now, so that estimators and rewards registered before the CLI is assembled are valid names.
   const schema = trainConfigSchema();
-  addConfigOptions(cmd, schema).action(async (flags) => {
+  addConfigOptions(addRunFolderFlags(cmd), schema).action(async (flags) => {
     const cfg = resolveConfig(schema, guardShorthand(flags));
-    const r = await runTraining(cfg, { resume: !!flags.resume });
+    const r = await runTraining(cfg, { resume: !!flags.resume, restart: !!flags.restart });
     console.log(`${cfg.out}: stopped by ${r.stoppedBy} at step ${r.lastStep}`);
   });
 }

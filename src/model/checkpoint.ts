@@ -1,12 +1,15 @@
 // Model folders in the Hugging Face layout (config.json, model.safetensors, tokenizer.json) and
 // training checkpoints built on them. A checkpoint folder is written under a temporary name and
 // renamed into place, then `latest.json` is atomically pointed at it: an interrupted write never
-// replaces a good checkpoint.
+// replaces a good checkpoint. Each checkpoint also records the SHA-256 of every file it wrote
+// (checksums.sha256); loading verifies them, so a file damaged later makes the checkpoint
+// unusable instead of silently resuming from altered weights or state.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { AdamW } from "../engine/optim.ts";
 import type { Tensor } from "../engine/tensor.ts";
+import { readChecksums, sha256Hex, verifyChecksums, writeChecksums } from "../util/checksums.ts";
 import { fsyncDir, writeFileAtomic } from "../util/fs.ts";
 import { type ModelConfig, parseModelConfig } from "./config.ts";
 import { readSafetensorsFile, type TensorToSave, writeSafetensorsFileAtomic } from "./safetensors.ts";
@@ -33,7 +36,6 @@ export function readModelConfig(dir: string): ModelConfig {
   return parseModelConfig(raw, path);
 }
 
-/** Save config.json + model.safetensors (F32; + tokenizer.json when given) into dir. */
 /** On a backend that cannot read synchronously (WebGPU), fetch the tensors' values first so the
  *  lazy writers can read them; returns what drops those copies again. A no-op on the CPU. */
 async function hostReadable(tensors: Iterable<Tensor>): Promise<() => void> {
@@ -46,24 +48,45 @@ async function hostReadable(tensors: Iterable<Tensor>): Promise<() => void> {
   };
 }
 
-export async function saveModel(dir: string, model: Transformer, tokenizerJson?: string): Promise<void> {
+/** Write `text` to dir/name atomically; returns its SHA-256. */
+function writeTextFile(dir: string, name: string, text: string): string {
+  writeFileAtomic(join(dir, name), text);
+  return sha256Hex(text);
+}
+
+/** Save config.json + model.safetensors (F32; + tokenizer.json when given) into dir; returns the
+ *  SHA-256 of each file written, by name. */
+export async function saveModel(
+  dir: string,
+  model: Transformer,
+  tokenizerJson?: string,
+): Promise<Map<string, string>> {
   const drop = await hostReadable(model.parameters().values());
   try {
     mkdirSync(dir, { recursive: true });
-    writeSafetensorsFileAtomic(join(dir, "model.safetensors"), lazyTensors(model.parameters()), {
-      format: "pt",
-    });
+    const sums = new Map<string, string>();
+    sums.set(
+      "model.safetensors",
+      writeSafetensorsFileAtomic(join(dir, "model.safetensors"), lazyTensors(model.parameters()), {
+        format: "pt",
+      }),
+    );
     // The weights are F32 here whatever the model was loaded from (a BF16 hub model says bfloat16).
     const config = model.config.torch_dtype ? { ...model.config, torch_dtype: "float32" } : model.config;
-    writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
-    if (tokenizerJson !== undefined) writeFileAtomic(join(dir, "tokenizer.json"), tokenizerJson);
+    sums.set("config.json", writeTextFile(dir, "config.json", `${JSON.stringify(config, null, 2)}\n`));
+    if (tokenizerJson !== undefined)
+      sums.set("tokenizer.json", writeTextFile(dir, "tokenizer.json", tokenizerJson));
+    return sums;
   } finally {
     drop();
   }
 }
 
-/** A model folder: config.json and its weights, single or sharded, F32/BF16/F16 (read tensor by tensor). */
+/** A model folder: config.json and its weights, single or sharded, F32/BF16/F16 (read tensor by
+ *  tensor). A folder with a checksum manifest (a checkpoint) is verified against it first. */
 export function loadModel(dir: string): Transformer {
+  const sums = readChecksums(dir);
+  if (sums) verifyChecksums(dir, sums, ["config.json", "model.safetensors"]);
   const config = readModelConfig(dir);
   const weights = ModelWeights.open(dir);
   try {
@@ -97,18 +120,25 @@ export async function saveCheckpoint(
   const name = stepDir(state.step);
   const tmp = join(root, `.${name}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
-  await saveModel(tmp, model, opts.tokenizerJson);
+  const sums = await saveModel(tmp, model, opts.tokenizerJson);
   if (opt) {
     const drop = await hostReadable(opt.stateTensors().values());
     try {
-      writeSafetensorsFileAtomic(join(tmp, "optimizer.safetensors"), lazyTensors(opt.stateTensors()), {
-        step: String(opt.step),
-      });
+      sums.set(
+        "optimizer.safetensors",
+        writeSafetensorsFileAtomic(join(tmp, "optimizer.safetensors"), lazyTensors(opt.stateTensors()), {
+          step: String(opt.step),
+        }),
+      );
     } finally {
       drop();
     }
   }
-  writeFileAtomic(join(tmp, "trainer_state.json"), `${JSON.stringify(state, null, 2)}\n`);
+  sums.set(
+    "trainer_state.json",
+    writeTextFile(tmp, "trainer_state.json", `${JSON.stringify(state, null, 2)}\n`),
+  );
+  writeChecksums(tmp, sums);
   const final = join(root, name);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
@@ -155,7 +185,16 @@ export interface LoadedCheckpoint {
   optimizer: { step: number; tensors: Map<string, { data: Float32Array }> } | null;
 }
 
+/** Load a checkpoint folder, verifying every file against its checksum manifest (a checkpoint
+ *  written before rlif recorded checksums has none and loads unverified). */
 export function loadCheckpointDir(dir: string): LoadedCheckpoint {
+  const sums = readChecksums(dir);
+  const optPath = join(dir, "optimizer.safetensors");
+  if (sums)
+    verifyChecksums(dir, sums, [
+      "trainer_state.json",
+      ...(existsSync(optPath) || sums.has("optimizer.safetensors") ? ["optimizer.safetensors"] : []),
+    ]);
   const model = loadModel(dir);
   const statePath = join(dir, "trainer_state.json");
   let state: CheckpointState;
@@ -165,7 +204,6 @@ export function loadCheckpointDir(dir: string): LoadedCheckpoint {
     throw new Error(`${statePath}: unreadable trainer state (${(e as Error).message})`);
   }
   if (typeof state.step !== "number") throw new Error(`${statePath}: no step`);
-  const optPath = join(dir, "optimizer.safetensors");
   let optimizer: LoadedCheckpoint["optimizer"] = null;
   if (existsSync(optPath)) {
     const { tensors, metadata } = readSafetensorsFile(optPath);
@@ -174,21 +212,38 @@ export function loadCheckpointDir(dir: string): LoadedCheckpoint {
   return { dir, model, state, optimizer };
 }
 
+/** A checkpoint that failed to load, and why. */
+export interface UnusableCheckpoint {
+  dir: string;
+  reason: string;
+}
+
 /**
- * The newest checkpoint that loads. A corrupt one is reported through `warn` and skipped (never
- * deleted), so an interrupted or damaged write costs at most the steps since the previous one.
+ * The newest checkpoint that loads, and every newer one that did not (with why). Nothing is
+ * deleted or changed: an interrupted or damaged write costs at most the steps since the previous
+ * checkpoint, and the caller decides what to do when none loads.
  */
+export function scanCheckpoints(runDir: string): {
+  loaded: LoadedCheckpoint | null;
+  unusable: UnusableCheckpoint[];
+} {
+  const unusable: UnusableCheckpoint[] = [];
+  for (const dir of listCheckpoints(runDir).reverse()) {
+    try {
+      return { loaded: loadCheckpointDir(dir), unusable };
+    } catch (e) {
+      unusable.push({ dir, reason: (e as Error).message });
+    }
+  }
+  return { loaded: null, unusable };
+}
+
+/** The newest checkpoint that loads; each newer, unusable one is reported through `warn`. */
 export function loadLatestCheckpoint(
   runDir: string,
   warn: (msg: string) => void = console.warn,
 ): LoadedCheckpoint | null {
-  const all = listCheckpoints(runDir).reverse();
-  for (const dir of all) {
-    try {
-      return loadCheckpointDir(dir);
-    } catch (e) {
-      warn(`checkpoint ${dir} is unusable, trying an older one: ${(e as Error).message}`);
-    }
-  }
-  return null;
+  const { loaded, unusable } = scanCheckpoints(runDir);
+  for (const u of unusable) warn(`checkpoint ${u.dir} is unusable, trying an older one: ${u.reason}`);
+  return loaded;
 }

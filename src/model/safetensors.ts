@@ -11,6 +11,7 @@
 // serializer: tensors sorted by dtype (F64 before F32) then name, compact JSON, the header
 // padded with spaces to a multiple of 8 bytes.
 
+import { createHash } from "node:crypto";
 import {
   closeSync,
   fstatSync,
@@ -583,17 +584,20 @@ export function serializeSafetensors(
 
 /** Write a safetensors file so that a crash never leaves a partial file at `path`: write a
  *  temporary file in the same directory tensor by tensor (lazy `data` is read only then, so a
- *  model is never held twice), fsync it, rename it over `path`. */
+ *  model is never held twice), fsync it, rename it over `path`. Returns the SHA-256 (hex) of the
+ *  bytes written, taken as they are written. */
 export function writeSafetensorsFileAtomic(
   path: string,
   tensors: ReadonlyMap<string, TensorToSave>,
   metadata?: Record<string, string>,
-): void {
+): string {
   const { header, items } = planFile(tensors, metadata);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   let fd: number | null = null;
+  const hash = createHash("sha256");
   const writeAll = (fd: number, bytes: Uint8Array) => {
+    hash.update(bytes);
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
   };
   try {
@@ -620,6 +624,7 @@ export function writeSafetensorsFileAtomic(
       closeSync(dfd);
     }
   } catch {}
+  return hash.digest("hex");
 }
 
 const f32Scratch = new Float32Array(1);

@@ -11,6 +11,7 @@ import type { Grader } from "../grading/index.ts";
 import { type CheckpointState, listCheckpoints, loadCheckpointDir } from "../model/checkpoint.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { runSteps, TrainingRun } from "../train/run.ts";
+import { STEP_LOGS } from "../train/run-folder.ts";
 import { rewardTerms, type TrainConfig } from "./config.ts";
 import { gatherGroups } from "./dynamic-sampling.ts";
 import { type GuardState, guardStep, initialGuardState } from "./guard.ts";
@@ -36,6 +37,8 @@ export interface TrainerDeps {
   log?: (msg: string) => void;
   /** Continue from the newest checkpoint in cfg.out (else a run folder with checkpoints is an error). */
   resume?: boolean;
+  /** Start over from step 0, moving cfg.out's checkpoints and metrics aside. */
+  restart?: boolean;
 }
 
 export interface TrainResult {
@@ -73,6 +76,7 @@ export async function trainRl(
     out: cfg.out,
     adam: { lr: cfg.optim.lr, weightDecay: cfg.optim.weight_decay },
     resume: deps.resume,
+    restart: deps.restart,
     state: {
       best: { score: Number.NEGATIVE_INFINITY, step: -1 },
       guard: initialGuardState(),
@@ -80,10 +84,23 @@ export async function trainRl(
     },
     restoreState: restoreRlState,
     keep: cfg.keep_checkpoints,
-    logs: [EVALS_FILE],
+    stepLogs: [...STEP_LOGS, EVALS_FILE],
     log,
   });
   if (run.resumed) log(`resuming ${cfg.out} from step ${run.start}`);
+  try {
+    return await trainSteps(run, cfg, deps, log);
+  } finally {
+    run.close();
+  }
+}
+
+async function trainSteps(
+  run: TrainingRun<RlState>,
+  cfg: TrainConfig,
+  deps: TrainerDeps,
+  log: (msg: string) => void,
+): Promise<TrainResult> {
   const ref = cfg.algo.kl_coef > 0 && deps.loadReference ? deps.loadReference() : null;
   const pad = deps.codec.padId ?? deps.codec.eosId;
   const scoring: ScoreSettings = {
@@ -124,7 +141,8 @@ export async function trainRl(
     return { test: of("test"), val: of("val") };
   };
 
-  if (run.start === 0) {
+  // A run resumed from its step-0 checkpoint has step 0 logged already.
+  if (!run.resumed) {
     const ev = await heldOut(0);
     if (ev) {
       const m = { step: 0, ...(ev.test ? { eval: ev.test } : {}), ...(ev.val ? { val: ev.val } : {}) };

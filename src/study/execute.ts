@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isFinished } from "../analysis/runs.ts";
 import type { TrainConfig } from "../rl/config.ts";
-import { lockHolder, releaseLock, takeLock, withLock } from "./locks.ts";
+import { lockHolder, releaseLock, runLockPath, takeLock, withLock } from "../util/lock.ts";
 import { ensureMixModel } from "./mix.ts";
 import type { PlannedRun } from "./plan.ts";
 
@@ -40,7 +40,7 @@ export async function executeStudy(
     }
     // Several `reproduce` processes on one study folder share the runs: each takes a run's lock.
     mkdirSync(r.dir, { recursive: true });
-    const lock = join(r.dir, ".lock");
+    const lock = runLockPath(r.dir);
     if (!takeLock(lock)) {
       log(`${r.id}: being trained by process ${lockHolder(lock)}, skipped`);
       out.push({ id: r.id, action: "skipped", seconds: 0 });

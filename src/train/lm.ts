@@ -34,6 +34,8 @@ export interface LmTrainOptions {
   outDir: string;
   tokenizerJson?: string;
   resume?: boolean;
+  /** Start over, moving the folder's checkpoints and metrics aside. */
+  restart?: boolean;
   /** Stop after this many steps (the schedule still spans `steps`): for staged runs and tests. */
   stopAt?: number;
   /** Called after each logged step (progress bars, evaluation). */
@@ -67,63 +69,68 @@ export async function trainLm(
     out: o.outDir,
     adam: { lr: o.lr, weightDecay: o.weightDecay, beta2: 0.95 },
     resume: o.resume,
+    restart: o.restart,
     state: {},
     tokenizerJson: o.tokenizerJson,
   });
-  const t0 = performance.now();
-  let tokensSinceLog = 0;
-  let tLog = performance.now();
-  let lastLoss = Number.NaN;
-  const end = Math.min(o.steps, o.stopAt ?? o.steps);
-  await runSteps(run, end, "throw", async (step) => {
-    const { model, opt } = run;
-    const batch = data.batchAt(step);
-    const lr = learningRate(step, {
-      lr: o.lr,
-      totalSteps: o.steps,
-      warmupSteps: o.warmupSteps,
-      minLrRatio: o.minLrRatio,
+  try {
+    const t0 = performance.now();
+    let tokensSinceLog = 0;
+    let tLog = performance.now();
+    let lastLoss = Number.NaN;
+    const end = Math.min(o.steps, o.stopAt ?? o.steps);
+    await runSteps(run, end, "throw", async (step) => {
+      const { model, opt } = run;
+      const batch = data.batchAt(step);
+      const lr = learningRate(step, {
+        lr: o.lr,
+        totalSteps: o.steps,
+        warmupSteps: o.warmupSteps,
+        minLrRatio: o.minLrRatio,
+      });
+      const r = tidy(() => {
+        opt.zeroGrad();
+        const r = nextTokenLoss(model, batch.ids, batch.B, batch.T, batch.weights);
+        backward(r.loss);
+        return r;
+      });
+      // The host reads two numbers a step (the loss, the gradient norm); the rest stays on the device.
+      const loss = (await r.loss.read())[0];
+      r.loss.dispose();
+      const tokens = r.tokens;
+      const gradNorm = await clipGradNormAsync(model.parameters().values(), o.gradClip);
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
+        throw new DivergenceError(
+          `step ${step}: loss ${loss}, gradient norm ${gradNorm} — stopped before the update; ` +
+            `checkpoints in ${o.outDir}/checkpoints are intact (resume with --resume, e.g. at a lower lr)`,
+        );
+      opt.update(lr);
+      lastLoss = loss;
+      tokensSinceLog += tokens;
+      const done = step + 1;
+      if (done % o.logEvery === 0 || done === o.steps) {
+        const now = performance.now();
+        const m: LmStepMetrics = {
+          step: done,
+          loss,
+          grad_norm: gradNorm,
+          lr,
+          tokens,
+          tokens_per_s: (tokensSinceLog * 1000) / (now - tLog),
+          elapsed_s: (now - t0) / 1000,
+        };
+        if (o.evaluate && o.evalEvery && (done % o.evalEvery === 0 || done === o.steps))
+          Object.assign(m, await o.evaluate(model, done));
+        run.appendMetrics(m);
+        o.onLog?.(m);
+        tokensSinceLog = 0;
+        tLog = performance.now();
+      }
+      if (done % o.checkpointEvery === 0 || done === end) await run.checkpoint(done);
+      return "next";
     });
-    const r = tidy(() => {
-      opt.zeroGrad();
-      const r = nextTokenLoss(model, batch.ids, batch.B, batch.T, batch.weights);
-      backward(r.loss);
-      return r;
-    });
-    // The host reads two numbers a step (the loss, the gradient norm); the rest stays on the device.
-    const loss = (await r.loss.read())[0];
-    r.loss.dispose();
-    const tokens = r.tokens;
-    const gradNorm = await clipGradNormAsync(model.parameters().values(), o.gradClip);
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
-      throw new DivergenceError(
-        `step ${step}: loss ${loss}, gradient norm ${gradNorm} — stopped before the update; ` +
-          `checkpoints in ${o.outDir}/checkpoints are intact (resume with --resume, e.g. at a lower lr)`,
-      );
-    opt.update(lr);
-    lastLoss = loss;
-    tokensSinceLog += tokens;
-    const done = step + 1;
-    if (done % o.logEvery === 0 || done === o.steps) {
-      const now = performance.now();
-      const m: LmStepMetrics = {
-        step: done,
-        loss,
-        grad_norm: gradNorm,
-        lr,
-        tokens,
-        tokens_per_s: (tokensSinceLog * 1000) / (now - tLog),
-        elapsed_s: (now - t0) / 1000,
-      };
-      if (o.evaluate && o.evalEvery && (done % o.evalEvery === 0 || done === o.steps))
-        Object.assign(m, await o.evaluate(model, done));
-      run.appendMetrics(m);
-      o.onLog?.(m);
-      tokensSinceLog = 0;
-      tLog = performance.now();
-    }
-    if (done % o.checkpointEvery === 0 || done === end) await run.checkpoint(done);
-    return "next";
-  });
-  return { model: run.model, lastLoss };
+    return { model: run.model, lastLoss };
+  } finally {
+    run.close();
+  }
 }

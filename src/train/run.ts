@@ -1,23 +1,25 @@
 // The run loop every trainer shares (pretraining, SFT, RL): a run folder with metrics.jsonl and
 // atomic checkpoints, exact resume, best-checkpoint pinning, and what to do when a step turns up
-// NaN/Inf (stop, roll back to the newest checkpoint and skip the batch, or throw).
+// NaN/Inf (stop, roll back to the newest checkpoint and skip the batch, or throw). One process
+// at a time works in a run folder (its lock, run-folder.ts), and SIGINT/SIGTERM end the run after
+// the current step with a checkpoint of it (stop-signals.ts).
 //
 // A step is a pure function of (seed, step) in every trainer, so resuming only needs the model,
 // the optimizer and the trainer's small state from the checkpoint.
 
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { AdamW, type AdamWOptions } from "../engine/optim.ts";
 import {
   type CheckpointState,
   type LoadedCheckpoint,
-  listCheckpoints,
   loadLatestCheckpoint,
   pinCheckpoint,
   saveCheckpoint,
 } from "../model/checkpoint.ts";
 import type { Transformer } from "../model/transformer.ts";
-import { appendJsonLine, truncateJsonlAfterStep } from "../util/fs.ts";
+import { appendJsonLine } from "../util/fs.ts";
+import { openRunFolder } from "./run-folder.ts";
+import { type StoppedBySignal, StopSignals, stoppedAfter } from "./stop-signals.ts";
 
 /** A step produced a non-finite loss, gradient or log-probability (before any update). */
 export class NonFiniteError extends Error {}
@@ -31,13 +33,15 @@ export interface RunOptions<S extends object> {
   adam: AdamWOptions;
   /** Continue from the newest checkpoint (else a folder that holds checkpoints is an error). */
   resume?: boolean;
+  /** Start over from step 0, moving the folder's checkpoints and step logs aside. */
+  restart?: boolean;
+  /** Files written one record per step, relative to `out` (default run-folder.ts STEP_LOGS):
+   *  truncated together to the checkpoint a run continues from. */
+  stepLogs?: readonly string[];
   /** The trainer's own state saved with each checkpoint (next to `step`), and how a saved one
    *  is merged back on resume or roll-back. */
   state: S;
   restoreState?: (saved: CheckpointState, current: S) => S;
-  /** Other per-step JSONL files in the run folder (e.g. evals.jsonl), cut back with metrics.jsonl
-   *  to the restored step on resume. */
-  logs?: string[];
   /** Checkpoints kept besides the pinned one (default: saveCheckpoint's). */
   keep?: number;
   /** Written into each checkpoint, so that it is a complete model folder. */
@@ -54,36 +58,52 @@ export class TrainingRun<S extends object> {
   /** Whether open() continued from a checkpoint. */
   resumed = false;
   readonly metricsPath: string;
+  /** SIGINT/SIGTERM, from open() to close(). */
+  readonly stop: StopSignals;
   private readonly log: (msg: string) => void;
+  /** The newest checkpoint this run holds (restored or written), if any. */
+  private saved: { dir: string; step: number } | null = null;
+  private release: (() => void) | null;
 
   private constructor(
     initial: Transformer,
     private readonly o: RunOptions<S>,
+    release: () => void,
   ) {
     this.model = initial;
     this.opt = new AdamW(initial.parameters(), o.adam);
     this.state = o.state;
     this.metricsPath = join(o.out, "metrics.jsonl");
     this.log = o.log ?? ((m) => console.warn(m));
+    this.release = release;
+    this.stop = new StopSignals(this.log);
   }
 
-  /** Opens the run folder; with `resume`, continues from its newest usable checkpoint. */
+  /**
+   * Opens the run folder (taking its lock); with `resume`, continues from its newest usable
+   * checkpoint. Every run opened is closed with close(), however it ends.
+   */
   static open<S extends object>(initial: Transformer, o: RunOptions<S>): TrainingRun<S> {
-    mkdirSync(o.out, { recursive: true });
-    const run = new TrainingRun(initial, o);
-    const ck = loadLatestCheckpoint(o.out, run.log);
-    if (ck && !o.resume)
-      throw new Error(
-        `${o.out} already holds checkpoints: pass --resume to continue it, or choose another --out`,
-      );
-    if (ck) {
-      run.restore(ck);
-      run.resumed = true;
-      truncateJsonlAfterStep(run.metricsPath, run.start);
-      for (const name of o.logs ?? []) truncateJsonlAfterStep(join(o.out, name), run.start);
-    } else if (o.resume && listCheckpoints(o.out).length > 0)
-      throw new Error(`--resume: no usable checkpoint in ${o.out}/checkpoints`);
+    const folder = openRunFolder({ ...o, log: o.log ?? ((m) => console.warn(m)) });
+    const run = new TrainingRun(initial, o, folder.release);
+    try {
+      if (folder.checkpoint) {
+        run.restore(folder.checkpoint);
+        run.resumed = true;
+        run.saved = { dir: folder.checkpoint.dir, step: run.start };
+      }
+    } catch (e) {
+      run.close();
+      throw e;
+    }
     return run;
+  }
+
+  /** Releases the run folder and stops catching signals. */
+  close(): void {
+    this.stop.dispose();
+    this.release?.();
+    this.release = null;
   }
 
   private restore(ck: LoadedCheckpoint): void {
@@ -95,14 +115,24 @@ export class TrainingRun<S extends object> {
   }
 
   /** Writes a checkpoint of the model, optimizer and state after `step`; returns its folder. */
-  checkpoint(step: number): Promise<string> {
-    return saveCheckpoint(
+  async checkpoint(step: number): Promise<string> {
+    const dir = await saveCheckpoint(
       this.o.out,
       this.model,
       this.opt,
       { step, ...this.state },
       { keep: this.o.keep, tokenizerJson: this.o.tokenizerJson },
     );
+    this.saved = { dir, step };
+    return dir;
+  }
+
+  /** A stop signal came and `step` steps are done: checkpoint them (unless that is the newest
+   *  checkpoint already) and return the error the run ends with. */
+  async stoppedAt(step: number, total: number): Promise<StoppedBySignal> {
+    const written = step > 0 && this.saved?.step !== step;
+    if (written) await this.checkpoint(step);
+    return stoppedAfter(this.stop.received!, step, total, this.saved && { dir: this.saved.dir, written });
   }
 
   /** Keeps `dirs` (e.g. the best checkpoint) from being pruned; replaces earlier pins. */
@@ -119,7 +149,7 @@ export class TrainingRun<S extends object> {
     appendJsonLine(this.metricsPath, m);
   }
 
-  /** Appends to one of the run's other per-step logs (RunOptions.logs). */
+  /** Appends to one of the run's other per-step logs (RunOptions.stepLogs). */
   appendLog(name: string, line: object): void {
     appendJsonLine(join(this.o.out, name), line);
   }
@@ -149,7 +179,8 @@ export interface LoopResult {
 
 /**
  * Runs `body` for steps run.start .. end-1. A body returns "stop" to end the run after its step;
- * a NonFiniteError it throws is handled by `onNan`.
+ * a NonFiniteError it throws is handled by `onNan`. After a stop signal no further step starts:
+ * the steps done are checkpointed and StoppedBySignal is thrown.
  */
 export async function runSteps<S extends object>(
   run: TrainingRun<S>,
@@ -158,6 +189,7 @@ export async function runSteps<S extends object>(
   body: (step: number) => Promise<"next" | "stop">,
 ): Promise<LoopResult> {
   for (let step = run.start; step < end; step++) {
+    if (await run.stop.check()) throw await run.stoppedAt(step, end);
     try {
       if ((await body(step)) === "stop") return { stoppedBy: "stop", step: step + 1 };
     } catch (err) {

@@ -94,4 +94,16 @@ export function truncateJsonlAfterStep(path: string, step: number): void {
   writeFileAtomic(path, keep.length ? `${keep.join("\n")}\n` : "");
 }
 
+/**
+ * Make a run's per-step JSONL files (metrics.jsonl, ...) agree with the checkpoint a run
+ * continues from: lines past `step` go (they will be written again), and with no checkpoint
+ * (`null`: the run starts at step 0) the files are emptied, so no step is ever logged twice.
+ */
+export function resetStepLogs(paths: readonly string[], step: number | null): void {
+  for (const path of paths) {
+    if (step !== null) truncateJsonlAfterStep(path, step);
+    else if (existsSync(path)) writeFileAtomic(path, "");
+  }
+}
+
 export { fsyncDir };
