@@ -58,10 +58,15 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   try {
     result = await fn();
   } catch (e) {
-    scopes.splice(scopes.indexOf(scope), 1);
-    for (const t of scope) t.dispose();
+    closeScope(scope, undefined);
     throw e;
   }
+  return closeScope(scope, result);
+}
+
+/** Ends a tidy scope (wherever it sits on the stack): frees its tensors except those in `result`,
+ *  which move to the enclosing scope. */
+function closeScope<T>(scope: Tensor[], result: T): T {
   scopes.splice(scopes.indexOf(scope), 1);
   const keep = new Set<Tensor>();
   collectTensors(result, keep);
@@ -81,19 +86,10 @@ export function tidy<T>(fn: () => T): T {
   try {
     result = fn();
   } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
+    closeScope(scope, undefined);
     throw e;
   }
-  scopes.pop();
-  const keep = new Set<Tensor>();
-  collectTensors(result, keep);
-  const parent = scopes[scopes.length - 1];
-  for (const t of scope) {
-    if (keep.has(t)) parent?.push(t);
-    else t.dispose();
-  }
-  return result;
+  return closeScope(scope, result);
 }
 
 /** Take a tensor out of scope tracking so that tidy will not free it. */

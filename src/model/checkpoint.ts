@@ -107,6 +107,9 @@ export interface CheckpointState {
 
 const stepDir = (step: number) => `step-${String(step).padStart(7, "0")}`;
 
+/** The folder of the checkpoint after `step` in a run folder. */
+export const checkpointDir = (runDir: string, step: number) => join(runDir, "checkpoints", stepDir(step));
+
 /** Write a full checkpoint (model, optimizer, trainer state) under runDir/checkpoints. */
 export async function saveCheckpoint(
   runDir: string,

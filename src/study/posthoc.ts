@@ -9,12 +9,10 @@ import { EVALS_FILE, readProblemLines, splitRecords } from "../analysis/records.
 import { readRun } from "../analysis/runs.ts";
 import { peakStep } from "../analysis/selection.ts";
 import { evaluateHeldOut, heldOutSets } from "../eval/held-out.ts";
+import { checkpointDir } from "../model/checkpoint.ts";
 import { openModel } from "../model/open.ts";
 import type { TrainConfig } from "../rl/config.ts";
 import { appendJsonLine } from "../util/fs.ts";
-
-const checkpointDir = (runDir: string, step: number) =>
-  join(runDir, "checkpoints", `step-${String(step).padStart(7, "0")}`);
 
 /** The steps validation chose in a finished run (with why), each with a kept checkpoint. */
 export function chosenSteps(runDir: string): { step: number; why: string }[] {

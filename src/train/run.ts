@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { AdamW, type AdamWOptions } from "../engine/optim.ts";
 import {
   type CheckpointState,
+  checkpointDir,
   type LoadedCheckpoint,
   loadLatestCheckpoint,
   pinCheckpoint,
@@ -142,7 +143,7 @@ export class TrainingRun<S extends object> {
 
   /** The folder of the checkpoint after `step`. */
   checkpointDir(step: number): string {
-    return join(this.o.out, "checkpoints", `step-${String(step).padStart(7, "0")}`);
+    return checkpointDir(this.o.out, step);
   }
 
   appendMetrics(m: object): void {
