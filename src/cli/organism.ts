@@ -12,6 +12,7 @@ import { codecFor, REPO_ROOT } from "../model/open.ts";
 import { loadTokenizer, saveTokenizer, type Tokenizer } from "../model/tokenizer.ts";
 import { Transformer } from "../model/transformer.ts";
 import { type PromptKind, pretrainDocuments, sftExamples } from "../tasks/corpus.ts";
+import { DEFAULT_MIXTURE_V2, pretrainDocumentsV2 } from "../tasks/corpus-v2.ts";
 import { organismTokenizer, PackedStream, SftBatches } from "../tasks/organism-batches.ts";
 import { transitionalRate } from "../tasks/transitional.ts";
 import { type BatchSource, type LmStepMetrics, trainLm } from "../train/lm.ts";
@@ -75,7 +76,19 @@ export const PretrainSchema = z
       .strict()
       .prefault({}),
     data: z
-      .object({ documents: posInt().default(60000).describe("pretraining documents generated") })
+      .object({
+        documents: posInt().default(60000).describe("pretraining documents generated"),
+        corpus: z
+          .enum(["v1", "v2"])
+          .default("v1")
+          .describe("v1: uninformative confidence (slips are noise); v2: writers of varying reliability"),
+        informativeness: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(DEFAULT_MIXTURE_V2.informativeness)
+          .describe("v2 only: share of documents whose hedging and drift track their errors (κ)"),
+      })
       .strict()
       .prefault({}),
     train: TrainSchema.prefault({}),
@@ -189,7 +202,14 @@ export function registerOrganism(program: Command): void {
     writeFileAtomic(join(cfg.out, "config.resolved.json"), JSON.stringify(cfg, null, 2));
     const tok = organismTokenizer(cfg.seed);
     console.error(`generating ${cfg.data.documents} documents...`);
-    const docs = pretrainDocuments(cfg.seed, cfg.data.documents).map((d) => d.text);
+    const docs = (
+      cfg.data.corpus === "v2"
+        ? pretrainDocumentsV2(cfg.seed, cfg.data.documents, {
+            ...DEFAULT_MIXTURE_V2,
+            informativeness: cfg.data.informativeness,
+          })
+        : pretrainDocuments(cfg.seed, cfg.data.documents)
+    ).map((d) => d.text);
     const data = new PackedStream(docs, tok, cfg.train.batch_size, cfg.train.seq_len, cfg.seed);
     const config = parseModelConfig({
       ...cfg.model,

@@ -21,7 +21,14 @@ import type { Transformer } from "./transformer.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-export const ORGANISMS = ["organism-base", "organism-instruct"] as const;
+export const ORGANISMS = [
+  "organism-base",
+  "organism-instruct",
+  "organism-v2-base",
+  "organism-v2-instruct",
+  "organism-v2-k05",
+  "organism-v2-k0",
+] as const;
 
 /** A prompt template, or "auto": the kind recorded in the model's config.json. */
 export type TemplateChoice = PromptKind | "auto";

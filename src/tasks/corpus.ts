@@ -91,7 +91,7 @@ export interface Trace {
 }
 
 /** A plausible wrong result for `a op b` (never negative, never the correct value). */
-function perturb(rng: Rng, a: number, op: Op, b: number): { value: number; kind: MistakeKind } {
+export function perturb(rng: Rng, a: number, op: Op, b: number): { value: number; kind: MistakeKind } {
   const correct = applyOp(a, op, b);
   const carry = hasCarry({ a, op, b, result: correct });
   const weights: Record<MistakeKind, number> =
@@ -204,9 +204,9 @@ const VERBOSE_NEXT = ["Then ", "Next, ", "Then "];
 const VERBOSE_END = ["So the answer is {x}.", "The answer is {x}.", "Therefore the answer is {x}."];
 const ANSWER_ONLY = ["{x}", "The answer is {x}."];
 
-const boxed = (x: number | string) => `\\boxed{${x}}`;
+export const boxed = (x: number | string) => `\\boxed{${x}}`;
 
-function expr(a: number, op: Op, b: number, compact: boolean): string {
+export function expr(a: number, op: Op, b: number, compact: boolean): string {
   return compact ? `${a}${op}${b}` : `${a} ${op} ${b}`;
 }
 

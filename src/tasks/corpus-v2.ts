@@ -1,0 +1,375 @@
+// The pretraining corpus of organism v2: the same world as v1, written by writers who differ the
+// way the authors of real pretraining text do, so that a model trained on it has *informative*
+// confidence (issue 11).
+//
+// What v1 lacked, and what v2 adds (every rate a named field of MixtureV2):
+// - Writers have a reliability (careful / average / sloppy) that scales their slip rate, and slips
+//   concentrate on genuinely hard steps (carries, borrows, larger products).
+// - Text noise tracks reliability: sloppy writers hedge ("I think", "um,"), and a writer who made
+//   an uncaught slip often loses the thread: rambles, never states an answer, or drifts into
+//   another problem. A model that can check a step can therefore *read* from the text how far to
+//   trust it, and its distribution is flatter where the text is unreliable.
+// - Reflection follows uncertain (hard) steps whatever their outcome, is worded many ways, and
+//   fixes a wrong step most of the time.
+// The knob `informativeness` (κ) is the share of documents whose noise tracks reliability; in the
+// other documents the same amount of hedging and drift falls on random writers and steps. κ moves
+// how much the text says about correctness while keeping the corpus's surface statistics close
+// (docs/organism.md measures both). Nothing here is read at sampling time.
+
+import { Rng } from "../engine/random.ts";
+import {
+  BASE_EOS,
+  boxed,
+  expr,
+  fillerDocument,
+  formatPrompt,
+  type PretrainDocument,
+  perturb,
+  type SolutionStyle,
+} from "./corpus.ts";
+import { applyOp, drawProblem, hasCarry, type Op, type Problem } from "./world.ts";
+
+export type Reliability = "careful" | "average" | "sloppy";
+export type DriftKind = "ramble" | "no-answer" | "other-problem";
+
+export interface MixtureV2 {
+  /** κ in [0, 1]: the share of documents in which hedging and drift track the writer's errors. */
+  informativeness: number;
+  fillerDocProb: number;
+  styleWeights: Readonly<Record<SolutionStyle, number>>;
+  reliabilityWeights: Readonly<Record<Reliability, number>>;
+  /** Multiplies the slip rates, per reliability. */
+  slipScale: Readonly<Record<Reliability, number>>;
+  /** Slip rate of an easy step / a hard step (carry, borrow, product above `hardProduct`). */
+  easySlipProb: number;
+  hardSlipProb: number;
+  hardProduct: number;
+  /** Probability of a reflection after a hard / an easy step, whatever the step's outcome. */
+  reflectHardProb: number;
+  reflectEasyProb: number;
+  /** Probability that a reflection after a wrong step fixes it (else it wrongly confirms it). */
+  reflectFixProb: number;
+  /** Mean probability of a hedge before a step; per reliability in coupled documents: times `hedgeWeight`. */
+  hedgeProb: number;
+  /** Weights with mean 1 under reliabilityWeights, so that κ leaves the mean hedge rate unchanged. */
+  hedgeWeight: Readonly<Record<Reliability, number>>;
+  /** Coupled documents: probability of losing the thread right after an uncaught slip. */
+  driftAfterSlipProb: number;
+  /** Uncoupled documents: probability of losing the thread after any step (about the same overall rate). */
+  driftAnyStepProb: number;
+  driftWeights: Readonly<Record<DriftKind, number>>;
+  /** Probability that an answer-only document states a wrong answer (a guess). */
+  answerOnlyWrongProb: number;
+  maxDocChars: number;
+}
+
+export const DEFAULT_MIXTURE_V2: Readonly<MixtureV2> = {
+  informativeness: 1,
+  fillerDocProb: 0.08,
+  styleWeights: { terse: 0.3, verbose: 0.35, stepwise: 0.27, "answer-only": 0.08 },
+  reliabilityWeights: { careful: 0.35, average: 0.4, sloppy: 0.25 },
+  slipScale: { careful: 0.3, average: 1, sloppy: 2.5 },
+  easySlipProb: 0.04,
+  hardSlipProb: 0.25,
+  hardProduct: 12,
+  reflectHardProb: 0.4,
+  reflectEasyProb: 0.03,
+  reflectFixProb: 0.9,
+  hedgeProb: 0.2,
+  // 0.35 * 0 + 0.4 * 0.75 + 0.25 * 2.8 = 1
+  hedgeWeight: { careful: 0, average: 0.75, sloppy: 2.8 },
+  driftAfterSlipProb: 0.6,
+  driftAnyStepProb: 0.05,
+  driftWeights: { ramble: 0.4, "no-answer": 0.35, "other-problem": 0.25 },
+  answerOnlyWrongProb: 0.6,
+  // 384-token context, one token per character, minus BOS, EOS and slack.
+  maxDocChars: 370,
+};
+
+/** A step is hard where learners slip most: a carry, a borrow, or a product beyond the easy table. */
+export function isHardStep(a: number, op: Op, b: number, hardProduct: number): boolean {
+  const result = applyOp(a, op, b);
+  if (op === "*") return result > hardProduct;
+  return hasCarry({ a, op, b, result });
+}
+
+// Wording. Reflection openers all begin with W, H, A, L, O or B, and no other sentence of a
+// solution does (hence "Final answer:", not v1's "Answer:"), so blocking reflection at decoding time is one rule (src/tasks/reflection-block.ts).
+const OPENERS = [
+  "Wait, let me check:",
+  "Wait,",
+  "Hmm,",
+  "Hmm, wait.",
+  "Actually,",
+  "Let me check:",
+  "Let me verify:",
+  "Let me recheck this:",
+  "Let me double-check:",
+  "On second thought,",
+  "But wait,",
+  "Hold on, let me check:",
+];
+const FIX_TAILS = [
+  "{e} = {c}, not {w}.",
+  "{e} is {c}, not {w}.",
+  "{e} = {c}. I wrote {w}, that was a mistake.",
+  "{e} = {c}, so {w} was wrong.",
+  "{e} = {c}, not {w}. I use {c}.",
+];
+const CONFIRM_TAILS = [
+  "{e} = {v}. Yes.",
+  "{e} is {v}. That is right.",
+  "{e} = {v}. Good.",
+  "{e} = {v}, correct.",
+  "{e} = {v}. OK.",
+];
+const HEDGES = ["I think ", "maybe ", "um, ", "uh, ", "probably ", "I guess "];
+const RAMBLE = [
+  "I am not sure about this.",
+  "This is getting confusing.",
+  "Numbers are tricky.",
+  "I think something is off.",
+  "Maybe I mixed something up.",
+  "So many numbers here.",
+  "I lost track of the numbers.",
+  "Something seems strange.",
+  "No idea if this is right.",
+  "Too many steps for me.",
+  "I keep going anyway.",
+  "It is hard to say.",
+];
+const GIVE_UP = ["I give up.", "I am not sure what the answer is.", "I cannot finish this.", "No answer then."];
+const VERBOSE_NEXT = ["Then ", "Next, ", "Then "];
+const VERBOSE_END = ["So the answer is {x}.", "The answer is {x}.", "Therefore the answer is {x}."];
+
+const fill = (t: string, f: Record<string, string | number>) =>
+  t.replace(/\{(\w)\}/g, (_, k: string) => String(f[k]));
+
+export interface Writer {
+  reliability: Reliability;
+  /** Whether this document's hedging and drift track its errors (probability κ). */
+  coupled: boolean;
+  hedgeProb: number;
+}
+
+export function drawWriter(rng: Rng, m: Readonly<MixtureV2>): Writer {
+  const reliability = rng.weighted(m.reliabilityWeights);
+  const coupled = rng.bool(m.informativeness);
+  const hedgeProb = Math.min(1, m.hedgeProb * (coupled ? m.hedgeWeight[reliability] : 1));
+  return { reliability, coupled, hedgeProb };
+}
+
+/** What one document says, before wording: each item a step, a reflection, or the thread lost. */
+export type Event =
+  | { type: "step"; a: number; op: Op; b: number; written: number; correct: number; hedge: boolean }
+  | { type: "reflect"; a: number; op: Op; b: number; written: number; correct: number; fixed: boolean }
+  | { type: "drift"; kind: DriftKind };
+
+export interface Plan {
+  events: Event[];
+  /** The boxed value, or null when the document ends without an answer. */
+  final: number | null;
+  slips: number;
+  fixes: number;
+  reflections: number;
+}
+
+/** A slip can push a later step below zero; negative numbers appear nowhere else in the world, so
+ *  such plans are redrawn (as in v1), and after 100 tries the solution is written without slips. */
+export function planSolution(problem: Problem, rng: Rng, m: Readonly<MixtureV2>, w: Writer): Plan {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const plan = drawPlan(problem, rng, m, w, true);
+    if (plan) return plan;
+  }
+  return drawPlan(problem, rng, m, w, false)!;
+}
+
+function drawPlan(problem: Problem, rng: Rng, m: Readonly<MixtureV2>, w: Writer, slipsOn: boolean): Plan | null {
+  const written: number[] = [];
+  const events: Event[] = [];
+  let slips = 0;
+  let fixes = 0;
+  let reflections = 0;
+  for (const s of problem.steps) {
+    const a = s.aFrom !== undefined ? written[s.aFrom]! : s.a;
+    const b = s.bFrom !== undefined ? written[s.bFrom]! : s.b;
+    const correct = applyOp(a, s.op, b);
+    const hard = isHardStep(a, s.op, b, m.hardProduct);
+    const p = Math.min(0.9, (hard ? m.hardSlipProb : m.easySlipProb) * m.slipScale[w.reliability]);
+    if (correct < 0) return null;
+    let value = slipsOn && rng.bool(p) ? perturb(rng, a, s.op, b).value : correct;
+    if (value !== correct) slips++;
+    events.push({ type: "step", a, op: s.op, b, written: value, correct, hedge: rng.bool(w.hedgeProb) });
+    if (rng.bool(hard ? m.reflectHardProb : m.reflectEasyProb)) {
+      reflections++;
+      const fixed = value !== correct && rng.bool(m.reflectFixProb);
+      events.push({ type: "reflect", a, op: s.op, b, written: value, correct, fixed });
+      if (fixed) {
+        fixes++;
+        value = correct;
+      }
+    }
+    written.push(value);
+    const uncaught = value !== correct;
+    const drift = w.coupled ? uncaught && rng.bool(m.driftAfterSlipProb) : rng.bool(m.driftAnyStepProb);
+    if (drift) {
+      const kind = rng.weighted(m.driftWeights);
+      events.push({ type: "drift", kind });
+      if (kind !== "ramble") return { events, final: null, slips, fixes, reflections };
+    }
+  }
+  return { events, final: written[written.length - 1]!, slips, fixes, reflections };
+}
+
+function renderReflection(rng: Rng, e: Extract<Event, { type: "reflect" }>, compact: boolean): string {
+  const tail = e.fixed ? rng.choice(FIX_TAILS) : rng.choice(CONFIRM_TAILS);
+  const text = fill(compact ? tail.replaceAll(" = ", "=") : tail, {
+    e: expr(e.a, e.op, e.b, compact),
+    c: e.correct,
+    w: e.written,
+    v: e.written, // a reflection that misses the slip confirms what was written
+  });
+  const opener = rng.choice(OPENERS);
+  return `${opener} ${text}`;
+}
+
+function renderStep(
+  e: Extract<Event, { type: "step" }>,
+  style: Exclude<SolutionStyle, "answer-only">,
+  stepNo: number,
+  rng: Rng,
+): string {
+  const compact = style === "terse";
+  const eq = `${expr(e.a, e.op, e.b, compact)}${compact ? "=" : " = "}${e.written}.`;
+  const hedge = e.hedge ? rng.choice(HEDGES) : "";
+  if (style === "terse") return hedge + eq;
+  if (style === "stepwise") return `Step ${stepNo}: ${hedge}${eq}`;
+  const lead = stepNo === 1 ? "First, " : rng.choice(VERBOSE_NEXT);
+  return `${lead}${hedge}${eq}`;
+}
+
+function ramble(rng: Rng, n: number): string[] {
+  return Array.from({ length: n }, () => rng.choice(RAMBLE));
+}
+
+/** A different training problem, written out tersely, when a writer drifts into another problem. */
+function otherProblem(rng: Rng, id: string): string {
+  const p = drawProblem(rng.fork("other"), "train", `${id}-other`);
+  const steps = p.steps.map((s) => `${expr(s.a, s.op, s.b, true)}=${s.result}.`).join(" ");
+  return `Problem: ${p.prompt}\nSolution: ${steps} ${boxed(p.answer)}`;
+}
+
+function renderSolutionV2(
+  plan: Plan,
+  style: Exclude<SolutionStyle, "answer-only">,
+  rng: Rng,
+  id: string,
+): string {
+  const parts: string[] = [];
+  let stepNo = 0;
+  for (const e of plan.events) {
+    if (e.type === "step") parts.push(renderStep(e, style, ++stepNo, rng));
+    else if (e.type === "reflect") parts.push(renderReflection(rng, e, style === "terse"));
+    else if (e.kind === "ramble") parts.push(...ramble(rng, rng.int(1, 2)));
+    else if (e.kind === "no-answer") parts.push(...ramble(rng, rng.int(0, 1)), rng.choice(GIVE_UP));
+    else parts.push(`\n${otherProblem(rng, id)}`);
+  }
+  const end =
+    plan.final === null
+      ? ""
+      : style === "stepwise"
+        ? `Final answer: ${boxed(plan.final)}`
+        : style === "terse"
+          ? boxed(plan.final)
+          : rng.choice(VERBOSE_END).replace("{x}", boxed(plan.final));
+  if (end) parts.push(end);
+  return (style === "stepwise" ? "\n" : " ") + parts.join(style === "stepwise" ? "\n" : " ").replaceAll(" \n", "\n");
+}
+
+export interface PretrainDocumentV2 extends PretrainDocument {
+  reliability?: Reliability;
+  coupled?: boolean;
+  reflections?: number;
+  drift?: DriftKind;
+}
+
+/** One v2 document for `problem`. */
+export function solvedDocumentV2(
+  problem: Problem,
+  rng: Rng,
+  m: Readonly<MixtureV2>,
+  id: string,
+): PretrainDocumentV2 {
+  const style = rng.weighted(m.styleWeights);
+  const w = drawWriter(rng, m);
+  let body: string;
+  let final: string | null;
+  let mistakes = 0;
+  let fixes = 0;
+  let reflections = 0;
+  let drift: DriftKind | undefined;
+  if (style === "answer-only") {
+    const guess = rng.bool(m.answerOnlyWrongProb);
+    const last = problem.steps[problem.steps.length - 1]!;
+    final = guess ? String(perturb(rng, last.a, last.op, last.b).value) : problem.answer;
+    // A guess reads like one: in coupled documents wrong guesses are hedged and right answers are
+    // not; elsewhere the same share of answers is hedged at random.
+    const hedged = w.coupled ? guess : rng.bool(m.answerOnlyWrongProb);
+    body = ` ${hedged ? rng.choice(HEDGES).trim().replace(/,$/, "") : "The answer is"} ${boxed(final)}.`;
+  } else {
+    const plan = planSolution(problem, rng, m, w);
+    mistakes = plan.slips;
+    fixes = plan.fixes;
+    reflections = plan.reflections;
+    drift = plan.events.find((e): e is Extract<Event, { type: "drift" }> => e.type === "drift")?.kind;
+    final = plan.final === null ? null : String(plan.final);
+    body = renderSolutionV2(plan, style, rng, id);
+  }
+  return {
+    text: formatPrompt(problem, "base") + body + BASE_EOS,
+    kind: "solution",
+    problem,
+    style,
+    ...(final !== null ? { finalAnswer: final } : {}),
+    correct: final === problem.answer && drift !== "other-problem",
+    mistakes,
+    fixes,
+    confirms: reflections - fixes,
+    reliability: w.reliability,
+    coupled: w.coupled,
+    reflections,
+    ...(drift ? { drift } : {}),
+  };
+}
+
+/** `n` v2 pretraining documents, reproducible from `seed`; document i depends only on (seed, i). */
+export function pretrainDocumentsV2(
+  seed: number,
+  n: number,
+  mixture: Readonly<MixtureV2> = DEFAULT_MIXTURE_V2,
+): PretrainDocumentV2[] {
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`pretrainDocumentsV2: n must be a non-negative integer, got ${n}`);
+  if (!(mixture.informativeness >= 0 && mixture.informativeness <= 1))
+    throw new Error(`pretrainDocumentsV2: informativeness must be in [0, 1], got ${mixture.informativeness}`);
+  const docs: PretrainDocumentV2[] = [];
+  for (let i = 0; i < n; i++) {
+    const rng = new Rng(`pretrain-v2/${seed}/${i}`);
+    if (rng.bool(mixture.fillerDocProb)) {
+      let text = fillerDocument(rng);
+      while (text.length > mixture.maxDocChars) text = fillerDocument(rng);
+      docs.push({ text: text + BASE_EOS, kind: "filler", mistakes: 0, fixes: 0, confirms: 0 });
+      continue;
+    }
+    const id = `pretrain-v2-${seed}-${i}`;
+    let doc: PretrainDocumentV2 | undefined;
+    for (let attempt = 0; attempt < 1000 && !doc; attempt++) {
+      const problem = drawProblem(rng.fork(`problem/${attempt}`), "train", id);
+      const d = solvedDocumentV2(problem, rng, mixture, id);
+      if (d.text.length - BASE_EOS.length <= mixture.maxDocChars) doc = d;
+    }
+    if (!doc) throw new Error(`pretrainDocumentsV2: no document fits in maxDocChars=${mixture.maxDocChars}`);
+    docs.push(doc);
+  }
+  return docs;
+}
