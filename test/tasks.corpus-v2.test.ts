@@ -63,8 +63,9 @@ describe("v2 corpus", () => {
     const plain = sol.filter((d) => !HEDGED.test(body(d)));
     const gap = share(plain, (d) => !!d.correct) - share(hedged, (d) => !!d.correct);
     assert.ok(gap > 0.15, `gap ${gap}`);
-    // Careful writers never hedge in coupled documents.
-    assert.equal(share(sol.filter((d) => d.reliability === "careful"), (d) => HEDGED.test(body(d))), 0);
+    // Careful writers never hedge their steps in coupled documents (guesses and drift aside).
+    const careful = sol.filter((d) => d.reliability === "careful" && d.style !== "answer-only" && !d.drift);
+    assert.equal(share(careful, (d) => HEDGED.test(body(d))), 0);
   });
 
   it("at κ = 0 hedging says nothing about correctness, at about the same per-step rate", () => {
@@ -153,6 +154,7 @@ describe("v2 corpus", () => {
   it("only reflection sentences open with W, H, A, L, O or B (the decoding-time block relies on it)", () => {
     const opener = /\b(?:wait|hmm|actually|check|verify|recheck|double-check|on second thought)\b/i;
     for (const d of solutions(docs1)) {
+      if (d.drift === "other-problem") continue; // a drifted-into problem statement is a prompt
       for (const sentence of body(d).split(/(?<=\.) |\n/)) {
         const s = sentence.trim();
         if (/^[WHALOB]/.test(s)) assert.match(s, opener, `${s} in ${d.text}`);

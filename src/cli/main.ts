@@ -43,6 +43,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   console.error(`rlif: ${(e as Error).message}`);
+  // RLIF_DEBUG=1 shows where an unexpected error (e.g. a WebAssembly trap) came from.
+  if (process.env.RLIF_DEBUG) console.error((e as Error).stack);
   process.exitCode = 1;
   if (e instanceof StoppedBySignal) {
     const args = process.argv.slice(2);

@@ -94,12 +94,13 @@ export function isHardStep(a: number, op: Op, b: number, hardProduct: number): b
 }
 
 // Wording. Reflection openers all begin with W, H, A, L, O or B, and no other sentence of a
-// solution does (hence "Final answer:", not v1's "Answer:"), so blocking reflection at decoding time is one rule (src/tasks/reflection-block.ts).
+// solution does (hence "Final answer:", not v1's "Answer:"; a problem statement the writer drifts
+// into is a prompt, not a solution sentence), so blocking reflection at decoding time is one rule (src/tasks/reflection-block.ts).
 const OPENERS = [
   "Wait, let me check:",
   "Wait,",
   "Hmm,",
-  "Hmm, wait.",
+  "Hmm, wait,",
   "Actually,",
   "Let me check:",
   "Let me verify:",
@@ -121,7 +122,7 @@ const CONFIRM_TAILS = [
   "{e} is {v}. That is right.",
   "{e} = {v}. Good.",
   "{e} = {v}, correct.",
-  "{e} = {v}. OK.",
+  "{e} = {v}. Fine.",
 ];
 const HEDGES = ["I think ", "maybe ", "um, ", "uh, ", "probably ", "I guess "];
 const RAMBLE = [
