@@ -3,6 +3,7 @@
 
 import type { Command } from "commander";
 import type { RunGroup } from "../analysis/conditions.ts";
+import { organismStudy } from "../study/organisms.ts";
 import { PROFILES, type Profile } from "../study/profiles.ts";
 import { reproduce } from "../study/reproduce.ts";
 import { runTraining } from "./train.ts";
@@ -28,8 +29,9 @@ export function registerReproduce(program: Command): void {
     )
     .option("--quick", "the quick profile (1 seed, short runs; about 9 minutes on 2 cores)")
     .option("--out <dir>", "study folder", "runs/reproduce")
-    .option("--base <model>", "base model", "organism-base")
-    .option("--instruct <model>", "instruct model", "organism-instruct")
+    .option("--organism <name>", "organism (v1, v2): its models and rollout settings", "v1")
+    .option("--base <model>", "base model (default: the organism's)")
+    .option("--instruct <model>", "instruct model (default: the organism's)")
     .option("--seeds <n>", "number of seeds (overrides the profile)")
     .option("--steps <n>", "RL steps per run (overrides the profile)")
     .option("--lr <x>", "RL learning rate (overrides the profile)")
@@ -39,15 +41,17 @@ export function registerReproduce(program: Command): void {
       async (f: {
         quick?: boolean;
         out: string;
-        base: string;
-        instruct: string;
+        organism: string;
+        base?: string;
+        instruct?: string;
         seeds?: string;
         steps?: string;
         lr?: string;
         reportOnly?: boolean;
         only?: string;
       }) => {
-        const profile: Profile = { ...PROFILES[f.quick ? "quick" : "full"] };
+        const organism = organismStudy(f.organism);
+        const profile: Profile = organism.adjust({ ...PROFILES[f.quick ? "quick" : "full"] });
         const int = (s: string, name: string) => {
           const n = Number(s);
           if (!Number.isInteger(n) || n < 1)
@@ -62,8 +66,8 @@ export function registerReproduce(program: Command): void {
         }
         const s = await reproduce({
           out: f.out,
-          base: f.base,
-          instruct: f.instruct,
+          base: f.base ?? organism.base,
+          instruct: f.instruct ?? organism.instruct,
           profile,
           reportOnly: f.reportOnly,
           only: f.only ? parseGroups(f.only) : undefined,

@@ -1,0 +1,38 @@
+// Which organism a study runs on, and the study settings that belong to the organism rather than
+// to the profile: v2's solutions are longer (hedges, reflection, drift), so its rollouts need more
+// tokens, and its learning rate was chosen by RLVR trials on the validation split
+// (docs/organism.md, "Organism v2"). Profiles keep seeds, steps, batch and evaluation sizes.
+
+import type { Profile } from "./profiles.ts";
+
+export interface OrganismStudy {
+  base: string;
+  instruct: string;
+  /** The profile as this organism runs it. */
+  adjust(p: Profile): Profile;
+}
+
+export const ORGANISM_STUDIES = {
+  v1: { base: "organism-base", instruct: "organism-instruct", adjust: (p: Profile) => p },
+  v2: {
+    base: "organism-v2-base",
+    instruct: "organism-v2-instruct",
+    adjust: (p: Profile): Profile => ({
+      ...p,
+      lr: V2_LR,
+      rollout: { ...p.rollout, max_new_tokens: 192 },
+    }),
+  },
+} satisfies Record<string, OrganismStudy>;
+
+export type OrganismName = keyof typeof ORGANISM_STUDIES;
+
+/** RLVR trials on organism:val-id (docs/organism.md) chose this learning rate for v2. */
+const V2_LR = 1e-4;
+
+export function organismStudy(name: string): OrganismStudy {
+  const o = (ORGANISM_STUDIES as Record<string, OrganismStudy>)[name];
+  if (!o)
+    throw new Error(`--organism: unknown organism "${name}" (valid: ${Object.keys(ORGANISM_STUDIES).join(", ")})`);
+  return o;
+}
