@@ -437,6 +437,8 @@ export interface WrittenEquation {
   value: number;
   /** Inside a reflection passage: a reflection marker occurs earlier in the same sentence. */
   inReflection: boolean;
+  /** For a reflection counted in the reading: the index (in `equations`) of the equation it re-checks. */
+  checks?: number;
 }
 
 export interface SolutionReading {
@@ -460,6 +462,8 @@ const EQUATION = /(\d+) ?([-+*]) ?(\d+) ?(?:=|is) ?(-?\d+)/g;
 const REFLECTION_OPENER =
   /(?<![\p{L}'-])(?:wait|hmm|actually|check|verify|recheck|double-check|on second thought|mistake)(?![\p{L}'-])/iu;
 
+const INTERJECTION = /^\s*(?:hmm|wait|actually)(?:[,\s]+(?:hmm|wait|actually))*\s*$/i;
+
 /**
  * Reads the arithmetic of a solution written in any of the corpus styles (or a model's imitation of
  * them): each "a op b = c", whether it sits in a reflection passage, and what the reflections did.
@@ -468,13 +472,16 @@ export function readSolution(text: string): SolutionReading {
   const equations: WrittenEquation[] = [];
   let prevEnd = 0;
   for (const m of text.matchAll(EQUATION)) {
-    const sentence = text.slice(prevEnd, m.index).split(/[.\n]/).pop() ?? "";
+    const sentences = text.slice(prevEnd, m.index).split(/[.\n]/);
+    const sentence = sentences.pop() ?? "";
+    // An interjection that is a sentence of its own opens the next one ("Hmm, wait. 7 + 5 = 12").
+    const interjection = !/\S/.test(sentence) && INTERJECTION.test(sentences.pop() ?? "");
     equations.push({
       a: Number(m[1]),
       op: m[2] as Op,
       b: Number(m[3]),
       value: Number(m[4]),
-      inReflection: REFLECTION_OPENER.test(sentence),
+      inReflection: interjection || REFLECTION_OPENER.test(sentence),
     });
     prevEnd = m.index + m[0].length;
   }
@@ -488,21 +495,23 @@ export function readSolution(text: string): SolutionReading {
     confirmations: 0,
     breakages: 0,
   };
-  let last: WrittenEquation | undefined;
-  for (const e of equations) {
+  let lastIndex = -1;
+  equations.forEach((e, i) => {
     const right = applyOp(e.a, e.op, e.b) === e.value;
     if (!e.inReflection) {
       reading.steps++;
       if (!right) reading.wrongSteps++;
-      last = e;
-      continue;
+      lastIndex = i;
+      return;
     }
-    if (!last || last.a !== e.a || last.b !== e.b || last.op !== e.op) continue;
+    const last = equations[lastIndex];
+    if (!last || last.a !== e.a || last.b !== e.b || last.op !== e.op) return;
     reading.reflections++;
+    e.checks = lastIndex;
     const lastRight = applyOp(last.a, last.op, last.b) === last.value;
     if (lastRight) right ? reading.confirmations++ : reading.breakages++;
     else right ? reading.fixes++ : reading.missedFixes++;
-    last = e;
-  }
+    lastIndex = i;
+  });
   return reading;
 }
