@@ -140,6 +140,8 @@ function chanceRate(units: readonly ReflectionUnit[]): number {
   return n ? sum / n : Number.NaN;
 }
 
+/** Reflection read back from the samples' text (readSolution); steps are hard or easy by
+ *  isHardStep on the operands the model wrote, with the v2 corpus's hardProduct by default. */
 export function reflectionFigures(
   problems: readonly CardProblem[],
   o: BootstrapOptions & { hardProduct?: number } = {},
@@ -175,7 +177,7 @@ export function reflectionFigures(
         t.total++;
         if (isRight(e)) t.right++;
         unit.tallies.set(kind, t);
-        const h = isHardStep(e.a, e.op, e.b, hardProduct) ? "hard" : "easy";
+        const h = kind.endsWith("hard") ? "hard" : "easy";
         steps[h]++;
         if (checked.has(i)) rechecked[h]++;
       });
@@ -362,11 +364,13 @@ const ci = (x: { estimate: number; lo: number; hi: number } | null, f: (v: numbe
 const pp = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
 const shareCell = (s: Share) => `${pct(s.share)} (${s.count}/${s.n})`;
 
-function table(head: string[], rows: string[][]): string {
+/** A Markdown table of `rows`, one line each: model, split, then `cells`. */
+function table(rows: readonly CardRow[], head: string[], cells: (r: CardRow) => string[]): string {
+  const h = ["model", "split", ...head];
   return [
-    `| ${head.join(" | ")} |`,
-    `|${head.map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
+    `| ${h.join(" | ")} |`,
+    `|${h.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${[r.model, r.split, ...cells(r)].join(" | ")} |`),
   ].join("\n");
 }
 
@@ -374,119 +378,78 @@ function table(head: string[], rows: string[][]): string {
  *  measured it) and failure modes. Intervals are 95% bootstrap intervals over problems. */
 export function cardTables(rows: readonly CardRow[]): string {
   const k = rows[0]?.k ?? 0;
-  const key = (r: CardRow) => [r.model, r.split];
-  const out = [
-    table(
-      [
-        "model",
-        "split",
-        "n",
-        "greedy acc",
-        `mean@${k} (T=1)`,
-        "token entropy (sampled / greedy)",
-        "length",
-        "transitional /100w",
-        "reflecting",
-        "reflection fixes a wrong step",
-        "acc with / without reflection",
-      ],
-      rows.map((r) => [
-        ...key(r),
-        String(r.n),
-        pct(r.greedy_accuracy),
-        pct(r.mean_at_k),
-        `${fix(r.mean_token_entropy, 3)} / ${fix(r.greedy_token_entropy, 3)}`,
-        fix(r.response_length, 1),
-        fix(r.transitional_rate),
-        pct(r.reflection_frac),
-        `${pct(r.reflection_fix_rate)} (${r.reflections_after_wrong_step})`,
-        `${pct(r.accuracy_with_reflection)} / ${pct(r.accuracy_without_reflection)}`,
-      ]),
-    ),
-    table(
-      [
-        "model",
-        "split",
-        "n × k",
-        "AUROC self-certainty",
-        "AUROC −token entropy",
-        "AUROC mean log-p",
-        "mixed problems (pairs)",
-      ],
-      rows.map((r) => {
-        const c = r.confidence;
-        const any = c.self_certainty ?? c.neg_token_entropy ?? c.mean_logp;
-        return [
-          ...key(r),
-          `${r.n} × ${r.k}`,
-          ci(c.self_certainty, fix),
-          ci(c.neg_token_entropy, fix),
-          ci(c.mean_logp, fix),
-          any ? `${any.units} (${any.pairs})` : "0",
-        ];
-      }),
-    ),
-    table(
-      [
-        "model",
-        "split",
-        "reflecting",
-        "re-checked: hard / easy steps",
-        "re-checks of a wrong step",
-        "fix rate",
-        "chance",
-        "fix − chance (pp)",
-      ],
-      rows.map((r) => {
-        const x = r.reflection;
-        return [
-          ...key(r),
-          pct(x.reflecting),
-          `${pct(x.hard_rechecked)} of ${x.hard_steps} / ${pct(x.easy_rechecked)} of ${x.easy_steps}`,
-          String(x.after_wrong),
-          ci(x.fix_rate, pct),
-          pct(x.chance),
-          ci(x.fix_minus_chance, pp),
-        ];
-      }),
-    ),
-  ];
-  const blocked = rows.filter((r) => r.blocked);
-  if (blocked.length)
-    out.push(
-      table(
-        [
-          "model",
-          "split",
-          "greedy acc: blocked (Δ pp)",
-          `mean@${k}: blocked (Δ pp)`,
-          "reflecting when blocked",
-        ],
-        blocked.map((r) => {
-          const b = r.blocked!;
-          return [
-            ...key(r),
-            `${pct(b.greedy_accuracy)} (${ci(b.greedy_diff, pp)})`,
-            `${pct(b.mean_at_k)} (${ci(b.mean_at_k_diff, pp)})`,
-            pct(b.reflecting),
-          ];
-        }),
-      ),
-    );
-  out.push(
-    table(
-      ["model", "split", "no boxed answer", "drifts into another problem", "rambling", "truncated"],
-      rows.map((r) => {
-        const f = r.failures;
-        return [
-          ...key(r),
-          shareCell(f.no_boxed_answer),
-          shareCell(f.other_problem),
-          shareCell(f.rambling),
-          shareCell(f.truncated),
-        ];
-      }),
-    ),
+  const v1 = table(
+    rows,
+    [
+      "n",
+      "greedy acc",
+      `mean@${k} (T=1)`,
+      "token entropy (sampled / greedy)",
+      "length",
+      "transitional /100w",
+      "reflecting",
+      "reflection fixes a wrong step",
+      "acc with / without reflection",
+    ],
+    (r) => [
+      String(r.n),
+      pct(r.greedy_accuracy),
+      pct(r.mean_at_k),
+      `${fix(r.mean_token_entropy, 3)} / ${fix(r.greedy_token_entropy, 3)}`,
+      fix(r.response_length, 1),
+      fix(r.transitional_rate),
+      pct(r.reflection_frac),
+      `${pct(r.reflection_fix_rate)} (${r.reflections_after_wrong_step})`,
+      `${pct(r.accuracy_with_reflection)} / ${pct(r.accuracy_without_reflection)}`,
+    ],
   );
-  return `${out.join("\n\n")}\n`;
+  const confidence = table(
+    rows,
+    ["n × k", "AUROC self-certainty", "AUROC −token entropy", "AUROC mean log-p", "mixed problems (pairs)"],
+    ({ n, k, confidence: c }) => {
+      const any = c.self_certainty ?? c.neg_token_entropy ?? c.mean_logp;
+      return [
+        `${n} × ${k}`,
+        ci(c.self_certainty, fix),
+        ci(c.neg_token_entropy, fix),
+        ci(c.mean_logp, fix),
+        any ? `${any.units} (${any.pairs})` : "0",
+      ];
+    },
+  );
+  const reflection = table(
+    rows,
+    [
+      "reflecting",
+      "re-checked: hard / easy steps",
+      "re-checks of a wrong step",
+      "fix rate",
+      "chance",
+      "fix − chance (pp)",
+    ],
+    ({ reflection: x }) => [
+      pct(x.reflecting),
+      `${pct(x.hard_rechecked)} of ${x.hard_steps} / ${pct(x.easy_rechecked)} of ${x.easy_steps}`,
+      String(x.after_wrong),
+      ci(x.fix_rate, pct),
+      pct(x.chance),
+      ci(x.fix_minus_chance, pp),
+    ],
+  );
+  const measured = rows.filter((r) => r.blocked);
+  const blocked = table(
+    measured,
+    ["greedy acc: blocked (Δ pp)", `mean@${k}: blocked (Δ pp)`, "reflecting when blocked"],
+    ({ blocked: b }) => [
+      `${pct(b!.greedy_accuracy)} (${ci(b!.greedy_diff, pp)})`,
+      `${pct(b!.mean_at_k)} (${ci(b!.mean_at_k_diff, pp)})`,
+      pct(b!.reflecting),
+    ],
+  );
+  const failures = table(
+    rows,
+    ["no boxed answer", "drifts into another problem", "rambling", "truncated"],
+    ({ failures: f }) => [f.no_boxed_answer, f.other_problem, f.rambling, f.truncated].map(shareCell),
+  );
+  return `${[v1, confidence, reflection, ...(measured.length ? [blocked] : []), failures].join("\n\n")}\n`;
 }
