@@ -462,8 +462,6 @@ const EQUATION = /(\d+) ?([-+*]) ?(\d+) ?(?:=|is) ?(-?\d+)/g;
 const REFLECTION_OPENER =
   /(?<![\p{L}'-])(?:wait|hmm|actually|check|verify|recheck|double-check|on second thought|mistake)(?![\p{L}'-])/iu;
 
-const INTERJECTION = /^\s*(?:hmm|wait|actually)(?:[,\s]+(?:hmm|wait|actually))*\s*$/i;
-
 /**
  * Reads the arithmetic of a solution written in any of the corpus styles (or a model's imitation of
  * them): each "a op b = c", whether it sits in a reflection passage, and what the reflections did.
@@ -472,16 +470,13 @@ export function readSolution(text: string): SolutionReading {
   const equations: WrittenEquation[] = [];
   let prevEnd = 0;
   for (const m of text.matchAll(EQUATION)) {
-    const sentences = text.slice(prevEnd, m.index).split(/[.\n]/);
-    const sentence = sentences.pop() ?? "";
-    // An interjection that is a sentence of its own opens the next one ("Hmm, wait. 7 + 5 = 12").
-    const interjection = !/\S/.test(sentence) && INTERJECTION.test(sentences.pop() ?? "");
+    const sentence = text.slice(prevEnd, m.index).split(/[.\n]/).pop() ?? "";
     equations.push({
       a: Number(m[1]),
       op: m[2] as Op,
       b: Number(m[3]),
       value: Number(m[4]),
-      inReflection: interjection || REFLECTION_OPENER.test(sentence),
+      inReflection: REFLECTION_OPENER.test(sentence),
     });
     prevEnd = m.index + m[0].length;
   }
