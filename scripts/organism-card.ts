@@ -40,20 +40,24 @@ const { values } = parseArgs({
   },
 });
 
+function fail(message: string): never {
+  console.error(`organism-card: ${message}`);
+  process.exit(2);
+}
 function positiveInt(name: string, v: string | undefined): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got ${v}`);
   return n;
 }
 const limit = positiveInt("limit", values.limit);
 const k = positiveInt("k", values.k);
 const maxNewTokens = positiveInt("max-new-tokens", values["max-new-tokens"]);
 if (!["auto", "on", "off"].includes(values.block!))
-  throw new Error(`--block must be auto, on or off, got ${values.block}`);
+  fail(`--block must be auto, on or off, got ${values.block}`);
 if (k < 2)
   console.error("note: with --k 1 no problem has both right and wrong samples, so there is no AUROC");
 const out = values.out ?? (values.models === V1_MODELS ? "docs/organism-eval.json" : undefined);
-if (!out) throw new Error("--out FILE is required with --models (the default file holds the v1 card)");
+if (!out) fail("--out FILE is required with --models (the default file holds the v1 card)");
 
 await initBackend("auto");
 const rows: CardRow[] = [];
