@@ -1,86 +1,131 @@
-// Measures the numbers of the organism's model card (docs/organism.md): for the base and the
-// instruct model, on the held-out splits, greedy accuracy, mean accuracy over k samples at
-// temperature 1, entropy, length, transitional words, and how often reflection occurs and fixes
-// an error. Usage: node --import tsx scripts/organism-card.ts [--limit 256] [--k 4] [--out FILE]
+// Measures the numbers of the organisms' model cards (docs/organism.md). For each model and held-out
+// split: greedy accuracy and k samples per problem at temperature 1 (top-p 1), with the v1 card's
+// columns (entropy, length, transitional words, reflection), and the v2 card's figures
+// (src/analysis/organism-card.ts): within-group AUROC of self-certainty, −token entropy and mean
+// log-p against correctness; where the model reflects and whether reflection fixes more than
+// chance; accuracy with reflection blocked at decoding time (tasks/reflection-block.ts; same
+// problems, same seed), blocked − unblocked with paired intervals; failure modes.
+//
+// Usage: node --import tsx scripts/organism-card.ts [--models a,b] [--splits test-id,test-ood]
+//   [--limit 256] [--k 8] [--max-new-tokens 200] [--block auto|on|off] [--out FILE]
+// Defaults by model: v2 organisms (folder name organism-v2-*) get --splits test-id and the block;
+// others (v1) both splits and no block (v1's corpus opens non-reflection sentences with those
+// letters too, "Answer: …"). --out is required unless --models is the default v1 pair.
 
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
+import { type CardRow, cardRow, cardTables } from "../src/analysis/organism-card.ts";
 import { initBackend } from "../src/cli/backend.ts";
+import { startProgress } from "../src/cli/progress.ts";
 import { Random } from "../src/engine/random.ts";
-import { evaluate } from "../src/eval/evaluate.ts";
+import { type EvalOptions, type EvalProblem, evaluate, type TextCodec } from "../src/eval/evaluate.ts";
 import { loadProblems, makeGrader, withTemplate } from "../src/eval/sources.ts";
-import { openModel } from "../src/model/open.ts";
-import { readSolution } from "../src/tasks/corpus.ts";
+import { openModel, tokenizerDir } from "../src/model/open.ts";
+import { loadTokenizer } from "../src/model/tokenizer.ts";
+import type { Transformer } from "../src/model/transformer.ts";
+import { reflectionBlock } from "../src/tasks/reflection-block.ts";
 import { hasReflection, transitionalRate } from "../src/tasks/transitional.ts";
 import { writeFileAtomic } from "../src/util/fs.ts";
 
+const V1_MODELS = "organism-base,organism-instruct";
 const { values } = parseArgs({
   options: {
+    models: { type: "string", default: V1_MODELS },
+    splits: { type: "string" },
     limit: { type: "string", default: "256" },
-    k: { type: "string", default: "4" },
-    out: { type: "string", default: "docs/organism-eval.json" },
-    models: { type: "string", default: "organism-base,organism-instruct" },
+    k: { type: "string", default: "8" },
+    "max-new-tokens": { type: "string", default: "200" },
+    block: { type: "string", default: "auto" },
+    out: { type: "string" },
   },
 });
+
+function fail(message: string): never {
+  console.error(`organism-card: ${message}`);
+  process.exit(2);
+}
+function positiveInt(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got ${v}`);
+  return n;
+}
+const limit = positiveInt("limit", values.limit);
+const k = positiveInt("k", values.k);
+const maxNewTokens = positiveInt("max-new-tokens", values["max-new-tokens"]);
+if (!["auto", "on", "off"].includes(values.block!))
+  fail(`--block must be auto, on or off, got ${values.block}`);
+if (k < 2)
+  console.error("note: with --k 1 no problem has both right and wrong samples, so there is no AUROC");
+const out = values.out ?? (values.models === V1_MODELS ? "docs/organism-eval.json" : undefined);
+if (!out) fail("--out FILE is required with --models (the default file holds the v1 card)");
+
 await initBackend("auto");
-const limit = Number(values.limit);
-const k = Number(values.k);
-const rows: Record<string, unknown>[] = [];
+const rows: CardRow[] = [];
+
+async function run(
+  model: Transformer,
+  codec: TextCodec,
+  problems: EvalProblem[],
+  label: string,
+  o: Omit<EvalOptions, "onProgress">,
+) {
+  const bar = startProgress(
+    `${label} [{bar}] {value}/{total} sequences | eta {eta_formatted}`,
+    problems.length * (1 + k),
+  );
+  try {
+    return await evaluate(model, codec, problems, { ...o, onProgress: (done) => bar.update(done) });
+  } finally {
+    bar.stop();
+  }
+}
+
 for (const name of values.models!.split(",")) {
-  const { model, codec, kind } = openModel(name);
-  for (const split of ["test-id", "test-ood"]) {
+  const { model, codec, kind, folder } = openModel(name);
+  const v2 = basename(folder).startsWith("organism-v2");
+  const splits = (values.splits ?? (v2 ? "test-id" : "test-id,test-ood")).split(",");
+  const block =
+    values.block === "on" || (values.block === "auto" && v2)
+      ? reflectionBlock(loadTokenizer(tokenizerDir(folder)))
+      : undefined;
+  for (const split of splits) {
     const source = `organism:${split}`;
     const problems = withTemplate(loadProblems(source, limit), kind);
-    const t0 = performance.now();
-    const { records, summary } = await evaluate(model, codec, problems, {
+    const o: Omit<EvalOptions, "onProgress" | "rng"> = {
       k,
       temperature: 1,
       topP: 1,
-      maxNewTokens: 200,
+      maxNewTokens,
       batchSize: 128,
-      rng: new Random(0),
       grade: makeGrader(source),
       transitionalRate,
       hasReflection,
-    });
-    const samples = records.flatMap((r) => r.samples);
-    const readings = samples.map((s) => ({ s, r: readSolution(s.text) }));
-    const withReflection = readings.filter((x) => x.r.reflections > 0);
-    const afterWrong = readings.reduce((a, x) => a + x.r.fixes + x.r.missedFixes, 0);
-    const fixes = readings.reduce((a, x) => a + x.r.fixes, 0);
-    const acc = (xs: typeof readings) =>
-      xs.length ? xs.filter((x) => x.s.correct).length / xs.length : Number.NaN;
-    const row = {
-      model: name,
-      split,
-      n: problems.length,
-      greedy_accuracy: summary.greedy_accuracy,
-      mean_at_k: summary.mean_at_k,
-      k,
-      mean_token_entropy: summary.sampled!.mean_token_entropy,
-      greedy_token_entropy: summary.greedy.mean_token_entropy,
-      response_length: summary.sampled!.mean_response_length,
-      transitional_rate: summary.sampled!.transitional_rate,
-      reflection_frac: withReflection.length / samples.length,
-      reflections_after_wrong_step: afterWrong,
-      reflection_fix_rate: afterWrong ? fixes / afterWrong : Number.NaN,
-      accuracy_with_reflection: acc(withReflection),
-      accuracy_without_reflection: acc(readings.filter((x) => x.r.reflections === 0)),
-      wrong_step_frac: readings.filter((x) => x.r.wrongSteps > 0).length / samples.length,
-      seconds: (performance.now() - t0) / 1000,
     };
+    const t0 = performance.now();
+    const plain = await run(model, codec, problems, `${name} ${split}`, { ...o, rng: new Random(0) });
+    const t1 = performance.now();
+    // The same problems and seed, decoded with the block (op by op: slower than the fused decoder).
+    const blocked = block
+      ? await run(model, codec, problems, `${name} ${split} blocked`, { ...o, rng: new Random(0), block })
+      : null;
+    const seconds = {
+      seconds: (t1 - t0) / 1000,
+      ...(blocked ? { seconds_blocked: (performance.now() - t1) / 1000 } : {}),
+    };
+    const row = cardRow(
+      { model: name, split, k, max_new_tokens: maxNewTokens, ...seconds },
+      plain.records,
+      plain.summary,
+      blocked?.records ?? null,
+    );
     rows.push(row);
     console.error(JSON.stringify(row));
   }
 }
-const pct = (x: unknown) => (typeof x === "number" && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "-");
-const f = (x: unknown, d = 2) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "-");
-console.log(
-  `| model | split | n | greedy acc | mean@${k} (T=1) | token entropy (sampled / greedy) | length | transitional /100w | reflecting | reflection fixes a wrong step | acc with / without reflection |`,
+console.log(cardTables(rows));
+writeFileAtomic(
+  out,
+  `${JSON.stringify({ date: new Date().toISOString(), command: process.argv.slice(2), rows }, null, 2)}\n`,
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|---|");
-for (const r of rows)
-  console.log(
-    `| ${r.model} | ${r.split} | ${r.n} | ${pct(r.greedy_accuracy)} | ${pct(r.mean_at_k)} | ${f(r.mean_token_entropy, 3)} / ${f(r.greedy_token_entropy, 3)} | ${f(r.response_length, 1)} | ${f(r.transitional_rate)} | ${pct(r.reflection_frac)} | ${pct(r.reflection_fix_rate)} (${r.reflections_after_wrong_step}) | ${pct(r.accuracy_with_reflection)} / ${pct(r.accuracy_without_reflection)} |`,
-  );
-writeFileAtomic(values.out!, `${JSON.stringify({ date: new Date().toISOString(), rows }, null, 2)}\n`);
+console.error(`wrote ${out}`);
 process.exit(0);

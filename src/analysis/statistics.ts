@@ -113,6 +113,46 @@ export function pairedBootstrap(d: PairedGrid, o: BootstrapOptions = {}): Interv
   };
 }
 
+/** A percentile interval of a statistic over independent units. */
+export interface UnitInterval {
+  estimate: number;
+  lo: number;
+  hi: number;
+  level: number;
+  /** Units the statistic was computed over. */
+  units: number;
+}
+
+/**
+ * Percentile bootstrap of any statistic of independent units (e.g. the problems of an evaluation,
+ * each with its group of samples): every resample draws as many units with replacement and
+ * recomputes the statistic, so pooled statistics (a within-group AUROC, a ratio of sums) get an
+ * interval that respects the grouping. Resamples on which the statistic is undefined (NaN: e.g. a
+ * ratio whose denominator drew no unit) are left out.
+ */
+export function unitBootstrap<T>(
+  units: readonly T[],
+  stat: (units: readonly T[]) => number,
+  o: BootstrapOptions = {},
+): UnitInterval {
+  const n = units.length;
+  if (!n) throw new Error("unitBootstrap: no units");
+  const B = o.resamples ?? 2000;
+  const level = o.level ?? 0.95;
+  const rng = new Random(o.seed ?? 12345);
+  const draw = new Array<T>(n);
+  const boots: number[] = [];
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < n; i++) draw[i] = units[rng.below(n)];
+    const x = stat(draw);
+    if (Number.isFinite(x)) boots.push(x);
+  }
+  if (!boots.length) throw new Error("unitBootstrap: the statistic is not finite on any resample");
+  boots.sort((a, b) => a - b);
+  const a = (1 - level) / 2;
+  return { estimate: stat(units), lo: quantile(boots, a), hi: quantile(boots, 1 - a), level, units: n };
+}
+
 /** Element-wise a − b of two grids of the same shape (e.g. a reward vs RLVR, same seeds and problems). */
 export function subtractGrids(a: PairedGrid, b: PairedGrid): number[][] {
   if (a.length !== b.length) throw new Error(`paired grids of ${a.length} and ${b.length} seeds`);

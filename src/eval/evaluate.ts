@@ -4,7 +4,7 @@
 
 import { Random } from "../engine/random.ts";
 import type { Grader } from "../grading/index.ts";
-import { largestBatch, type Sample, sample } from "../model/sample.ts";
+import { largestBatch, type Sample, type SampleOptions, sample } from "../model/sample.ts";
 import type { Transformer } from "../model/transformer.ts";
 import { majorityVote, passAtK } from "./metrics.ts";
 
@@ -39,6 +39,8 @@ export interface EvalOptions {
   transitionalRate: (text: string) => number;
   /** Whether a response re-checks a step (default: any transitional word). */
   hasReflection?: (text: string) => boolean;
+  /** Tokens to forbid at each step, greedy and sampled alike (SampleOptions.block). */
+  block?: SampleOptions["block"];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -157,6 +159,7 @@ async function run(
         stopTokens: codec.stopIds ?? [codec.eosId],
         padToken: codec.padId ?? codec.eosId,
         rng: o.rng,
+        ...(o.block ? { block: o.block } : {}),
       })),
     );
     progress(chunk.length);

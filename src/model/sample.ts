@@ -20,6 +20,11 @@ export interface SampleOptions {
   rng?: Random;
   /** false: decode op by op even where the backend has a fused decoder (the reference path). */
   fused?: boolean;
+  /** Token ids a sequence may not draw next, given the tokens it has generated so far (e.g.
+   *  tasks/reflection-block.ts). They get probability 0 and the others are renormalised before the
+   *  draw (top-k / top-p then act on what is left); greedy takes the argmax of the allowed tokens.
+   *  A block decodes op by op: the fused decoder has no hook. An empty list changes nothing. */
+  block?: (generated: readonly number[]) => readonly number[];
 }
 
 export interface Sample {
@@ -91,6 +96,39 @@ export function drawToken(probs: Float64Array, rng: Random, topK = 0, topP = 1):
   return order[keep - 1];
 }
 
+/** The token ids of a vocabulary of V that are not forbidden, in order. */
+export function allowedTokens(V: number, forbidden: readonly number[]): number[] {
+  const banned = new Uint8Array(V);
+  for (const j of forbidden) {
+    if (!Number.isInteger(j) || j < 0 || j >= V)
+      throw new Error(`block: token id ${j} is not in a vocabulary of ${V}`);
+    banned[j] = 1;
+  }
+  const allowed: number[] = [];
+  for (let j = 0; j < V; j++) if (!banned[j]) allowed.push(j);
+  if (!allowed.length) throw new Error("block: every token of the vocabulary is forbidden");
+  return allowed;
+}
+
+/** One decoding step from the (temperature-scaled) logits z: the token, drawn (or the argmax when
+ *  greedy) among `allowed` (null: all), and what the sample records of it. With a restriction, the
+ *  statistics are those of the distribution the token is drawn from: softmax over the allowed
+ *  tokens (renormalised), and self-certainty KL(U || p) with U uniform over the allowed tokens, as
+ *  if the vocabulary were only those. */
+export function pickToken(
+  z: Float64Array,
+  allowed: readonly number[] | null,
+  greedy: boolean,
+  rng: Random,
+  topK = 0,
+  topP = 1,
+): { token: number; logp: number; H: number; sc: number } {
+  const zs = allowed ? Float64Array.from(allowed, (j) => z[j]) : z;
+  const st = distributionStats(zs);
+  const i = greedy ? argmax(zs) : drawToken(st.probs, rng, topK, topP);
+  return { token: allowed ? allowed[i] : i, logp: zs[i] - st.lse, H: st.H, sc: st.sc };
+}
+
 function argmax(z: ArrayLike<number>): number {
   let best = 0;
   for (let j = 1; j < z.length; j++) if (z[j] > z[best]) best = j;
@@ -118,8 +156,8 @@ export function largestBatch(
 
 /** Continue every prompt (token ids) by up to maxNewTokens tokens, all sequences in one batch.
  *  After the prefill, a backend with a fused decoder (Backend.decode) runs the whole loop; else,
- *  and for top-k / top-p, the model runs op by op with the statistics and draws below. Both give
- *  the same tokens and statistics for the same seed. */
+ *  and for top-k / top-p or a block, the model runs op by op with the statistics and draws below.
+ *  Both give the same tokens and statistics for the same seed. */
 export async function sample(model: Transformer, prompts: number[][], o: SampleOptions): Promise<Sample[]> {
   const B = prompts.length;
   if (B === 0) return [];
@@ -145,7 +183,7 @@ export async function sample(model: Transformer, prompts: number[][], o: SampleO
     const lastRows = Int32Array.from(lens, (n, b) => b * Tp + n - 1);
     const logits = tidy(() => model.forwardCached(ids, B, Tp, cache, new Int32Array(B), lastRows));
     try {
-      const plain = (o.topK ?? 0) <= 0 && (o.topP ?? 1) >= 1;
+      const plain = (o.topK ?? 0) <= 0 && (o.topP ?? 1) >= 1 && !o.block;
       const backend = model.embed.backend;
       const plan = plain && o.fused !== false && backend.decode ? model.decoderPlan(cache) : null;
       const fused =
@@ -215,14 +253,15 @@ async function decodeOpByOp(
       const row = last[b];
       const t = temperature > 0 ? temperature : 1;
       for (let j = 0; j < V; j++) z[j] = row[j] / t;
-      const st = distributionStats(z);
-      const tok = temperature === 0 ? argmax(z) : drawToken(st.probs, rng, o.topK ?? 0, o.topP ?? 1);
-      s.tokens.push(tok);
-      s.logp.push(z[tok] - st.lse);
-      s.H.push(st.H);
-      s.sc.push(st.sc);
-      next[b] = tok;
-      if (stop.has(tok)) s.stopped = s.done = true;
+      const forbidden = o.block?.(s.tokens);
+      const allowed = forbidden?.length ? allowedTokens(V, forbidden) : null;
+      const p = pickToken(z, allowed, temperature === 0, rng, o.topK ?? 0, o.topP ?? 1);
+      s.tokens.push(p.token);
+      s.logp.push(p.logp);
+      s.H.push(p.H);
+      s.sc.push(p.sc);
+      next[b] = p.token;
+      if (stop.has(p.token)) s.stopped = s.done = true;
       else if (s.tokens.length >= limit[b]) s.done = true;
       else active++;
     }

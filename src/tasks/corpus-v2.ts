@@ -96,7 +96,7 @@ export function isHardStep(a: number, op: Op, b: number, hardProduct: number): b
 // Wording. Reflection openers all begin with W, H, A, L, O or B, and no other sentence of a
 // solution does (hence "Final answer:", not v1's "Answer:"; a problem statement the writer drifts
 // into is a prompt, not a solution sentence), so blocking reflection at decoding time is one rule (src/tasks/reflection-block.ts).
-const OPENERS = [
+export const OPENERS = [
   "Wait, let me check:",
   "Wait,",
   "Hmm,",
@@ -125,7 +125,7 @@ const CONFIRM_TAILS = [
   "{e} = {v}. Fine.",
 ];
 const HEDGES = ["I think ", "maybe ", "um, ", "uh, ", "probably ", "I guess "];
-const RAMBLE = [
+export const RAMBLE = [
   "I am not sure about this.",
   "This is getting confusing.",
   "Numbers are tricky.",
@@ -139,7 +139,7 @@ const RAMBLE = [
   "I keep going anyway.",
   "It is hard to say.",
 ];
-const GIVE_UP = ["I give up.", "I am not sure what the answer is.", "I cannot finish this.", "No answer then."];
+export const GIVE_UP = ["I give up.", "I am not sure what the answer is.", "I cannot finish this.", "No answer then."];
 const VERBOSE_NEXT = ["Then ", "Next, ", "Then "];
 const VERBOSE_END = ["So the answer is {x}.", "The answer is {x}.", "Therefore the answer is {x}."];
 

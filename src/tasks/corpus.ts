@@ -437,6 +437,8 @@ export interface WrittenEquation {
   value: number;
   /** Inside a reflection passage: a reflection marker occurs earlier in the same sentence. */
   inReflection: boolean;
+  /** For a reflection counted in the reading: the index (in `equations`) of the equation it re-checks. */
+  checks?: number;
 }
 
 export interface SolutionReading {
@@ -488,21 +490,23 @@ export function readSolution(text: string): SolutionReading {
     confirmations: 0,
     breakages: 0,
   };
-  let last: WrittenEquation | undefined;
-  for (const e of equations) {
+  let lastIndex = -1;
+  equations.forEach((e, i) => {
     const right = applyOp(e.a, e.op, e.b) === e.value;
     if (!e.inReflection) {
       reading.steps++;
       if (!right) reading.wrongSteps++;
-      last = e;
-      continue;
+      lastIndex = i;
+      return;
     }
-    if (!last || last.a !== e.a || last.b !== e.b || last.op !== e.op) continue;
+    const last = equations[lastIndex];
+    if (!last || last.a !== e.a || last.b !== e.b || last.op !== e.op) return;
     reading.reflections++;
+    e.checks = lastIndex;
     const lastRight = applyOp(last.a, last.op, last.b) === last.value;
     if (lastRight) right ? reading.confirmations++ : reading.breakages++;
     else right ? reading.fixes++ : reading.missedFixes++;
-    last = e;
-  }
+    lastIndex = i;
+  });
   return reading;
 }
