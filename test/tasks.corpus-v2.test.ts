@@ -53,7 +53,8 @@ describe("v2 corpus", () => {
       const boxes = [...body(d).matchAll(/\\boxed\{(\d+)\}/g)].map((m) => m[1]);
       if (d.drift === "no-answer") assert.equal(boxes.length, 0, d.text);
       if (d.drift === "other-problem" || d.drift === "no-answer") assert.equal(d.correct, false);
-      if (!d.drift && d.style !== "answer-only") assert.equal(d.correct, boxes.at(-1) === d.problem!.answer, d.text);
+      if (!d.drift && d.style !== "answer-only")
+        assert.equal(d.correct, boxes.at(-1) === d.problem!.answer, d.text);
     }
   });
 
@@ -65,7 +66,10 @@ describe("v2 corpus", () => {
     assert.ok(gap > 0.15, `gap ${gap}`);
     // Careful writers never hedge their steps in coupled documents (guesses and drift aside).
     const careful = sol.filter((d) => d.reliability === "careful" && d.style !== "answer-only" && !d.drift);
-    assert.equal(share(careful, (d) => HEDGED.test(body(d))), 0);
+    assert.equal(
+      share(careful, (d) => HEDGED.test(body(d))),
+      0,
+    );
   });
 
   it("at κ = 0 hedging says nothing about correctness, at about the same per-step rate", () => {
@@ -138,7 +142,10 @@ describe("v2 corpus", () => {
     assert.ok(Math.abs(afterHard / hard - m.reflectHardProb) < 0.03, `${afterHard / hard}`);
     assert.ok(Math.abs(afterEasy / easy - m.reflectEasyProb) < 0.01, `${afterEasy / easy}`);
     // Outcome-blind: after wrong hard steps reflection comes at the same rate as after any hard step.
-    assert.ok(Math.abs(reflectHardWrong / hardWrong - m.reflectHardProb) < 0.06, `${reflectHardWrong / hardWrong}`);
+    assert.ok(
+      Math.abs(reflectHardWrong / hardWrong - m.reflectHardProb) < 0.06,
+      `${reflectHardWrong / hardWrong}`,
+    );
     assert.ok(fixed / wrongReflected > 0.8, `${fixed / wrongReflected}`);
   });
 
@@ -170,8 +177,7 @@ describe("v2 corpus", () => {
       const r = readSolution(body(d));
       fixes += r.fixes;
       docFixes += d.fixes;
-      for (const e of r.equations)
-        if (!e.inReflection) assert.ok(applyOp(e.a, e.op, e.b) >= 0);
+      for (const e of r.equations) if (!e.inReflection) assert.ok(applyOp(e.a, e.op, e.b) >= 0);
     }
     assert.ok(docFixes > 50);
     assert.equal(fixes, docFixes);

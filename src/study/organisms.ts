@@ -33,6 +33,8 @@ const V2_LR = 1e-4;
 export function organismStudy(name: string): OrganismStudy {
   const o = (ORGANISM_STUDIES as Record<string, OrganismStudy>)[name];
   if (!o)
-    throw new Error(`--organism: unknown organism "${name}" (valid: ${Object.keys(ORGANISM_STUDIES).join(", ")})`);
+    throw new Error(
+      `--organism: unknown organism "${name}" (valid: ${Object.keys(ORGANISM_STUDIES).join(", ")})`,
+    );
   return o;
 }

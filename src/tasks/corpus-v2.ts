@@ -139,7 +139,12 @@ export const RAMBLE = [
   "I keep going anyway.",
   "It is hard to say.",
 ];
-export const GIVE_UP = ["I give up.", "I am not sure what the answer is.", "I cannot finish this.", "No answer then."];
+export const GIVE_UP = [
+  "I give up.",
+  "I am not sure what the answer is.",
+  "I cannot finish this.",
+  "No answer then.",
+];
 const VERBOSE_NEXT = ["Then ", "Next, ", "Then "];
 const VERBOSE_END = ["So the answer is {x}.", "The answer is {x}.", "Therefore the answer is {x}."];
 
@@ -185,7 +190,13 @@ export function planSolution(problem: Problem, rng: Rng, m: Readonly<MixtureV2>,
   return drawPlan(problem, rng, m, w, false)!;
 }
 
-function drawPlan(problem: Problem, rng: Rng, m: Readonly<MixtureV2>, w: Writer, slipsOn: boolean): Plan | null {
+function drawPlan(
+  problem: Problem,
+  rng: Rng,
+  m: Readonly<MixtureV2>,
+  w: Writer,
+  slipsOn: boolean,
+): Plan | null {
   const written: number[] = [];
   const events: Event[] = [];
   let slips = 0;
@@ -284,7 +295,10 @@ function renderSolutionV2(
           ? boxed(plan.final)
           : rng.choice(VERBOSE_END).replace("{x}", boxed(plan.final));
   if (end) parts.push(end);
-  return (style === "stepwise" ? "\n" : " ") + parts.join(style === "stepwise" ? "\n" : " ").replaceAll(" \n", "\n");
+  return (
+    (style === "stepwise" ? "\n" : " ") +
+    parts.join(style === "stepwise" ? "\n" : " ").replaceAll(" \n", "\n")
+  );
 }
 
 export interface PretrainDocumentV2 extends PretrainDocument {
