@@ -27,6 +27,7 @@ import { CpuBackend, type CpuStorage } from "./backend.ts";
 import { ropeInvFreq } from "./reference.ts";
 import { WasmHeap } from "./wasm/allocator.ts";
 import { type KernelInvokers, SERIAL, WasmKernels } from "./wasm/calls.ts";
+import { StaticGuard, wasmCheckEnabled } from "./wasm/check.ts";
 import { type DecoderHost, decode, unsupported } from "./wasm/decoder.ts";
 import { instantiate, type Kernels, loadKernelModule, type WasmMemory, wasmApi } from "./wasm/loader.ts";
 import { CTRL_BYTES, ThreadPool } from "./wasm/pool.ts";
@@ -203,8 +204,11 @@ export class WasmBackend implements Backend<CpuStorage> {
     const { module, relaxed } = loadKernelModule();
     const initialPages = Math.max(2, Math.ceil(((opts.initialMiB ?? 16) * 2 ** 20) / 65536));
     this.memory = new wasmApi.Memory({ initial: initialPages, maximum: 65536, shared: true });
-    this.k = instantiate(module, this.memory);
-    this.heap = new WasmHeap(this.memory, Math.max(1024, this.k.heapBase()));
+    const exports = instantiate(module, this.memory);
+    // RLIF_WASM_CHECK=1: every kernel call checked against stray writes to the static data.
+    const guard = wasmCheckEnabled() ? new StaticGuard(this.memory, exports.heapBase()) : null;
+    this.k = guard ? guard.wrapExports(exports) : exports;
+    this.heap = new WasmHeap(this.memory, Math.max(1024, exports.heapBase()));
     this.relaxed = relaxed;
     const ctrl = this.heap.alloc(CTRL_BYTES).ptr;
     let pool: ThreadPool | null = null;
@@ -219,7 +223,7 @@ export class WasmBackend implements Backend<CpuStorage> {
       }
     }
     this.threads = pool ? threads : 1;
-    this.glue = new WasmKernels(this.k, this.heap, this, this.threads);
+    this.glue = new WasmKernels(exports, this.heap, this, this.threads, guard);
     this.glue.pool = pool;
     this.run = this.glue.run;
     this.name = `wasm-simd${relaxed ? "-fma" : ""}-x${this.threads}`;

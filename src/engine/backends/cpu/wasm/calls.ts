@@ -23,6 +23,7 @@ import {
 } from "../../../kernels.ts";
 import type { CpuStorage } from "../backend.ts";
 import type { WasmHeap } from "./allocator.ts";
+import { pointerSlots, type StaticGuard } from "./check.ts";
 import { callKernel, MAX_ARGS } from "./control-block.mjs";
 import type { Kernels } from "./loader.ts";
 import type { ThreadPool } from "./pool.ts";
@@ -128,6 +129,8 @@ class KernelCall {
    *  all MAX_ARGS slots. */
   readonly args = new Float64Array(MAX_ARGS);
   readonly scratchArg: number;
+  /** The argument slots that hold byte offsets (for RLIF_WASM_CHECK). */
+  readonly pointerSlots: readonly number[];
   readonly invoke: (chunks: number, ...a: unknown[]) => boolean;
 
   constructor(
@@ -148,6 +151,7 @@ class KernelCall {
       pos += a.kind === "scratch" ? 2 : 1;
     }
     this.scratchArg = scratch;
+    this.pointerSlots = pointerSlots(spec);
     const bad = (i: number, want: string, got: unknown) =>
       new Error(`wasm backend: ${spec.name} argument ${spec.args[i].name} must be ${want}, got ${got}`);
     const small = (i: number, have: number, want: number) =>
@@ -198,7 +202,16 @@ export class WasmKernels {
     private readonly owner: object,
     /** Threads the scratch is laid out for (1 + workers). */
     readonly threads: number,
+    /** RLIF_WASM_CHECK's guard (check.ts), or null: then dispatch is the plain one. */
+    guard: StaticGuard | null = null,
   ) {
+    if (guard)
+      this.dispatch = (call, chunks) => {
+        const { spec, args } = call;
+        guard.checkPointers(spec.name, spec, call.pointerSlots, args);
+        WasmKernels.prototype.dispatch.call(this, call, chunks);
+        guard.checkStatic(spec.name, spec, args);
+      };
     const run: Record<string, unknown> = {};
     CHUNKED_KERNELS.forEach((name, i) => {
       run[name] = new KernelCall(KERNELS[name], i, exports[name], this).invoke;
