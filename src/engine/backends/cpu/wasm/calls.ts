@@ -253,7 +253,9 @@ export class WasmKernels {
     }
     if (this.i32View.buffer !== this.heap.buffer) this.i32View = new Int32Array(this.heap.buffer);
     const view = this.i32View;
-    const off = this.intsPtr >> 2;
+    // Unsigned: offsets past 2 GiB are negative as int32, and a negative typed-array index
+    // is silently dropped (or throws, in set()).
+    const off = this.intsPtr >>> 2;
     if (n === src.length) view.set(src, off);
     else for (let i = 0; i < n; i++) view[off + i] = src[i];
     return this.intsPtr;

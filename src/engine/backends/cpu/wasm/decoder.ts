@@ -128,7 +128,8 @@ export function decode(
     const i32 = new Int32Array(heap.buffer);
     const f32 = new Float32Array(heap.buffer);
     const f64 = new Float64Array(heap.buffer);
-    const w = st >> 2;
+    // Offsets reach 4 GiB: `>>>`, never `>>`, turns them into indices.
+    const w = st >>> 2;
     i32.fill(0, w, w + words);
     for (const [name] of arrays) i32[w + S[name]] = st + 4 * (at[name] as number);
     const arr = (name: keyof typeof S) => w + (at[name] as number);
@@ -144,8 +145,8 @@ export function decode(
       i32[arr("limit") + b] = limit;
       if (limit <= 0) i32[arr("done") + b] = 2;
     }
-    f64[(st >> 3) + S.temperature / 2] = request.temperature > 0 ? request.temperature : 1;
-    f64[(st >> 3) + S.logV / 2] = Math.log(V);
+    f64[(st >>> 3) + S.temperature / 2] = request.temperature > 0 ? request.temperature : 1;
+    f64[(st >>> 3) + S.logV / 2] = Math.log(V);
     // The prefill's rows, gathered once.
     const src = (request.logits as WasmStorage).clean();
     for (let b = 0; b < B; b++)
@@ -216,7 +217,7 @@ function writePlan(
   const { d, Hq, Hkv, D, ff, V } = plan.dims;
   const i32 = new Int32Array(host.heap.buffer);
   const f32 = new Float32Array(host.heap.buffer);
-  const w = ptr >> 2;
+  const w = ptr >>> 2;
   i32.fill(0, w, w + PLAN_WORDS + LAYER_WORDS * plan.layers.length);
   const dims = { L: plan.layers.length, dim: d, Hq, Hkv, D, ff, V, capacity: plan.capacity };
   for (const [k, v] of Object.entries(dims)) i32[w + P[k as keyof typeof dims]] = v;
