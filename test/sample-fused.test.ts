@@ -5,26 +5,17 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { WasmBackend } from "../src/engine/backends/cpu/wasm-backend.ts";
 import { Random } from "../src/engine/random.ts";
-import { getBackend, setBackend } from "../src/engine/tensor.ts";
+import { getBackend } from "../src/engine/tensor.ts";
 import { loadModel } from "../src/model/checkpoint.ts";
 import { parseModelConfig } from "../src/model/config.ts";
 import { largestBatch, type Sample, type SampleOptions, sample } from "../src/model/sample.ts";
 import { KVCache, Transformer } from "../src/model/transformer.ts";
+import { withBackendAsync } from "./helpers/backend.ts";
 
 const backends = [new WasmBackend({ threads: 1 }), new WasmBackend({ threads: 2 })];
 after(() => {
   for (const b of backends) b.dispose();
 });
-
-async function withBackend<T>(b: WasmBackend, fn: () => Promise<T>): Promise<T> {
-  const prev = getBackend();
-  setBackend(b);
-  try {
-    return await fn();
-  } finally {
-    setBackend(prev);
-  }
-}
 
 /** Everything a sample carries, as plain numbers (Float32 values exactly). */
 function flat(samples: Sample[]) {
@@ -68,7 +59,7 @@ describe("fused decoding equals the op-by-op path", () => {
     for (const be of backends)
       for (const temperature of [1, 0.7, 0])
         test(`${name}, ${be.threads} thread(s), temperature ${temperature}`, async () => {
-          await withBackend(be, async () => {
+          await withBackendAsync(be, async () => {
             const config = parseModelConfig({
               vocab_size: 29,
               hidden_size: 32,
@@ -98,7 +89,7 @@ describe("fused decoding equals the op-by-op path", () => {
     const runs = [];
     for (const be of backends)
       runs.push(
-        await withBackend(be, async () => {
+        await withBackendAsync(be, async () => {
           const model = loadModel(new URL("../models/organism-base", import.meta.url).pathname);
           const ps = Array.from({ length: 24 }, (_, b) => prompts[b % prompts.length].map((t) => t + 30));
           const o = { maxNewTokens: 40, temperature: 1, stopTokens: [0], padToken: 1, seed: 5 };
@@ -110,7 +101,7 @@ describe("fused decoding equals the op-by-op path", () => {
   });
 
   test("top-p, maxNewTokens 0, and a model the kernels do not take run op by op", async () => {
-    await withBackend(backends[1], async () => {
+    await withBackendAsync(backends[1], async () => {
       const config = parseModelConfig({
         vocab_size: 29,
         hidden_size: 32,
@@ -153,7 +144,7 @@ describe("fused decoding equals the op-by-op path", () => {
   });
 
   test("greedy responses do not depend on the batch (what evaluation's batching relies on)", async () => {
-    await withBackend(backends[1], async () => {
+    await withBackendAsync(backends[1], async () => {
       const model = loadModel(new URL("../models/organism-base", import.meta.url).pathname);
       const o = { maxNewTokens: 30, temperature: 0, stopTokens: [0], padToken: 1 };
       for (const fused of [true, false]) {
@@ -170,7 +161,7 @@ describe("fused decoding equals the op-by-op path", () => {
   });
 
   test("decoding leaves the backend's memory as it found it", async () => {
-    await withBackend(backends[1], async () => {
+    await withBackendAsync(backends[1], async () => {
       const model = loadModel(new URL("../models/organism-base", import.meta.url).pathname);
       const o = { maxNewTokens: 30, temperature: 1, stopTokens: [0], padToken: 1, seed: 9 };
       await sample(model, prompts, o); // first run: scratch and rope tables grow to size

@@ -27,6 +27,17 @@ after(() => {
 /** decode.ts's WEIGHTS array: its length word, at the address the brief of the trap named. */
 const STATIC_BYTE = 1292;
 
+/** Runs fn with the static byte flipped (as a stray write would), restoring it after. */
+function withStaticWrite(be: WasmBackend, fn: () => void): void {
+  const bytes = new Uint8Array(be.memory.buffer);
+  bytes[STATIC_BYTE] ^= 0xff;
+  try {
+    fn();
+  } finally {
+    bytes[STATIC_BYTE] ^= 0xff;
+  }
+}
+
 function vectors(be: WasmBackend) {
   const y = be.alloc(64);
   const x = be.alloc(64);
@@ -49,10 +60,7 @@ describe("RLIF_WASM_CHECK", () => {
   });
 
   it("catches a JavaScript write into the static data at the next kernel call", () => {
-    const bytes = new Uint8Array(checked.memory.buffer);
-    const old = bytes[STATIC_BYTE];
-    bytes[STATIC_BYTE] = old ^ 0xff;
-    try {
+    withStaticWrite(checked, () => {
       const { y, x } = vectors(checked);
       assert.throws(
         () => checked.axpy(y, x, 1),
@@ -60,9 +68,7 @@ describe("RLIF_WASM_CHECK", () => {
           /static data \[0, \d+\) changed at bytes 1292\.\.1292/.test(e.message) &&
           /found after axpy\(y = \d+, x = \d+, alpha = 1, n = 64\)/.test(e.message),
       );
-    } finally {
-      bytes[STATIC_BYTE] = old;
-    }
+    });
     // Restored: calls pass again.
     const { y, x } = vectors(checked);
     checked.axpy(y, x, 1);
@@ -84,15 +90,10 @@ describe("RLIF_WASM_CHECK", () => {
   });
 
   it("is off without the variable: the same write goes unnoticed", () => {
-    const bytes = new Uint8Array(plain.memory.buffer);
-    const old = bytes[STATIC_BYTE];
-    bytes[STATIC_BYTE] = old ^ 0xff;
-    try {
+    withStaticWrite(plain, () => {
       const { y, x } = vectors(plain);
       plain.axpy(y, x, 1);
       assert.equal(y.data[0], 3);
-    } finally {
-      bytes[STATIC_BYTE] = old;
-    }
+    });
   });
 });

@@ -8,10 +8,9 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { WasmBackend, type WasmStorage } from "../src/engine/backends/cpu/wasm-backend.ts";
-import { getBackend, setBackend } from "../src/engine/tensor.ts";
-import { parseModelConfig } from "../src/model/config.ts";
+import { loadModel } from "../src/model/checkpoint.ts";
 import { type Sample, sample } from "../src/model/sample.ts";
-import { Transformer } from "../src/model/transformer.ts";
+import { withBackendAsync } from "./helpers/backend.ts";
 
 const be = new WasmBackend({ threads: 2 });
 after(() => be.dispose());
@@ -20,28 +19,8 @@ const prompts = Array.from({ length: 9 }, (_, b) =>
   Array.from({ length: 2 + ((b * 3) % 5) }, (_, i) => 2 + ((b * 7 + i * 5) % 27)),
 );
 
-const config = parseModelConfig({
-  vocab_size: 29,
-  hidden_size: 32,
-  intermediate_size: 48,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 24,
-  initializer_range: 0.5,
-});
-const o = { maxNewTokens: 12, temperature: 1, stopTokens: [3], padToken: 1, seed: 5 };
+const o = { maxNewTokens: 12, temperature: 1, stopTokens: [0], padToken: 1, seed: 5 };
 const plain = (ss: Sample[]) => ss.map((s) => ({ ...s, logp: Array.from(s.logp) }));
-
-async function withBackend(fn: () => Promise<void>): Promise<void> {
-  const prev = getBackend();
-  setBackend(be);
-  try {
-    await fn();
-  } finally {
-    setBackend(prev);
-  }
-}
 
 /** An embedding lookup of n ids (staged into the memory by the glue), checked. */
 function embed(n: number): void {
@@ -65,11 +44,11 @@ describe("wasm backend above 2 GiB", () => {
   // The study's case: the index staging block was made early, below 2 GiB; the model and the
   // decoder's blocks come from above.
   it("decodes fused as op by op when the decoder's blocks lie past 2^31", async () => {
-    await withBackend(async () => {
+    await withBackendAsync(be, async () => {
       embed(64);
       be.alloc(2 ** 29); // kept: the heap's top moves past 2^31 bytes
       assert.ok(be.memoryStats().capacity > 2 ** 31);
-      const model = Transformer.init(config, 7);
+      const model = loadModel(new URL("../models/organism-instruct", import.meta.url).pathname);
       assert.ok((model.embed.storage as WasmStorage).ptr >= 2 ** 31);
       const calls = () => be.calls.parallel + be.calls.serial;
       const c0 = calls();
@@ -82,7 +61,7 @@ describe("wasm backend above 2 GiB", () => {
   });
 
   it("stages an index array past 2^31", async () => {
-    await withBackend(async () => {
+    await withBackendAsync(be, async () => {
       embed(4096); // more ids than staged so far: a new staging block, from above 2^31
     });
   });

@@ -15,6 +15,17 @@ export function withBackend<T>(b: Backend, fn: () => T): T {
   }
 }
 
+/** withBackend for an async fn: the previous backend comes back once fn's promise settles. */
+export async function withBackendAsync<T>(b: Backend, fn: () => Promise<T>): Promise<T> {
+  const prev = getBackend();
+  setBackend(b);
+  try {
+    return await fn();
+  } finally {
+    setBackend(prev);
+  }
+}
+
 export interface NormwiseError {
   /** max |ours - ref| */
   abs: number;
