@@ -10,14 +10,14 @@ import type { Backend } from "../src/engine/backend.ts";
 import { CpuBackend } from "../src/engine/backends/cpu/backend.ts";
 import type { WebGpuBackend } from "../src/engine/backends/webgpu/backend.ts";
 import { AdamW, clipGradNormAsync } from "../src/engine/optim.ts";
-import { backward, getBackend, noGrad, setBackend, tidy } from "../src/engine/tensor.ts";
+import { backward, noGrad, tidy } from "../src/engine/tensor.ts";
 import { loadModel } from "../src/model/checkpoint.ts";
 import { parseModelConfig } from "../src/model/config.ts";
 import { nextTokenLoss } from "../src/model/loss.ts";
 import { readSafetensorsFileF64 } from "../src/model/safetensors.ts";
 import { sample } from "../src/model/sample.ts";
 import { KVCache, Transformer } from "../src/model/transformer.ts";
-import { normwiseError } from "./helpers/backend.ts";
+import { normwiseError, withBackendAsync } from "./helpers/backend.ts";
 import { skipWebGpu, testGpuBackend } from "./helpers/webgpu.ts";
 
 const FIXTURES = new URL("./fixtures/golden/", import.meta.url).pathname;
@@ -27,16 +27,6 @@ before(async () => {
   if (!skipWebGpu) gpu = await testGpuBackend();
 });
 after(() => gpu?.dispose());
-
-async function onBackend<T>(b: Backend, fn: () => Promise<T>): Promise<T> {
-  const prev = getBackend();
-  setBackend(b);
-  try {
-    return await fn();
-  } finally {
-    setBackend(prev);
-  }
-}
 
 const relError = (ours: ArrayLike<number>, ref: ArrayLike<number>, what: string) =>
   normwiseError(ours, ref, what).rel;
@@ -58,7 +48,7 @@ const seqs = [
 
 /** One training step: loss, gradients, clipping and an AdamW update; returns what the host sees. */
 async function trainStep(b: Backend) {
-  return onBackend(b, async () => {
+  return withBackendAsync(b, async () => {
     const model = Transformer.init(config, 3);
     const opt = new AdamW(model.parameters(), { lr: 1e-2, eps: 1e-3, weightDecay: 0.1 });
     const ids = Int32Array.from(seqs.flat());
@@ -92,7 +82,7 @@ describeGpu("model on the WebGPU backend", () => {
         assert.ok(t, `golden.safetensors lacks ${name}`);
         return t.data;
       };
-      await onBackend(gpu, async () => {
+      await withBackendAsync(gpu, async () => {
         const idsT = golden.get("input_ids")!;
         const [B, T] = idsT.shape;
         const ids = Int32Array.from(idsT.data);
@@ -134,7 +124,7 @@ describeGpu("model on the WebGPU backend", () => {
   });
 
   test("KV-cache decoding gives the logits of a full forward pass", async () => {
-    await onBackend(gpu, async () => {
+    await withBackendAsync(gpu, async () => {
       const model = Transformer.init(config, 3);
       const T = 9;
       const V = config.vocab_size;
@@ -169,7 +159,7 @@ describeGpu("model on the WebGPU backend", () => {
 
   test("greedy generation gives the CPU backend's tokens", async () => {
     const generate = (b: Backend) =>
-      onBackend(b, async () => {
+      withBackendAsync(b, async () => {
         const model = Transformer.init(config, 5);
         const out = await sample(model, [[1, 2, 3], [7]], { maxNewTokens: 12, temperature: 0 });
         for (const p of model.parameters().values()) p.dispose();
@@ -185,7 +175,7 @@ describeGpu("model on the WebGPU backend", () => {
   });
 
   test("memory stays flat over many small training steps", async () => {
-    await onBackend(gpu, async () => {
+    await withBackendAsync(gpu, async () => {
       const model = Transformer.init(config, 4);
       const opt = new AdamW(model.parameters(), { lr: 1e-3 });
       const ids = Int32Array.from(seqs.flat());
