@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { isFinished } from "../src/analysis/runs.ts";
+import { conditionKey } from "../src/analysis/summary.ts";
 import { createWasmBackend } from "../src/engine/backends/cpu/wasm-backend.ts";
 import { getBackend, setBackend } from "../src/engine/tensor.ts";
 import { executeStudy } from "../src/study/execute.ts";
@@ -88,12 +89,13 @@ describe("study resume", () => {
       assert.equal(g.cfg.guard.entropy_drop, PROFILES.full.guard?.entropy_drop);
       assert.equal(g.guardEnds, true);
     }
-    // 20 base + 10 instruct + 20 mixed (α > 0) + 3 guard runs, and 5 α = 0 entries shared with base.
-    assert.equal(new Set(plan.map((r) => r.dir)).size, 53);
+    // 20 base + 10 instruct + 20 mixed (α > 0) + 3 guard runs, 5 α = 0 entries shared with base,
+    // and 7 conditions beyond the paper × 5 seeds.
+    assert.equal(new Set(plan.map((r) => r.dir)).size, 53 + 35);
     const mix = selectRuns(plan, ["mix"]);
     assert.equal(mix.length, 20);
     assert.ok(mix.every((r) => r.group === "mix" && r.mix && r.alpha !== 0));
-    assert.equal(selectRuns(plan, ["base"]).length, 25, "base trains the α = 0 runs");
+    assert.equal(selectRuns(plan, ["base"]).length, 25 + 35, "base trains the α = 0 runs and the methods");
     // Test on organism:test-id at 0, the pre-registered early step and the end; validation on
     // organism:val-id at every evaluation step; every evaluation step's checkpoint kept.
     const c = plan[0].cfg;
@@ -102,6 +104,87 @@ describe("study resume", () => {
       ["organism:test-id", 512, 8, "16", "organism:val-id", 128, 8],
     );
     assert.ok(c.keep_checkpoints > c.steps / c.eval.every);
+  });
+
+  test("the full plan adds the methods beyond the paper, each with its overrides, after the paper's runs unchanged", () => {
+    const o = { out: join(root, "plan"), base: "b", instruct: "i" };
+    const plan = planStudy({ ...o, profile: PROFILES.full });
+    const paper = planStudy({ ...o, profile: { ...PROFILES.full, methods: undefined } });
+    // The paper's runs keep their ids, folders, configs and order; the methods come after them.
+    assert.deepEqual(plan.slice(0, paper.length), paper);
+    assert.ok(paper.every((r) => !r.method && !r.candidate));
+    for (const id of ["base-self-certainty-s0", "base-correctness-s4", "instruct-correctness-s2", "mix-a0.25-s1"])
+      assert.ok(paper.some((r) => r.id === id && r.dir === join(o.out, "runs", id)), id);
+    const added = plan.slice(paper.length);
+    assert.equal(added.length, 35);
+    const s0 = added.filter((r) => r.seed === 0);
+    assert.deepEqual(
+      s0.map((r) => [r.id, r.group, r.reward, conditionKey(r)]),
+      [
+        ["base-random-s0", "base", "random", "base/random"],
+        ["base-majority-vote-s0", "base", "majority-vote", "base/majority-vote"],
+        ["base-random-mb4-s0", "base", "random", "base/random-mb4"],
+        ["base-random-mb4-noclip-s0", "base", "random", "base/random-mb4-noclip"],
+        ["base-self-certainty-mb4-s0", "base", "self-certainty", "base/self-certainty-mb4"],
+        ["base-self-certainty-klcov-mb4-k0.002-s0", "base", "self-certainty", "base/self-certainty-klcov-mb4-k0.002"],
+        ["base-self-certainty-klcov-mb4-k0.01-s0", "base", "self-certainty", "base/self-certainty-klcov-mb4-k0.01"],
+      ],
+    );
+    const cfg = (id: string) => s0.find((r) => r.id === id)!.cfg;
+    const algo = (id: string) => {
+      const a = cfg(id).algo;
+      return [a.policy_loss, a.mini_batches, a.cov_ratio, a.kl_cov_coef];
+    };
+    // The control and the vote train exactly as the paper's internal rewards do (vanilla, 1 update).
+    const paperAlgo = paper.find((r) => r.id === "base-self-certainty-s0")?.cfg.algo;
+    assert.deepEqual(cfg("base-random-s0").algo, paperAlgo);
+    assert.deepEqual(cfg("base-majority-vote-s0").algo, paperAlgo);
+    assert.equal(cfg("base-random-s0").reward_options.random_p, 0.5);
+    assert.deepEqual(algo("base-random-mb4-s0").slice(0, 2), ["vanilla", 4]);
+    assert.deepEqual(algo("base-random-mb4-noclip-s0").slice(0, 2), ["unclipped", 4]);
+    assert.deepEqual(algo("base-self-certainty-mb4-s0").slice(0, 2), ["vanilla", 4]);
+    assert.deepEqual(algo("base-self-certainty-klcov-mb4-k0.002-s0"), ["kl-cov", 4, 0.002, 1]);
+    assert.deepEqual(algo("base-self-certainty-klcov-mb4-k0.01-s0"), ["kl-cov", 4, 0.01, 1]);
+    // Everything else is the profile's (evaluation, rollouts, lr) and each method has all 5 seeds.
+    const { out: _a, reward: _b, reward_options: _c, algo: _d, ...rest } = cfg("base-self-certainty-klcov-mb4-k0.01-s0");
+    const { out: _e, reward: _f, reward_options: _g, algo: _h, ...paperRest } = paper[0].cfg;
+    assert.deepEqual(rest, paperRest);
+    assert.equal(new Set(added.map((r) => conditionKey(r))).size, 7);
+    assert.ok([...new Set(added.map((r) => conditionKey(r)))].every((k) => added.filter((r) => conditionKey(r) === k).length === 5));
+    // The quick profile has none (npm start stays as it was).
+    assert.equal(PROFILES.quick.methods, undefined);
+    assert.ok(planStudy({ ...o, profile: PROFILES.quick }).every((r) => !r.method));
+  });
+
+  test("a method's bad setting is an error naming the run and the field", () => {
+    const profile = {
+      ...PROFILES.quick,
+      methods: [{ name: "x", reward: "random", config: { algo: { policy_loss: "nope" } } }],
+    };
+    assert.throws(
+      () => planStudy({ out: join(root, "bad"), base: "b", instruct: "i", profile }),
+      /study run base-x-s0[^]*algo\.policy_loss/,
+    );
+  });
+
+  test("methods may be added to a study folder, not changed or removed", () => {
+    const dir = join(root, "grow");
+    mkdirSync(dir, { recursive: true });
+    const plan = join(dir, "plan.json");
+    const ids = { base: "organism-base", instruct: "organism-instruct" };
+    const { methods, ...before } = PROFILES.full;
+    writeFileSync(plan, JSON.stringify({ ...ids, profile: before, runs: [] }));
+    checkSameStudy(plan, { ...ids, profile: PROFILES.full }); // a study from before the methods
+    writeFileSync(plan, JSON.stringify({ ...ids, profile: { ...before, methods: methods?.slice(0, 2) }, runs: [] }));
+    checkSameStudy(plan, { ...ids, profile: PROFILES.full }); // more methods than it had
+    const changed = methods?.map((m, i) => (i === 0 ? { ...m, config: { reward_options: { random_p: 0.3 } } } : m));
+    writeFileSync(plan, JSON.stringify({ ...ids, profile: { ...before, methods: changed }, runs: [] }));
+    assert.throws(() => checkSameStudy(plan, { ...ids, profile: PROFILES.full }), /profile\.methods differ/);
+    writeFileSync(plan, JSON.stringify({ ...ids, profile: PROFILES.full, runs: [] }));
+    assert.throws(
+      () => checkSameStudy(plan, { ...ids, profile: { ...PROFILES.full, methods: methods?.slice(1) } }),
+      /profile\.methods differ/,
+    );
   });
 
   test("two processes share a study: a run locked by a live process is skipped, a stale lock is taken over", async () => {

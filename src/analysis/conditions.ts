@@ -27,8 +27,31 @@ export interface RunInfo {
   seed: number;
   steps: number;
   alpha?: number;
+  /** A base-model condition beyond the paper's (e.g. "random-noclip", the random reward without
+   *  the clip): its name; the paper's runs have none and are named by their reward. */
+  method?: string;
+  /** One of the settings validation chooses among for `method` (e.g. KL-Cov's "k0.002"). */
+  candidate?: string;
   /** Run folder (holds metrics.jsonl). */
   dir: string;
+}
+
+/** What a run's condition is called within its group: the method (and candidate) when it has one,
+ *  else the reward. Run folders are <group>-<name>-s<seed>; the paper's keep <group>-<reward>-s<seed>. */
+export function conditionName(r: { reward: string; method?: string; candidate?: string }): string {
+  if (!r.method) return r.reward;
+  return r.candidate ? `${r.method}-${r.candidate}` : r.method;
+}
+
+/** Whether a run (or condition) is one of the paper's: no method beyond it. */
+export const isPaperCondition = (r: { method?: string }) => !r.method;
+
+/** The method fields of a run, only those it has (the paper's runs' objects stay as they were). */
+export function methodOf(r: { method?: string; candidate?: string }): { method?: string; candidate?: string } {
+  return {
+    ...(r.method !== undefined ? { method: r.method } : {}),
+    ...(r.candidate !== undefined ? { candidate: r.candidate } : {}),
+  };
 }
 
 export interface LoadedRun extends RunInfo {
@@ -39,6 +62,8 @@ export interface ConditionSummary {
   group: RunGroup;
   reward: string;
   alpha?: number;
+  method?: string;
+  candidate?: string;
   seeds: number;
   steps: number;
   /** Problems per held-out evaluation. */
@@ -112,6 +137,7 @@ export function summarizeCondition(
     group: runs[0].group,
     reward: runs[0].reward,
     alpha: runs[0].alpha,
+    ...methodOf(runs[0]),
     seeds: runs.length,
     steps,
     evalN,

@@ -2,7 +2,7 @@
 // by the explicit rules below (also in docs/reproduce.md), never set by hand. One function per
 // finding, listed in FINDINGS; a new finding is one more function there.
 
-import type { ConditionSummary, LoadedRun } from "./conditions.ts";
+import { type ConditionSummary, isPaperCondition, type LoadedRun } from "./conditions.ts";
 import { evalCurve, peakGain, type Spread, spearman } from "./curves.ts";
 
 export type Verdict = "agrees" | "disagrees" | "inconclusive" | "not testable";
@@ -36,8 +36,9 @@ export function signOf(s: Spread | null, margin: number): Sign | null {
 const relFall = (w: { first: Spread | null; last: Spread | null }) =>
   w.first && w.last && w.first.mean > 0 ? (w.first.mean - w.last.mean) / w.first.mean : null;
 
+/** The paper's condition of a group and reward (methods beyond the paper are not findings'). */
 function pick(conds: ConditionSummary[], group: string, reward: string) {
-  return conds.find((c) => c.group === group && c.reward === reward);
+  return conds.find((c) => c.group === group && isPaperCondition(c) && c.reward === reward);
 }
 
 /** "agrees" when a majority of the conditions meet the claim, "disagrees" when none does (and
@@ -55,7 +56,7 @@ export interface FindingContext {
   base: ConditionSummary[];
   /** RLVR (correctness) on the base model. */
   rlvr: ConditionSummary | undefined;
-  /** Whether some run of the study moved held-out accuracy beyond its margin (see `gated`). */
+  /** Whether some run of the paper's conditions moved held-out accuracy beyond its margin (`gated`). */
   sensitive: boolean;
 }
 
@@ -67,7 +68,9 @@ export function findingContext(conds: ConditionSummary[]): FindingContext {
     conds,
     base: INTERNAL.map((r) => pick(conds, "base", r)).filter((c): c is ConditionSummary => !!c),
     rlvr: pick(conds, "base", "correctness"),
-    sensitive: conds.some((c) => signOf(c.peak, c.margin) === "up" || signOf(c.final, c.margin) === "down"),
+    sensitive: conds.some(
+      (c) => isPaperCondition(c) && (signOf(c.peak, c.margin) === "up" || signOf(c.final, c.margin) === "down"),
+    ),
   };
 }
 

@@ -23,3 +23,51 @@ export function peakStep(
   }
   return best?.step ?? null;
 }
+
+/** One setting of a method that validation chooses among (e.g. KL-Cov's k), with its runs'
+ *  validation records: the only records the choice can read. */
+export interface CandidateRuns {
+  label: string;
+  runs: readonly { seed: number; final: number; val: ValRecords }[];
+}
+
+export interface CandidateChoice {
+  chosen: string;
+  /** The common last step the candidates were compared at. */
+  step: number;
+  metric: ProblemMetric;
+  /** Per candidate, the mean over its seeds of the validation accuracy at `step` (over `problems`,
+   *  the fewest any of its runs evaluated). */
+  scores: { label: string; score: number; seeds: number; problems: number }[];
+}
+
+/**
+ * The candidate with the highest validation accuracy at the runs' last step (mean over problems,
+ * then over seeds; the first listed on ties). The last step, because that is where the remedy is
+ * meant to act (keep the gain to the end). Null until every candidate has runs of the same seeds,
+ * all finished at the same step with a validation evaluation there: a choice among unfinished
+ * trials would change as they finish.
+ */
+export function bestCandidate(
+  cands: readonly CandidateRuns[],
+  metric: ProblemMetric = "sampled",
+): CandidateChoice | null {
+  if (!cands.length || cands.some((c) => !c.runs.length)) return null;
+  const seedsOf = (c: CandidateRuns) => JSON.stringify(c.runs.map((r) => r.seed).sort((a, b) => a - b));
+  const step = cands[0].runs[0].final;
+  if (cands.some((c) => seedsOf(c) !== seedsOf(cands[0]) || c.runs.some((r) => r.final !== step)))
+    return null;
+  const scores: CandidateChoice["scores"] = [];
+  for (const c of cands) {
+    const vs = c.runs.map((r) => r.val.mean(step, metric));
+    if (vs.some((v) => v === null || Number.isNaN(v))) return null;
+    scores.push({
+      label: c.label,
+      score: (vs as number[]).reduce((a, b) => a + b, 0) / vs.length,
+      seeds: vs.length,
+      problems: Math.min(...c.runs.map((r) => r.val.at(step)?.size ?? 0)),
+    });
+  }
+  const best = scores.reduce((a, b) => (b.score > a.score ? b : a));
+  return { chosen: best.label, step, metric, scores };
+}

@@ -1,7 +1,7 @@
 // The study's runs as per-problem records (evals.jsonl) grouped into conditions, and the analyses
 // made from them: the verdicts F1–F6 and what each guard variant keeps, all with paired intervals.
 
-import type { LoadedRun } from "./conditions.ts";
+import { conditionName, isPaperCondition, type LoadedRun, methodOf } from "./conditions.ts";
 import { readProblemLines, splitRecords } from "./records.ts";
 import { lastStep } from "./runs.ts";
 import { pairedBootstrap } from "./statistics.ts";
@@ -15,26 +15,29 @@ import {
   type StudyVerdict,
 } from "./verdicts.ts";
 
-/** Runs with per-problem records, grouped into conditions (mix conditions by α). */
+/** Runs with per-problem records, grouped into conditions (mix conditions by α, methods beyond the
+ *  paper by name: conditionName). */
 export function conditionRecords(runs: LoadedRun[]): ConditionRecords[] {
   const byKey = new Map<string, ConditionRecords>();
   for (const r of runs) {
     const lines = readProblemLines(r.dir);
     if (!lines.length) continue;
-    const key = r.group === "mix" ? `mix/${r.alpha}` : `${r.group}/${r.reward}`;
+    const key = r.group === "mix" ? `mix/${r.alpha}` : `${r.group}/${conditionName(r)}`;
     let c = byKey.get(key);
-    if (!c) byKey.set(key, (c = { group: r.group, reward: r.reward, alpha: r.alpha, runs: [] }));
+    if (!c)
+      byKey.set(key, (c = { group: r.group, reward: r.reward, alpha: r.alpha, ...methodOf(r), runs: [] }));
     c.runs.push({ seed: r.seed, final: lastStep(r.metrics), ...splitRecords(lines) });
   }
   return [...byKey.values()];
 }
 
-/** The verdicts on one metric (sampled accuracy is primary, greedy second). */
+/** The verdicts on one metric (sampled accuracy is primary, greedy second), on the paper's
+ *  conditions only. */
 export function studyVerdicts(conds: ConditionRecords[], design: Design): StudyVerdict[] {
-  const base = conds.filter((c) => c.group === "base" && c.reward !== "correctness");
+  const paperBase = conds.filter((c) => c.group === "base" && isPaperCondition(c));
   return decideAll({
-    base,
-    rlvr: conds.find((c) => c.group === "base" && c.reward === "correctness"),
+    base: paperBase.filter((c) => c.reward !== "correctness"),
+    rlvr: paperBase.find((c) => c.reward === "correctness"),
     instruct: conds.filter((c) => c.group === "instruct"),
     mix: conds.filter((c) => c.group === "mix"),
     design,
@@ -83,7 +86,7 @@ export function guardKeeps(runs: LoadedRun[], conds: ConditionRecords[], design:
       };
       const rb = r.metrics.events.find((e) => e.event === "guard-rollback");
       const fired = r.metrics.steps.find((s) => typeof s.guard === "string");
-      const plainAll = conds.find((c) => c.group === "base" && c.reward === r.reward);
+      const plainAll = conds.find((c) => c.group === "base" && isPaperCondition(c) && c.reward === r.reward);
       const plain = plainAll && { ...plainAll, runs: plainAll.runs.filter((x) => x.seed === r.seed) };
       return [
         {

@@ -1,9 +1,18 @@
 // The study's JSON summary (summary.json): what the report shows, computed from the runs and the
 // theory checks. The HTML and Markdown renderers (report/) only format it.
 
-import { type ConditionSummary, type LoadedRun, type RunGroup, summarizeCondition } from "./conditions.ts";
+import {
+  type ConditionSummary,
+  conditionName,
+  isPaperCondition,
+  type LoadedRun,
+  methodOf,
+  type RunGroup,
+  summarizeCondition,
+} from "./conditions.ts";
 import { type Spread, spread, stepCurve } from "./curves.ts";
 import { computeFindings, type Finding, type GuardSummary, guardSummary } from "./findings.ts";
+import { type MethodAnswers, methodAnswers } from "./methods.ts";
 import { conditionRecords, type GuardKeep, guardKeeps, studyVerdicts } from "./study-records.ts";
 import type { TheoryResult } from "./theory.ts";
 import type { Design } from "./verdicts.ts";
@@ -32,6 +41,9 @@ export interface Summary {
   /** The verdicts as paired tests on per-problem records (docs/reproduce.md, "Measurement"):
    *  sampled accuracy (primary) and greedy accuracy; null for runs without records. */
   verdicts: { design: Omit<Design, "metric">; sampled: Finding[]; greedy: Finding[] } | null;
+  /** The questions about the methods beyond the paper (Q1 random control, Q2 KL-Cov) and the
+   *  validation choice of KL-Cov's k; null for runs without records. */
+  methods: MethodAnswers | null;
   /** What each guarded run's rollback targets keep, with paired intervals. */
   guardKeeps: GuardKeep[];
   /** One per guarded run (each against the unguarded run of its reward). */
@@ -43,6 +55,8 @@ export interface Summary {
     id: string;
     group: RunGroup;
     reward: string;
+    method?: string;
+    candidate?: string;
     seed: number;
     alpha?: number;
     steps: number;
@@ -51,8 +65,14 @@ export interface Summary {
   notes: string[];
 }
 
-export const conditionKey = (r: { group: string; reward: string; alpha?: number }) =>
-  r.group === "mix" ? `mix/α=${r.alpha}` : `${r.group}/${r.reward}`;
+/** A condition's key (summary, report): group/reward for the paper's, group/<method> beyond it. */
+export const conditionKey = (r: {
+  group: string;
+  reward: string;
+  alpha?: number;
+  method?: string;
+  candidate?: string;
+}) => (r.group === "mix" ? `mix/α=${r.alpha}` : `${r.group}/${conditionName(r)}`);
 
 function groupConditions(runs: LoadedRun[]): Map<string, LoadedRun[]> {
   const m = new Map<string, LoadedRun[]>();
@@ -87,7 +107,7 @@ export function buildSummary(input: SummaryInput): Summary {
   const guards = input.runs
     .filter((r) => r.group === "guard")
     .flatMap((r) => {
-      const plain = conditions.find((c) => c.group === "base" && c.reward === r.reward);
+      const plain = conditions.find((c) => c.group === "base" && isPaperCondition(c) && c.reward === r.reward);
       const g = guardSummary(r, plain?.final?.mean ?? null, plain?.margin ?? 0);
       return g ? [g] : [];
     });
@@ -107,6 +127,7 @@ export function buildSummary(input: SummaryInput): Summary {
   return {
     profile: input.profile,
     verdicts,
+    methods: design && records.length ? methodAnswers(records, design) : null,
     guardKeeps:
       design && records.length ? guardKeeps(input.runs, records, { ...design, metric: "sampled" }) : [],
     conditions,
@@ -121,6 +142,7 @@ export function buildSummary(input: SummaryInput): Summary {
       id: r.id,
       group: r.group,
       reward: r.reward,
+      ...methodOf(r),
       seed: r.seed,
       alpha: r.alpha,
       steps: r.steps,

@@ -38,6 +38,9 @@ export interface ConditionRecords {
   group: RunGroup;
   reward: string;
   alpha?: number;
+  /** A condition beyond the paper's (RunInfo.method, .candidate). */
+  method?: string;
+  candidate?: string;
   runs: RunRecords[];
 }
 
@@ -51,6 +54,9 @@ export interface Design {
   alpha: number;
   metric: ProblemMetric;
   resamples: number;
+  /** The candidate settings of each method that validation chooses among (method name → labels),
+   *  so a choice waits for all of them; absent: the candidates that have runs. */
+  candidates?: Record<string, string[]>;
 }
 
 export const DEFAULT_DESIGN: Design = {
@@ -113,6 +119,13 @@ export function contrastGrid(
   return pairedGrid(pairs, metric);
 }
 
+/** Both conditions restricted to the seeds they share, in the same order (for seed pairing). */
+export function onCommonSeeds(a: ConditionRecords, b: ConditionRecords): [ConditionRecords, ConditionRecords] {
+  const seeds = a.runs.map((r) => r.seed).filter((s) => b.runs.some((x) => x.seed === s));
+  const pick = (c: ConditionRecords) => ({ ...c, runs: seeds.map((s) => c.runs.find((r) => r.seed === s)!) });
+  return [pick(a), pick(b)];
+}
+
 /** Difference of two conditions' gains (e.g. instruct − base), paired by seed and problem. */
 export function gainContrastGrid(
   a: ConditionRecords,
@@ -120,10 +133,9 @@ export function gainContrastGrid(
   at: At,
   metric: ProblemMetric = "sampled",
 ): number[][] | null {
-  const seeds = a.runs.map((r) => r.seed).filter((s) => b.runs.some((x) => x.seed === s));
-  const pick = (c: ConditionRecords) => ({ ...c, runs: seeds.map((s) => c.runs.find((r) => r.seed === s)!) });
-  const ga = gainGrid(pick(a), at, 0, metric);
-  const gb = gainGrid(pick(b), at, 0, metric);
+  const [pa, pb] = onCommonSeeds(a, b);
+  const ga = gainGrid(pa, at, 0, metric);
+  const gb = gainGrid(pb, at, 0, metric);
   if (!ga || !gb || ga[0].length !== gb[0].length) return null;
   return subtractGrids(ga, gb);
 }
@@ -133,7 +145,7 @@ function boot(d: number[][] | null, design: Design, salt: number): Interval | nu
 }
 
 /** Holm over a family of effects (nulls skipped); returns the effects with pAdj set. */
-function family(effects: (Effect | null)[]): (Effect | null)[] {
+export function family(effects: (Effect | null)[]): (Effect | null)[] {
   const present = effects.filter((e): e is Effect => !!e);
   const adj = holm(present.map((e) => e.interval.p));
   present.forEach((e, i) => {
@@ -142,7 +154,7 @@ function family(effects: (Effect | null)[]): (Effect | null)[] {
   return effects;
 }
 
-const pts = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
+export const pts = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
 
 /** "+4.2 pts [+1.0, +7.5], p_Holm 0.01, n = 3 seeds × 512 problems" */
 export function fmtEffect(e: Effect | null | undefined): string {
@@ -179,12 +191,13 @@ export interface VerdictInputs {
 
 const INTERNAL = ["self-certainty", "token-entropy", "trajectory-entropy"];
 
-const significantUp = (e: Effect | null, alpha: number) =>
+export const significantUp = (e: Effect | null, alpha: number) =>
   !!e && e.interval.estimate > 0 && (e.pAdj ?? e.interval.p) < alpha;
-const significantDown = (e: Effect | null, alpha: number) =>
+export const significantDown = (e: Effect | null, alpha: number) =>
   !!e && e.interval.estimate < 0 && (e.pAdj ?? e.interval.p) < alpha;
 
-function effect(label: string, d: number[][] | null, design: Design, salt: number): Effect | null {
+/** A paired effect with its bootstrap interval (seeded by `salt`), or null without data. */
+export function effect(label: string, d: number[][] | null, design: Design, salt: number): Effect | null {
   const iv = boot(d, design, salt);
   return iv ? { label, interval: iv } : null;
 }

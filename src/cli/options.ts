@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
+import { deepMerge } from "../util/merge.ts";
 
 type AnySchema = z.ZodType;
 
@@ -133,17 +134,6 @@ export function resolveConfig<S extends AnySchema>(
     }
   }
   return validateConfig(schema, raw, file ? `${file} and flags` : "flags");
-}
-
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const av = out[k];
-    if (v && typeof v === "object" && !Array.isArray(v) && av && typeof av === "object" && !Array.isArray(av))
-      out[k] = deepMerge(av as Record<string, unknown>, v as Record<string, unknown>);
-    else out[k] = v;
-  }
-  return out;
 }
 
 /** --resume and --restart: the same on every command that trains in a run folder. */

@@ -23,7 +23,8 @@ export function registerReproduce(program: Command): void {
     .command("reproduce")
     .description(
       "run the paper's study on the organism (base: 4 rewards; instruct: self-certainty and correctness; " +
-        "weight mixing; guard) and write <out>/report.html and <out>/summary.json. Re-running resumes: " +
+        "weight mixing; guard; the full profile also runs a random-reward control, majority vote and " +
+        "self-certainty with KL-Cov, in group base) and write <out>/report.html and <out>/summary.json. Re-running resumes: " +
         "finished runs are skipped, interrupted ones continue from their last checkpoint. Several processes " +
         "may share one --out (each run is locked while trained), e.g. one per core with --threads 1.",
     )

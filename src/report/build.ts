@@ -2,7 +2,7 @@
 // self-contained HTML page (inline CSS and SVG; no scripts, no external resources) and the
 // findings as Markdown.
 
-import type { ConditionSummary, LoadedRun } from "../analysis/conditions.ts";
+import { type ConditionSummary, conditionName, isPaperCondition, type LoadedRun } from "../analysis/conditions.ts";
 import { type Curve, evalCurve, type Spread, stepCurve } from "../analysis/curves.ts";
 import { type Finding, fmtSpread } from "../analysis/findings.ts";
 import { conditionKey, evaluatedSamples, type Summary, type SummaryInput } from "../analysis/summary.ts";
@@ -26,7 +26,8 @@ function table(head: string[], body: (string | number)[][], cls = ""): string {
 function seriesBy(runs: LoadedRun[], curve: (r: LoadedRun) => Curve): Series[] {
   const m = new Map<string, Curve[]>();
   for (const r of runs) {
-    const label = r.group === "mix" ? `α=${r.alpha}` : r.group === "guard" ? `${r.reward} + guard` : r.reward;
+    const label =
+      r.group === "mix" ? `α=${r.alpha}` : r.group === "guard" ? `${r.reward} + guard` : conditionName(r);
     const l = m.get(label);
     if (l) l.push(curve(r));
     else m.set(label, [curve(r)]);
@@ -50,7 +51,7 @@ export function reportCharts(
 ): { section: string; title: string; spec: Spec }[] {
   const out: { section: string; title: string; spec: Spec }[] = [];
   for (const group of ["base", "instruct"] as const) {
-    const rs = input.runs.filter((r) => r.group === group);
+    const rs = input.runs.filter((r) => r.group === group && isPaperCondition(r));
     if (!rs.length) continue;
     out.push({
       section: group,
@@ -119,8 +120,28 @@ export function reportCharts(
         ),
       });
   }
+  // Beyond the paper: the methods' runs beside the paper's self-certainty on the base model.
+  const methodRuns = input.runs.filter(
+    (r) => r.group === "base" && (!isPaperCondition(r) || r.reward === "self-certainty"),
+  );
+  const sampled = evaluatedSamples(methodRuns);
+  if (methodRuns.some((r) => !isPaperCondition(r)))
+    for (const [title, curve] of [
+      [
+        sampled ? "held-out sampled accuracy (mean@k, T = 1)" : "held-out greedy accuracy",
+        (r: LoadedRun) => evalCurve(r.metrics, sampled ? "mean_at_k" : "greedy_accuracy"),
+      ],
+      ["mean token entropy (nats)", (r: LoadedRun) => stepCurve(r.metrics, "mean_token_entropy")],
+    ] as const)
+      out.push({
+        section: "methods",
+        title: `methods: ${title}`,
+        spec: curveChart(seriesBy(methodRuns, curve), { title, y: title, width: 420, height: 240 }),
+      });
   for (const g of input.runs.filter((r) => r.group === "guard")) {
-    const plain = input.runs.filter((r) => r.group === "base" && r.reward === g.reward && r.seed === g.seed);
+    const plain = input.runs.filter(
+      (r) => r.group === "base" && isPaperCondition(r) && r.reward === g.reward && r.seed === g.seed,
+    );
     out.push({
       section: "guard",
       title: `guard: ${g.reward}`,
@@ -202,7 +223,8 @@ export async function renderReport(
       .join("")}</div>`;
   const findingsTable = (
     fs: Finding[],
-  ) => `<table class="findings"><thead><tr><th>id</th><th>paper</th><th>organism</th><th>verdict</th><th>rule</th></tr></thead><tbody>
+    claim = "paper",
+  ) => `<table class="findings"><thead><tr><th>id</th><th>${claim}</th><th>organism</th><th>verdict</th><th>rule</th></tr></thead><tbody>
 ${fs
   .map(
     (x) =>
@@ -274,6 +296,17 @@ ${findingsTable(summary.sampled.findings)}`
       ...corrNames.map((n) => fmtSpread(c[n] ?? null, 2)),
     ]),
   );
+  const mq = summary.methods;
+  const methodsHtml = mq
+    ? `<p class="muted">Conditions on the base model that the paper does not have (docs/reproduce.md, “Beyond the paper”): a random reward (Bernoulli(0.5), no signal) trained exactly like the internal rewards; TTRL's majority vote; and, with 4 updates per rollout batch (with one, the PPO ratio is 1 and neither the clip nor KL-Cov acts), the random reward with the clip on and off, and self-certainty without and with KL-Cov, whose k is chosen on the validation split${
+        mq.klCovChoice ? ` (${mq.klCovChoice.chosen})` : ""
+      }. Q1 and Q2 are decided by the same paired tests as F1–F6; “agrees” answers yes.</p>
+<h3>Sampled accuracy: primary</h3>
+${findingsTable(mq.sampled, "question")}
+<h3>Greedy accuracy: second metric</h3>
+${findingsTable(mq.greedy, "question")}
+${chartsOf("methods")}`
+    : "<p>No per-problem records: the questions beyond the paper need them.</p>";
   const keepHtml = summary.guardKeeps.length
     ? `<p class="muted">What each guard variant keeps: the test-split gain (vs step 0, sampled accuracy) of the checkpoint it rolls back to: the best by validation accuracy, or label-free (the newest checkpoint before the guard's signals fell). Paired bootstrap over problems (one seed).</p>${table(
         [
@@ -327,6 +360,8 @@ ${findingsTable(summary.sampled.findings)}`
 <p class="muted">Profile <b>${esc(input.profile)}</b>, ${input.runs.length} runs. Reproducing “No Free Lunch: Rethinking Internal Feedback for LLM Reasoning” (arXiv 2506.17219) on the model organism. Spread: ± sample std over seeds (n = seeds); bands: min–max over seeds.</p>
 <h2>Findings</h2>
 ${findings}
+<h2>Beyond the paper: controls and remedies</h2>
+${methodsHtml}
 <h2>Conditions</h2>
 ${conditionsHtml}
 <h2>Base model</h2>
@@ -350,7 +385,10 @@ ${summary.notes.length ? `<h2>Notes</h2><ul>${summary.notes.map((n) => `<li>${es
   return {
     html,
     markdown: v
-      ? `On sampled accuracy (primary; paired tests, docs/reproduce.md):\n\n${findingsMarkdown(v.sampled)}\n\nOn greedy accuracy:\n\n${findingsMarkdown(v.greedy)}\n`
+      ? `On sampled accuracy (primary; paired tests, docs/reproduce.md):\n\n${findingsMarkdown(v.sampled)}\n\nOn greedy accuracy:\n\n${findingsMarkdown(v.greedy)}\n` +
+        (mq
+          ? `\nBeyond the paper, on sampled accuracy:\n\n${findingsMarkdown(mq.sampled)}\n\nOn greedy accuracy:\n\n${findingsMarkdown(mq.greedy)}\n`
+          : "")
       : `${findingsMarkdown(summary.findings)}\n` +
         (summary.sampled
           ? `\nOn sampled accuracy (mean@k, temperature 1):\n\n${findingsMarkdown(summary.sampled.findings)}\n`

@@ -3,7 +3,7 @@
 
 import { readTemplateChoice, TEMPLATE_CHOICE } from "./mix.ts";
 import type { PlannedRun } from "./plan.ts";
-import type { Profile } from "./profiles.ts";
+import type { MethodSpec, Profile } from "./profiles.ts";
 import type { Timings } from "./timings.ts";
 
 export function timingNote(timings: Timings): string[] {
@@ -12,6 +12,27 @@ export function timingNote(timings: Timings): string[] {
   return [
     `Training time: ${ids.reduce((a, k) => a + timings[k], 0).toFixed(0)} s over ${ids.length} runs (${ids.map((k) => `${k} ${timings[k].toFixed(0)} s`).join(", ")}).`,
   ];
+}
+
+/** Nested config as "a.b value" pairs, e.g. "algo.policy_loss unclipped". */
+function dotted(o: Record<string, unknown>, at = ""): string[] {
+  return Object.entries(o).flatMap(([k, v]) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? dotted(v as Record<string, unknown>, `${at}${k}.`)
+      : [`${at}${k} ${String(v)}`],
+  );
+}
+
+/** The methods beyond the paper with their settings (none in the quick profile). */
+export function methodsNote(p: Profile): string[] {
+  if (!p.methods?.length) return [];
+  const one = (m: MethodSpec) =>
+    `${m.name} (reward ${m.reward}${dotted(m.config).map((x) => `, ${x}`).join("")}${
+      m.candidates
+        ? `; chosen on validation among ${m.candidates.map((c) => `${c.label}: ${dotted(c.config).join(", ")}`).join(" / ")}`
+        : ""
+    })`;
+  return [`Beyond the paper, on the base model with every seed: ${p.methods.map(one).join("; ")}.`];
 }
 
 export function profileNote(p: Profile): string {

@@ -3,11 +3,13 @@
 
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { RunGroup, RunInfo } from "../analysis/conditions.ts";
+import { conditionName, methodOf, type RunGroup, type RunInfo } from "../analysis/conditions.ts";
+import { validateConfig } from "../cli/options.ts";
 import { type TrainConfig, TrainConfigSchema } from "../rl/config.ts";
 import { readJsonFile, writeFileAtomic } from "../util/fs.ts";
+import { deepMerge } from "../util/merge.ts";
 import type { MixSpec } from "./mix.ts";
-import type { Profile } from "./profiles.ts";
+import type { MethodSpec, Profile } from "./profiles.ts";
 
 export interface PlannedRun extends RunInfo {
   cfg: TrainConfig;
@@ -33,13 +35,16 @@ interface RunSpec {
   model: string;
   reward: string;
   seed: number;
-  /** Config fields beyond the profile's (a guard). */
+  /** Config fields beyond the profile's (a guard; a method's algorithm or reward options), merged
+   *  into it key by key. */
   extra?: Record<string, unknown>;
+  method?: string;
+  candidate?: string;
 }
 
 function runConfig(o: StudyOptions, r: RunSpec): TrainConfig {
   const p = o.profile;
-  return TrainConfigSchema.parse({
+  const profileConfig = {
     model: r.model,
     out: join(o.out, "runs", r.id),
     seed: r.seed,
@@ -59,8 +64,8 @@ function runConfig(o: StudyOptions, r: RunSpec): TrainConfig {
     // Every evaluation step's checkpoint stays, so the test set can be evaluated afterwards at the
     // steps validation chooses (the peak, a guard's rollback targets).
     keep_checkpoints: Math.floor(p.steps / p.eval.every) + 2,
-    ...r.extra,
-  });
+  };
+  return validateConfig(TrainConfigSchema, deepMerge(profileConfig, r.extra ?? {}), `study run ${r.id}`);
 }
 
 function plannedRun(o: StudyOptions, r: RunSpec, more: Partial<PlannedRun> = {}): PlannedRun {
@@ -72,6 +77,7 @@ function plannedRun(o: StudyOptions, r: RunSpec, more: Partial<PlannedRun> = {})
     model,
     reward,
     seed,
+    ...methodOf(r),
     steps: o.profile.steps,
     dir: cfg.out,
     cfg,
@@ -134,7 +140,26 @@ export function planStudy(o: StudyOptions): PlannedRun[] {
       runs.push(plannedRun(o, spec, { guardEnds: true }));
     }
   }
+  // Added after the paper's runs, so a study started before them keeps its order.
+  for (const seed of p.seeds)
+    for (const m of p.methods ?? []) for (const spec of methodRuns(o, m, seed)) runs.push(plannedRun(o, spec));
   return runs;
+}
+
+/** A method's runs of one seed: one, or one per candidate setting that validation chooses among. */
+function methodRuns(o: StudyOptions, m: MethodSpec, seed: number): RunSpec[] {
+  const one = (candidate?: { label: string; config: Record<string, unknown> }): RunSpec => {
+    const who = { reward: m.reward, method: m.name, ...(candidate ? { candidate: candidate.label } : {}) };
+    return {
+      id: `base-${conditionName(who)}-s${seed}`,
+      group: "base",
+      model: o.base,
+      seed,
+      ...who,
+      extra: candidate ? deepMerge(m.config, candidate.config) : m.config,
+    };
+  };
+  return m.candidates?.length ? m.candidates.map(one) : [one()];
 }
 
 /** Keys whose values differ between two JSON values, as dotted paths. */
@@ -165,12 +190,24 @@ export function checkSameStudy(
   } catch (e) {
     throw new Error(`unreadable study plan: ${(e as Error).message}; move it away to start the study afresh`);
   }
-  const diff = jsonDiff({ profile: old.profile, base: old.base, instruct: old.instruct }, now);
+  const diff = jsonDiff(
+    { profile: old.profile, base: old.base, instruct: old.instruct },
+    { ...now, profile: asBefore(now.profile, old.profile) },
+  );
   if (diff.length)
     throw new Error(
       `${dirname(planPath)} holds a study with other settings (${diff.join(", ")} differ): ` +
         "use another --out, or delete that folder to start again",
     );
+}
+
+/** `now` with only the methods the old profile had: methods may be added to a study folder (their
+ *  runs get new folders and the old runs stay as they were), not changed or removed. */
+function asBefore(now: Profile, old: unknown): Profile {
+  const had = (old as { methods?: MethodSpec[] } | undefined)?.methods ?? [];
+  const { methods, ...rest } = now;
+  const kept = (methods ?? []).filter((m) => had.some((h) => h.name === m.name));
+  return kept.length || had.length ? { ...rest, methods: kept } : rest;
 }
 
 /** The runs `--only` trains: a shared run (mix α = 0) belongs to the group that trains it. */

@@ -1,5 +1,20 @@
-// The study's profiles: which runs (seeds, rewards, mixing α, guard) and how long, how they are
-// evaluated and how many samples the theory checks take.
+// The study's profiles: which runs (seeds, rewards, mixing α, guard, methods beyond the paper) and
+// how long, how they are evaluated and how many samples the theory checks take.
+
+import { METHOD_NAMES as M } from "../analysis/methods.ts";
+
+/** A base-model condition beyond the paper's, trained on every seed like the base rewards; its runs
+ *  are base-<name>-s<seed> and its condition base/<name> (conditionName in analysis/conditions.ts). */
+export interface MethodSpec {
+  name: string;
+  reward: string;
+  /** Config over the profile's, nested as in a YAML config (checked by the train schema). */
+  config: Record<string, unknown>;
+  /** Settings validation chooses among: each is a condition <name>-<label> (runs
+   *  base-<name>-<label>-s<seed>) with these fields over `config`; the one with the best validation
+   *  accuracy at the last step is reported as <name> (bestCandidate in analysis/selection.ts). */
+  candidates?: { label: string; config: Record<string, unknown> }[];
+}
 
 export interface Profile {
   name: string;
@@ -32,6 +47,8 @@ export interface Profile {
   };
   /** Smallest effect of interest (accuracy points / 100): the bound of the equivalence tests. */
   delta: number;
+  /** Conditions beyond the paper (docs/reproduce.md, "Beyond the paper"); absent = none. */
+  methods?: MethodSpec[];
   theory: { prompts: number; samples: number };
 }
 
@@ -49,6 +66,40 @@ const GUARD = {
   patience: 3,
   baseline_steps: 3,
 };
+/** Beyond the paper (issue 16), full profile only: the quick profile stays as it was, to keep
+ *  `npm start` short. With one update per rollout batch, as every other run of the study, the
+ *  policy that scores a batch is the one that sampled it: the PPO ratio is 1 up to rounding (the
+ *  quick study logged clip_frac 0 and ratio_max ≤ 1 + 2e-5 in all 257 steps of its 11 runs), so the clip never acts
+ *  and KL-Cov's |log π − log π_old| is rounding noise. Clip on vs off and KL-Cov are therefore run
+ *  off-policy, with 4 mini-batches per batch (4 updates per step), each against a plain run of the
+ *  same schedule; the random control for the internal rewards keeps their schedule. */
+const OFF_POLICY = { algo: { mini_batches: 4 } };
+const COIN = { reward_options: { random_p: 0.5 } };
+const METHODS: MethodSpec[] = [
+  // The spurious-reward control (Bernoulli(0.5) per sample) and TTRL's vote, as the internal rewards run.
+  { name: M.random, reward: "random", config: COIN },
+  { name: M.majorityVote, reward: "majority-vote", config: {} },
+  // Clip on and off, off-policy.
+  { name: M.randomClip, reward: "random", config: { ...COIN, ...OFF_POLICY } },
+  {
+    name: M.randomNoClip,
+    reward: "random",
+    config: { ...COIN, algo: { ...OFF_POLICY.algo, policy_loss: "unclipped" } },
+  },
+  // KL-Cov (Cui et al. 2025: k = 2e-3 of the response tokens for Qwen2.5-7B, β = 1) against plain
+  // self-certainty on the same schedule; k ∈ {2e-3, 1e-2} chosen on validation.
+  { name: M.selfCertainty, reward: "self-certainty", config: OFF_POLICY },
+  {
+    name: M.klCov,
+    reward: "self-certainty",
+    config: { algo: { ...OFF_POLICY.algo, policy_loss: "kl-cov", kl_cov_coef: 1 } },
+    candidates: [
+      { label: "k0.002", config: { algo: { cov_ratio: 2e-3 } } },
+      { label: "k0.01", config: { algo: { cov_ratio: 1e-2 } } },
+    ],
+  },
+];
+
 export const PROFILES: Record<"quick" | "full", Profile> = {
   quick: {
     name: "quick",
@@ -79,5 +130,6 @@ export const PROFILES: Record<"quick" | "full", Profile> = {
     eval: { every: 8, earlyStep: 16, test: { limit: 512, k: 8 }, val: { limit: 128, k: 8 } },
     delta: 0.05,
     theory: { prompts: 16, samples: 64 },
+    methods: METHODS,
   },
 };

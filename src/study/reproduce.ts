@@ -11,7 +11,7 @@ import type { Summary } from "../analysis/summary.ts";
 import { resolveModelDir } from "../model/open.ts";
 import { withLock } from "../util/lock.ts";
 import { executeStudy, type Trainer } from "./execute.ts";
-import { profileNote, templateNote, timingNote } from "./notes.ts";
+import { methodsNote, profileNote, templateNote, timingNote } from "./notes.ts";
 import { checkSameStudy, planStudy, type StudyOptions, selectRuns, writePlan } from "./plan.ts";
 import { completeTestEvaluations } from "./posthoc.ts";
 import { loadStudyRuns, writeStudyReport } from "./report.ts";
@@ -67,10 +67,18 @@ export async function reproduce(o: ReproduceOptions): Promise<Summary> {
       o.profile,
       log,
     );
-  notes.push(profileNote(o.profile), ...templateNote(runs));
+  notes.push(profileNote(o.profile), ...methodsNote(o.profile), ...templateNote(runs));
   const summary = await writeStudyReport(o.out, {
     profile: o.profile.name,
-    design: { earlyStep: o.profile.eval.earlyStep, delta: o.profile.delta, alpha: 0.05, resamples: 2000 },
+    design: {
+      earlyStep: o.profile.eval.earlyStep,
+      delta: o.profile.delta,
+      alpha: 0.05,
+      resamples: 2000,
+      candidates: Object.fromEntries(
+        (o.profile.methods ?? []).flatMap((m) => (m.candidates ? [[m.name, m.candidates.map((c) => c.label)]] : [])),
+      ),
+    },
     runs: loadStudyRuns(runs),
     theory,
     notes,
