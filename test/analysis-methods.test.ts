@@ -9,7 +9,13 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { LoadedRun } from "../src/analysis/conditions.ts";
-import { decideQ1, decideQ2, klCovCondition, METHOD_NAMES as N, methodAnswers } from "../src/analysis/methods.ts";
+import {
+  decideQ1,
+  decideQ2,
+  klCovCondition,
+  methodAnswers,
+  METHOD_NAMES as N,
+} from "../src/analysis/methods.ts";
 import { EVALS_FILE } from "../src/analysis/records.ts";
 import { readRun } from "../src/analysis/runs.ts";
 import { bestCandidate } from "../src/analysis/selection.ts";
@@ -34,9 +40,15 @@ const withCandidates = { ...design, candidates: { [N.klCov]: KL } };
 // Each condition's sampling noise gets its own stream (run seeds seed·31 + salt never collide).
 let salt = 1;
 /** A paper condition (named by its reward) or, with `method`, one beyond the paper. */
-function cond(reward: string, run: PlantedRun, method?: string, candidate?: string): ConditionRecords {
+function cond(
+  reward: string,
+  run: PlantedRun,
+  method?: string,
+  candidate?: string,
+  problems = opts.problems,
+): ConditionRecords {
   return {
-    ...plantCondition(reward, run, SEEDS, { ...opts, salt: 1000 * salt++ }),
+    ...plantCondition(reward, run, SEEDS, { ...opts, problems, salt: 1000 * salt++ }),
     ...(method ? { method } : {}),
     ...(candidate ? { candidate } : {}),
   };
@@ -76,17 +88,21 @@ describe("Q1: internal rewards against the random-reward control", () => {
   test("an internal reward gaining early over a flat random control is detected, Holm over rewards", () => {
     const q = decideQ1([...internal(earlyGain), cond("random", { shift: flat }, N.random)], design);
     assert.equal(q.verdict, "agrees");
-    assert.match(q.observed, /self-certainty \+\d+\.\d pts \[[^\]]+\], p_Holm [^,]+, n = 3 seeds × 300 problems \(larger\)/);
+    assert.match(
+      q.observed,
+      /self-certainty \+\d+\.\d pts \[[^\]]+\], p_Holm [^,]+, n = 3 seeds × 300 problems \(larger\)/,
+    );
     assert.doesNotMatch(q.observed, /token-entropy [^;]*\(larger\)/, "a flat reward is not larger");
     assert.match(q.rule, /Holm over the rewards/);
   });
 
   test("a random control that gains as much as every internal reward: disagrees", () => {
+    // "No" needs every upper bound below δ: enough problems that 3 seeds' noise stays well inside.
     const all = [
-      cond("self-certainty", { shift: earlyGain }),
-      cond("token-entropy", { shift: earlyGain }),
-      cond("trajectory-entropy", { shift: earlyGain }),
-      cond("random", { shift: earlyGain }, N.random),
+      cond("self-certainty", { shift: earlyGain }, undefined, undefined, 1200),
+      cond("token-entropy", { shift: earlyGain }, undefined, undefined, 1200),
+      cond("trajectory-entropy", { shift: earlyGain }, undefined, undefined, 1200),
+      cond("random", { shift: earlyGain }, N.random, undefined, 1200),
     ];
     assert.equal(decideQ1(all, design).verdict, "disagrees");
   });
@@ -117,7 +133,10 @@ describe("Q2: self-certainty with KL-Cov", () => {
     const q = decideQ2(conds, withCandidates, kl);
     assert.equal(q.verdict, "agrees");
     assert.match(q.observed, /→ k0\.002/);
-    assert.match(q.observed, /at the final step \+\d+\.\d pts \[[^\]]+\], p [^,]+, n = 3 seeds × 300 problems/);
+    assert.match(
+      q.observed,
+      /at the final step \+\d+\.\d pts \[[^\]]+\], p [^,]+, n = 3 seeds × 300 problems/,
+    );
   });
 
   test("KL-Cov declining as well: disagrees", () => {
@@ -165,10 +184,27 @@ describe("KL-Cov's k is chosen on validation only", () => {
   test("candidates of other seeds or unfinished runs are not compared", () => {
     const [a, b] = klBlock({ shift: flat }, { shift: keeps }, { shift: keeps }).slice(1);
     const val = (c: ConditionRecords) => c.runs.map(({ seed, final, val }) => ({ seed, final, val }));
-    assert.ok(bestCandidate([{ label: "a", runs: val(a) }, { label: "b", runs: val(b) }]));
-    assert.equal(bestCandidate([{ label: "a", runs: val(a) }, { label: "b", runs: val(b).slice(1) }]), null);
+    assert.ok(
+      bestCandidate([
+        { label: "a", runs: val(a) },
+        { label: "b", runs: val(b) },
+      ]),
+    );
+    assert.equal(
+      bestCandidate([
+        { label: "a", runs: val(a) },
+        { label: "b", runs: val(b).slice(1) },
+      ]),
+      null,
+    );
     const early = val(b).map((r) => ({ ...r, final: 16 }));
-    assert.equal(bestCandidate([{ label: "a", runs: val(a) }, { label: "b", runs: early }]), null);
+    assert.equal(
+      bestCandidate([
+        { label: "a", runs: val(a) },
+        { label: "b", runs: early },
+      ]),
+      null,
+    );
   });
 });
 
@@ -201,7 +237,13 @@ describe("the methods' runs stay apart from the paper's conditions", () => {
           const lines = plantRun({ shift }, { ...opts, problems: 120, runSeed: 1000 * salt++ });
           writeFileSync(join(dir, EVALS_FILE), `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
           const info = { group: "base" as const, model: "m", reward, seed, steps: 24, dir };
-          runs.push({ id: `base-${name}-s${seed}`, ...info, ...(method ? { method } : {}), ...(candidate ? { candidate } : {}), metrics: readRun(dir) });
+          runs.push({
+            id: `base-${name}-s${seed}`,
+            ...info,
+            ...(method ? { method } : {}),
+            ...(candidate ? { candidate } : {}),
+            metrics: readRun(dir),
+          });
         }
       };
       add("self-certainty", riseThenFall);

@@ -13,6 +13,7 @@ import { createWasmBackend } from "../src/engine/backends/cpu/wasm-backend.ts";
 import { getBackend, setBackend } from "../src/engine/tensor.ts";
 import { executeStudy } from "../src/study/execute.ts";
 import { ensureMixModel } from "../src/study/mix.ts";
+import { methodsNote } from "../src/study/notes.ts";
 import { checkSameStudy, planStudy, selectRuns } from "../src/study/plan.ts";
 import { PROFILES } from "../src/study/profiles.ts";
 import { writeSyntheticRun } from "./helpers/synthetic-runs.ts";
@@ -113,8 +114,16 @@ describe("study resume", () => {
     // The paper's runs keep their ids, folders, configs and order; the methods come after them.
     assert.deepEqual(plan.slice(0, paper.length), paper);
     assert.ok(paper.every((r) => !r.method && !r.candidate));
-    for (const id of ["base-self-certainty-s0", "base-correctness-s4", "instruct-correctness-s2", "mix-a0.25-s1"])
-      assert.ok(paper.some((r) => r.id === id && r.dir === join(o.out, "runs", id)), id);
+    for (const id of [
+      "base-self-certainty-s0",
+      "base-correctness-s4",
+      "instruct-correctness-s2",
+      "mix-a0.25-s1",
+    ])
+      assert.ok(
+        paper.some((r) => r.id === id && r.dir === join(o.out, "runs", id)),
+        id,
+      );
     const added = plan.slice(paper.length);
     assert.equal(added.length, 35);
     const s0 = added.filter((r) => r.seed === 0);
@@ -126,8 +135,18 @@ describe("study resume", () => {
         ["base-random-mb4-s0", "base", "random", "base/random-mb4"],
         ["base-random-mb4-noclip-s0", "base", "random", "base/random-mb4-noclip"],
         ["base-self-certainty-mb4-s0", "base", "self-certainty", "base/self-certainty-mb4"],
-        ["base-self-certainty-klcov-mb4-k0.002-s0", "base", "self-certainty", "base/self-certainty-klcov-mb4-k0.002"],
-        ["base-self-certainty-klcov-mb4-k0.01-s0", "base", "self-certainty", "base/self-certainty-klcov-mb4-k0.01"],
+        [
+          "base-self-certainty-klcov-mb4-k0.002-s0",
+          "base",
+          "self-certainty",
+          "base/self-certainty-klcov-mb4-k0.002",
+        ],
+        [
+          "base-self-certainty-klcov-mb4-k0.01-s0",
+          "base",
+          "self-certainty",
+          "base/self-certainty-klcov-mb4-k0.01",
+        ],
       ],
     );
     const cfg = (id: string) => s0.find((r) => r.id === id)!.cfg;
@@ -146,13 +165,34 @@ describe("study resume", () => {
     assert.deepEqual(algo("base-self-certainty-klcov-mb4-k0.002-s0"), ["kl-cov", 4, 0.002, 1]);
     assert.deepEqual(algo("base-self-certainty-klcov-mb4-k0.01-s0"), ["kl-cov", 4, 0.01, 1]);
     // Everything else is the profile's (evaluation, rollouts, lr) and each method has all 5 seeds.
-    const { out: _a, reward: _b, reward_options: _c, algo: _d, ...rest } = cfg("base-self-certainty-klcov-mb4-k0.01-s0");
+    const {
+      out: _a,
+      reward: _b,
+      reward_options: _c,
+      algo: _d,
+      ...rest
+    } = cfg("base-self-certainty-klcov-mb4-k0.01-s0");
     const { out: _e, reward: _f, reward_options: _g, algo: _h, ...paperRest } = paper[0].cfg;
     assert.deepEqual(rest, paperRest);
     assert.equal(new Set(added.map((r) => conditionKey(r))).size, 7);
-    assert.ok([...new Set(added.map((r) => conditionKey(r)))].every((k) => added.filter((r) => conditionKey(r) === k).length === 5));
+    assert.ok(
+      [...new Set(added.map((r) => conditionKey(r)))].every(
+        (k) => added.filter((r) => conditionKey(r) === k).length === 5,
+      ),
+    );
+    // The report's notes list each method's settings.
+    const note = methodsNote(PROFILES.full)[0];
+    assert.match(
+      note,
+      /random-mb4-noclip \(reward random, reward_options\.random_p 0\.5, algo\.mini_batches 4, algo\.policy_loss unclipped\)/,
+    );
+    assert.match(
+      note,
+      /chosen on validation among k0\.002: algo\.cov_ratio 0\.002 \/ k0\.01: algo\.cov_ratio 0\.01/,
+    );
     // The quick profile has none (npm start stays as it was).
     assert.equal(PROFILES.quick.methods, undefined);
+    assert.deepEqual(methodsNote(PROFILES.quick), []);
     assert.ok(planStudy({ ...o, profile: PROFILES.quick }).every((r) => !r.method));
   });
 
@@ -163,7 +203,7 @@ describe("study resume", () => {
     };
     assert.throws(
       () => planStudy({ out: join(root, "bad"), base: "b", instruct: "i", profile }),
-      /study run base-x-s0[^]*algo\.policy_loss/,
+      /study run base-x-s0[\s\S]*algo\.policy_loss/,
     );
   });
 
@@ -175,9 +215,14 @@ describe("study resume", () => {
     const { methods, ...before } = PROFILES.full;
     writeFileSync(plan, JSON.stringify({ ...ids, profile: before, runs: [] }));
     checkSameStudy(plan, { ...ids, profile: PROFILES.full }); // a study from before the methods
-    writeFileSync(plan, JSON.stringify({ ...ids, profile: { ...before, methods: methods?.slice(0, 2) }, runs: [] }));
+    writeFileSync(
+      plan,
+      JSON.stringify({ ...ids, profile: { ...before, methods: methods?.slice(0, 2) }, runs: [] }),
+    );
     checkSameStudy(plan, { ...ids, profile: PROFILES.full }); // more methods than it had
-    const changed = methods?.map((m, i) => (i === 0 ? { ...m, config: { reward_options: { random_p: 0.3 } } } : m));
+    const changed = methods?.map((m, i) =>
+      i === 0 ? { ...m, config: { reward_options: { random_p: 0.3 } } } : m,
+    );
     writeFileSync(plan, JSON.stringify({ ...ids, profile: { ...before, methods: changed }, runs: [] }));
     assert.throws(() => checkSameStudy(plan, { ...ids, profile: PROFILES.full }), /profile\.methods differ/);
     writeFileSync(plan, JSON.stringify({ ...ids, profile: PROFILES.full, runs: [] }));

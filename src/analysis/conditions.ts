@@ -47,7 +47,10 @@ export function conditionName(r: { reward: string; method?: string; candidate?: 
 export const isPaperCondition = (r: { method?: string }) => !r.method;
 
 /** The method fields of a run, only those it has (the paper's runs' objects stay as they were). */
-export function methodOf(r: { method?: string; candidate?: string }): { method?: string; candidate?: string } {
+export function methodOf(r: { method?: string; candidate?: string }): {
+  method?: string;
+  candidate?: string;
+} {
   return {
     ...(r.method !== undefined ? { method: r.method } : {}),
     ...(r.candidate !== undefined ? { candidate: r.candidate } : {}),

@@ -69,7 +69,8 @@ export function findingContext(conds: ConditionSummary[]): FindingContext {
     base: INTERNAL.map((r) => pick(conds, "base", r)).filter((c): c is ConditionSummary => !!c),
     rlvr: pick(conds, "base", "correctness"),
     sensitive: conds.some(
-      (c) => isPaperCondition(c) && (signOf(c.peak, c.margin) === "up" || signOf(c.final, c.margin) === "down"),
+      (c) =>
+        isPaperCondition(c) && (signOf(c.peak, c.margin) === "up" || signOf(c.final, c.margin) === "down"),
     ),
   };
 }

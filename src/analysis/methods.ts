@@ -6,7 +6,7 @@
 // (bestCandidate); the test split reports the chosen one.
 
 import { conditionName } from "./conditions.ts";
-import { type CandidateChoice, bestCandidate } from "./selection.ts";
+import { bestCandidate, type CandidateChoice } from "./selection.ts";
 import {
   type ConditionRecords,
   contrastGrid,
@@ -96,7 +96,8 @@ export function decideQ1(conds: readonly ConditionRecords[], d: Design): StudyVe
     c ? effect("gain", gainGrid(c, d.earlyStep, 0, d.metric), d, salt) : null;
   const on = byName(conds, N.randomClip);
   const off = byName(conds, N.randomNoClip);
-  const clip = on && off ? effect("clip on − off", gainContrastGrid(on, off, d.earlyStep, d.metric), d, 513) : null;
+  const clip =
+    on && off ? effect("clip on − off", gainContrastGrid(on, off, d.earlyStep, d.metric), d, 513) : null;
   const verdict = !present.length
     ? "not testable"
     : larger.length
@@ -122,7 +123,10 @@ export function decideQ1(conds: readonly ConditionRecords[], d: Design): StudyVe
       `; each reward's early gain − the random control's: ${
         present.length
           ? present
-              .map((e) => `${e.label.replace(" − random", "")} ${fmtEffect(e)}${significantUp(e, d.alpha) ? " (larger)" : ""}`)
+              .map(
+                (e) =>
+                  `${e.label.replace(" − random", "")} ${fmtEffect(e)}${significantUp(e, d.alpha) ? " (larger)" : ""}`,
+              )
               .join("; ")
           : "n/a"
       }` +
@@ -184,7 +188,11 @@ export function decideQ2(
       "Self-certainty with KL-Cov keeps self-certainty's early gain without its later decline (4 updates per batch, both).",
     verdict,
     observed:
-      (missing ? `${missing}; ` : !declines ? "plain self-certainty does not decline significantly after the early step, so there is no decline to prevent; " : "") +
+      (missing
+        ? `${missing}; `
+        : !declines
+          ? "plain self-certainty does not decline significantly after the early step, so there is no decline to prevent; "
+          : "") +
       choice +
       `plain self-certainty: ${named(`gain at step ${d.earlyStep}`, scEarly ?? null)}, ${named("final − early", scDecline ?? null)}` +
       `; KL-Cov: ${named(`gain at step ${d.earlyStep}`, klEarly ?? null)}, ${named("final − early", klDecline ?? null)}` +
@@ -208,7 +216,10 @@ export interface MethodAnswers {
   greedy: StudyVerdict[];
 }
 
-export function methodAnswers(conds: readonly ConditionRecords[], design: Omit<Design, "metric">): MethodAnswers {
+export function methodAnswers(
+  conds: readonly ConditionRecords[],
+  design: Omit<Design, "metric">,
+): MethodAnswers {
   const kl = klCovCondition(conds, design);
   const on = (metric: Design["metric"]) => {
     const d = { ...design, metric };

@@ -107,7 +107,9 @@ export function buildSummary(input: SummaryInput): Summary {
   const guards = input.runs
     .filter((r) => r.group === "guard")
     .flatMap((r) => {
-      const plain = conditions.find((c) => c.group === "base" && isPaperCondition(c) && c.reward === r.reward);
+      const plain = conditions.find(
+        (c) => c.group === "base" && isPaperCondition(c) && c.reward === r.reward,
+      );
       const g = guardSummary(r, plain?.final?.mean ?? null, plain?.margin ?? 0);
       return g ? [g] : [];
     });

@@ -120,7 +120,10 @@ export function contrastGrid(
 }
 
 /** Both conditions restricted to the seeds they share, in the same order (for seed pairing). */
-export function onCommonSeeds(a: ConditionRecords, b: ConditionRecords): [ConditionRecords, ConditionRecords] {
+export function onCommonSeeds(
+  a: ConditionRecords,
+  b: ConditionRecords,
+): [ConditionRecords, ConditionRecords] {
   const seeds = a.runs.map((r) => r.seed).filter((s) => b.runs.some((x) => x.seed === s));
   const pick = (c: ConditionRecords) => ({ ...c, runs: seeds.map((s) => c.runs.find((r) => r.seed === s)!) });
   return [pick(a), pick(b)];

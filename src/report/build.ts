@@ -2,7 +2,12 @@
 // self-contained HTML page (inline CSS and SVG; no scripts, no external resources) and the
 // findings as Markdown.
 
-import { type ConditionSummary, conditionName, isPaperCondition, type LoadedRun } from "../analysis/conditions.ts";
+import {
+  type ConditionSummary,
+  conditionName,
+  isPaperCondition,
+  type LoadedRun,
+} from "../analysis/conditions.ts";
 import { type Curve, evalCurve, type Spread, stepCurve } from "../analysis/curves.ts";
 import { type Finding, fmtSpread } from "../analysis/findings.ts";
 import { conditionKey, evaluatedSamples, type Summary, type SummaryInput } from "../analysis/summary.ts";

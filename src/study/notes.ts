@@ -27,7 +27,9 @@ function dotted(o: Record<string, unknown>, at = ""): string[] {
 export function methodsNote(p: Profile): string[] {
   if (!p.methods?.length) return [];
   const one = (m: MethodSpec) =>
-    `${m.name} (reward ${m.reward}${dotted(m.config).map((x) => `, ${x}`).join("")}${
+    `${m.name} (reward ${m.reward}${dotted(m.config)
+      .map((x) => `, ${x}`)
+      .join("")}${
       m.candidates
         ? `; chosen on validation among ${m.candidates.map((c) => `${c.label}: ${dotted(c.config).join(", ")}`).join(" / ")}`
         : ""

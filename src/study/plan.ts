@@ -142,7 +142,8 @@ export function planStudy(o: StudyOptions): PlannedRun[] {
   }
   // Added after the paper's runs, so a study started before them keeps its order.
   for (const seed of p.seeds)
-    for (const m of p.methods ?? []) for (const spec of methodRuns(o, m, seed)) runs.push(plannedRun(o, spec));
+    for (const m of p.methods ?? [])
+      for (const spec of methodRuns(o, m, seed)) runs.push(plannedRun(o, spec));
   return runs;
 }
 

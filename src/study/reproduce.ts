@@ -76,7 +76,9 @@ export async function reproduce(o: ReproduceOptions): Promise<Summary> {
       alpha: 0.05,
       resamples: 2000,
       candidates: Object.fromEntries(
-        (o.profile.methods ?? []).flatMap((m) => (m.candidates ? [[m.name, m.candidates.map((c) => c.label)]] : [])),
+        (o.profile.methods ?? []).flatMap((m) =>
+          m.candidates ? [[m.name, m.candidates.map((c) => c.label)]] : [],
+        ),
       ),
     },
     runs: loadStudyRuns(runs),
