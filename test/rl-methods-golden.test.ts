@@ -195,6 +195,25 @@ test("clip counts: low, high and dual match PyTorch; KL-Cov clips nothing", () =
   });
 });
 
+test("KL-Cov on policy (old log-probs equal up to rounding) has the unclipped surrogate's gradient", () => {
+  tidy(() => {
+    const old = Float64Array.from(golden.logp, (v, t) => v + (t % 2 ? 3e-7 : -3e-7));
+    const grads = ["kl-cov", "unclipped"].map((name) => {
+      const logp = parameter([N], golden.logp);
+      const inputs = { logp, oldLogp: old, advantages: advTok, mask, seqIndex };
+      const opts =
+        name === "kl-cov" ? { ...setup("kl-cov").options, covRatio: 0.5 } : { clipLow: 0.2, clipHigh: 0.2 };
+      const { loss, stats } = policyLosses.get(name)(inputs, opts);
+      if (name === "kl-cov") assert.ok(stats.covSelected > 0);
+      backward(sum(mul(loss, constant(mask, [N], logp))));
+      const g = Array.from(logp.grad!.readSync());
+      logp.dispose();
+      return g;
+    });
+    assert.deepEqual(grads[0], grads[1]);
+  });
+});
+
 test("GSPO: every token of a sequence carries the sequence's geometric-mean ratio", () => {
   tidy(() => {
     const logp = parameter([N], golden.logp);

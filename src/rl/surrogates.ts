@@ -203,6 +203,9 @@ export const clipCov: Surrogate = (inputs, o) => {
   return { loss: mul(clippedTensor(ratioTensor(inputs), A, o), constant(keep, [N], logp)), stats };
 };
 
+/** Log-prob differences below this are rounding between the sampler and the training forward. */
+export const ON_POLICY_TOL = 1e-5;
+
 /**
  * KL-Cov: the unclipped surrogate −ρA, plus k·|log π_θ − log π_old| on the tokens of largest
  * covariance (A − Ā)(log π − mean log π), as in verl's compute_policy_loss_kl_cov.
@@ -212,8 +215,11 @@ export const klCov: Surrogate = (inputs, o) => {
   const N = logp.size;
   const lp = logp.readSync();
   const selected = klCovSelect(tokenCovariance(adv, lp, mask), mask, o.covRatio ?? 2e-4);
+  // π_old comes from the sampler's float64 statistics, π_θ from the training forward, so on policy
+  // they differ by rounding (~1e-7) where verl's are equal; |x| would then push each selected
+  // token by ±k in a random direction. Differences below ON_POLICY_TOL count as on policy (no penalty).
   const on = new Float64Array(N);
-  for (const t of selected) on[t] = 1;
+  for (const t of selected) if (Math.abs(lp[t]! - inputs.oldLogp[t]!) > ON_POLICY_TOL) on[t] = 1;
   const penalty = mul(abs(sub(logp, constant(oldLogp, [N], logp))), constant(on, [N], logp));
   const loss = add(neg(mul(ratioTensor(inputs), constant(adv, [N], logp))), scale(penalty, o.klCovCoef ?? 1));
   const ratio = tokenRatios(lp, oldLogp);
