@@ -1,0 +1,86 @@
+// The dose-response table of issue 11 (docs/organism.md): for organisms built along the v2 corpus's
+// informativeness knob, the base model's within-group AUROC of self-certainty (from its card) against
+// what self-certainty RL did to it (from a `rlif reproduce --only base` study on that organism):
+// early gain, final gain and validation-chosen peak − final, each a paired interval over seeds ×
+// problems on the test split, with RLVR beside it as the positive control.
+//
+// Usage: node --import tsx scripts/dose-response.ts --point NAME=STUDY_DIR,CARD_JSON [--point ...]
+//        [--out FILE]
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { AurocFigure, CardRow } from "../src/analysis/organism-card.ts";
+import { conditionRecords } from "../src/analysis/study-records.ts";
+import {
+  type ConditionRecords,
+  type Design,
+  type Effect,
+  effect,
+  fmtEffect,
+  gainGrid,
+} from "../src/analysis/verdicts.ts";
+import { planStudy } from "../src/study/plan.ts";
+import type { Profile } from "../src/study/profiles.ts";
+import { loadStudyRuns } from "../src/study/report.ts";
+import { writeFileAtomic } from "../src/util/fs.ts";
+
+const { values } = parseArgs({
+  options: { point: { type: "string", multiple: true, default: [] }, out: { type: "string" } },
+});
+
+interface Point {
+  name: string;
+  auroc: Record<string, AurocFigure | null>;
+  rewards: Record<string, { early: Effect | null; final: Effect | null; drop: Effect | null }>;
+  n: string;
+}
+
+function readPoint(spec: string): Point {
+  const m = spec.match(/^([^=]+)=([^,]+),(.+)$/);
+  if (!m) throw new Error(`--point: expected NAME=STUDY_DIR,CARD_JSON, got "${spec}"`);
+  const [, name, dir, card] = m as unknown as [string, string, string, string];
+  const plan = JSON.parse(readFileSync(join(dir, "plan.json"), "utf8")) as {
+    profile: Profile;
+    base: string;
+    instruct: string;
+  };
+  const conds = conditionRecords(loadStudyRuns(planStudy({ out: dir, ...plan })));
+  const design: Design = {
+    earlyStep: plan.profile.eval.earlyStep,
+    delta: plan.profile.delta,
+    alpha: 0.05,
+    metric: "sampled",
+    resamples: 2000,
+  };
+  const rewards: Point["rewards"] = {};
+  for (const reward of ["self-certainty", "token-entropy", "trajectory-entropy", "correctness"]) {
+    const c = conds.find((x: ConditionRecords) => x.group === "base" && x.reward === reward && !x.method);
+    if (!c) continue;
+    rewards[reward] = {
+      early: effect(`early gain (step ${design.earlyStep})`, gainGrid(c, design.earlyStep), design, 1),
+      final: effect("final gain", gainGrid(c, "final"), design, 2),
+      drop: effect("peak − final", gainGrid(c, "peak", "final"), design, 3),
+    };
+  }
+  const rows = (JSON.parse(readFileSync(card, "utf8")) as { rows: CardRow[] }).rows;
+  const row = rows.find((r) => r.split === "test-id") ?? rows[0];
+  if (!row?.confidence) throw new Error(`${card}: no confidence figures (run scripts/organism-card.ts)`);
+  const seeds = plan.profile.seeds.length;
+  return { name, auroc: row.confidence, rewards, n: `${seeds} seed(s) × ${plan.profile.eval.test.limit} problems` };
+}
+
+const points = values.point!.map(readPoint);
+const iv = (f: AurocFigure | null | undefined) =>
+  f ? `${f.estimate.toFixed(3)} [${f.lo.toFixed(3)}, ${f.hi.toFixed(3)}]` : "-";
+const lines = [
+  "| organism | AUROC self-certainty | AUROC −token entropy | AUROC mean log p | reward | early gain | final gain | peak − final | n |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+];
+for (const p of points)
+  for (const [reward, e] of Object.entries(p.rewards))
+    lines.push(
+      `| ${p.name} | ${iv(p.auroc.self_certainty)} | ${iv(p.auroc.neg_token_entropy)} | ${iv(p.auroc.mean_logp)} | ${reward} | ${fmtEffect(e.early)} | ${fmtEffect(e.final)} | ${fmtEffect(e.drop)} | ${p.n} |`,
+    );
+console.log(lines.join("\n"));
+if (values.out) writeFileAtomic(values.out, `${JSON.stringify({ date: new Date().toISOString(), points }, null, 2)}\n`);
