@@ -153,8 +153,9 @@ describe("fused decoding equals the op-by-op path", () => {
         for (const p of prompts) alone.push(...(await sample(model, [p], { ...o, fused })));
         assert.deepEqual(flat(together), flat(alone));
       }
-      // KV caches (2 x L x capacity x Hkv x D floats) and prefill logits (prompt x V) per sequence.
-      const perSeq = 4 * (2 * 4 * (10 + 30) * 2 * 32 + 10 * 102);
+      // Per sequence: KV caches (2 x L x capacity x Hkv x D floats), one block's activations of the
+      // prompt pass (prompt x (4d + 2 q width + 3 ff)) and one row of logits (V).
+      const perSeq = 4 * (2 * 4 * (10 + 30) * 2 * 32 + 10 * (4 * 128 + 2 * 128 + 3 * 384) + 102);
       assert.equal(largestBatch(model, 10, 30, 100 * perSeq + 5), 100);
       assert.equal(largestBatch(model, 10, 30, 1), 1);
     });

@@ -1,6 +1,7 @@
 // The wasm backend past 2 GiB of memory, where byte offsets no longer fit a signed 32-bit int.
-// A long process reaches it (the quick study's 11 runs and theory checks in one process: a
-// 2-step run alone leaves a 1.4 GiB heap). The host code once turned offsets into typed-array
+// A long process reached it (the quick study's 11 runs and theory checks in one process grew the
+// heap to 3.1 GiB, before runs freed their models and prefills their activations:
+// memory-lifetime.test.ts); a larger model or batch still can. The host code once turned offsets into typed-array
 // indices with `>> 2`, which goes negative there: index arrays failed to stage, and the fused
 // decoder's plan and state were never written, so decodePack read garbage and trapped
 // ("RuntimeError: unreachable": a negative weight number indexed its WEIGHTS table).

@@ -305,6 +305,26 @@ describe("wasm allocator", () => {
     for (const s of [dst, src]) b.free(s);
   });
 
+  it("cuts a request from merged free blocks before it grows; such a block reads as zeros", () => {
+    const b = new WasmBackend({ threads: 1, initialMiB: 16 });
+    const KiB = 256; // floats
+    // 8 MiB in 64 blocks of one class, then a block after them: freed, they are a run in the middle.
+    const small = Array.from({ length: 64 }, () => b.alloc(128 * KiB));
+    const fence = b.alloc(16);
+    for (const s of small) s.data.fill(5);
+    for (const s of small) b.free(s);
+    const { capacity } = b.memoryStats();
+    // Classes no free list holds (6 and 2 MiB): both are cut from the run, the memory does not grow.
+    const six = b.alloc(6 * 1024 * KiB) as WasmStorage;
+    const two = b.alloc(2 * 1024 * KiB) as WasmStorage;
+    assert.equal(b.memoryStats().capacity, capacity);
+    const run = [(small[0] as WasmStorage).ptr, (fence as WasmStorage).ptr];
+    for (const s of [six, two])
+      assert.ok(s.ptr >= run[0] && s.ptr + s.size * 4 <= run[1], "inside the freed run");
+    assert.ok(six.data.every((x) => x === 0) && two.data.every((x) => x === 0));
+    b.dispose();
+  });
+
   it("grows the memory past its initial size; views made before stay valid", () => {
     const b = new WasmBackend({ threads: 1, initialMiB: 1 });
     const before = b.memoryStats().capacity;

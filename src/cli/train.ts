@@ -24,7 +24,8 @@ import { startProgress } from "./progress.ts";
 
 const fmt = (x: unknown, d = 3) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "-");
 
-/** Run an RL training from a resolved config; returns the run's final model and how it stopped. */
+/** Run an RL training from a resolved config; returns how it stopped (the model is in its checkpoints
+ *  and its memory is freed). */
 export async function runTraining(
   cfg: TrainConfig,
   opts: { quiet?: boolean; resume?: boolean; restart?: boolean; step0Cache?: string } = {},
@@ -73,7 +74,7 @@ export async function runTraining(
       );
   let ev = "-";
   try {
-    return await trainRl(model, cfg, {
+    const r = await trainRl(model, cfg, {
       resume: opts.resume,
       restart: opts.restart,
       codec,
@@ -110,6 +111,9 @@ export async function runTraining(
         console.error(msg);
       },
     });
+    // The trained model is in the run's checkpoints; a study trains many runs in one process.
+    r.model.dispose();
+    return { stoppedBy: r.stoppedBy, lastStep: r.lastStep };
   } finally {
     bar?.stop();
   }

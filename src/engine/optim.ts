@@ -59,6 +59,11 @@ export class AdamW {
     }
   }
 
+  /** Frees the moment estimates (m, v). */
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+  }
+
   zeroGrad(): void {
     for (const p of this.params.values()) if (p.grad) p.backend.fill(p.grad.storage, 0);
   }

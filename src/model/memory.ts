@@ -4,7 +4,7 @@
 //
 // The engine holds everything in float32 whatever the file's dtype. The estimates count what the
 // engine allocates for the default workloads:
-//   eval  = weights + KV cache (batch x context x layers x 2 x kv width) + one layer's
+//   eval  = weights + KV cache (batch x context x layers x 2 x kv width) + one block's
 //           activations of the prompt pass (batch x prompt x ~(4d + 2 q width + 3 ff)) + one
 //           vocabulary-sized row of logits per sequence
 //   train = weights + gradients + AdamW's two moments (+ the frozen reference with a KL term)
@@ -52,6 +52,14 @@ export interface MemoryNeeds {
   trainBytes: number;
 }
 
+/** What one sequence of a sampling batch holds: its KV cache over `context` positions, one
+ *  residual block's activations of its prompt pass (the model frees each block's once it is done
+ *  when there is no autodiff) and a vocabulary-sized row of logits. */
+export function sequenceEvalBytes(config: ModelConfig, promptTokens: number, context: number): number {
+  const { d, Hq, Hkv, D, ff, V, L } = dimsOf(config);
+  return 4 * (context * L * 2 * Hkv * D + promptTokens * (4 * d + 2 * Hq * D + 3 * ff) + V);
+}
+
 export function memoryNeeds(config: ModelConfig, w: Workload = DEFAULT_WORKLOAD): MemoryNeeds {
   const { d, Hq, Hkv, D, ff, V, L } = dimsOf(config);
   let parameters = 0;
@@ -59,9 +67,7 @@ export function memoryNeeds(config: ModelConfig, w: Workload = DEFAULT_WORKLOAD)
   const f = 4;
   const weightsBytes = parameters * f;
   const context = w.promptTokens + w.newTokens;
-  const kvCache = w.evalBatch * context * L * 2 * Hkv * D * f;
-  const promptPass = w.evalBatch * w.promptTokens * (4 * d + 2 * Hq * D + 3 * ff) * f + w.evalBatch * V * f;
-  const evalBytes = weightsBytes + kvCache + promptPass;
+  const evalBytes = weightsBytes + w.evalBatch * sequenceEvalBytes(config, w.promptTokens, context);
   const perToken = L * (8 * d + 4 * (Hq * D + Hkv * D) + 3 * ff) + 4 * V;
   const activations = w.trainSequences * context * perToken * f;
   const trainBytes = weightsBytes * (w.reference ? 5 : 4) + activations;

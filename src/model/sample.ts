@@ -4,6 +4,7 @@
 
 import { Random } from "../engine/random.ts";
 import { tidy } from "../engine/tensor.ts";
+import { sequenceEvalBytes } from "./memory.ts";
 import { KVCache, type Transformer } from "./transformer.ts";
 
 export interface SampleOptions {
@@ -135,13 +136,6 @@ function argmax(z: ArrayLike<number>): number {
   return best;
 }
 
-/** Memory one sequence of a sampling batch needs: its KV cache and its prefill logits. */
-function bytesPerSequence(model: Transformer, promptLen: number, maxNewTokens: number): number {
-  const { Hkv, D, L, V } = model.dims;
-  const capacity = Math.min(promptLen + maxNewTokens, model.config.max_position_embeddings);
-  return 4 * (2 * L * capacity * Hkv * D + promptLen * V);
-}
-
 /** Sequences that sample() takes in one batch within `budgetBytes` (at least 1). Per-sequence
  *  results do not depend on the batch except through the order of the random draws, so greedy
  *  decoding can use the largest batch that fits. */
@@ -151,7 +145,8 @@ export function largestBatch(
   maxNewTokens: number,
   budgetBytes = 256 * 2 ** 20,
 ): number {
-  return Math.max(1, Math.floor(budgetBytes / bytesPerSequence(model, promptLen, maxNewTokens)));
+  const context = Math.min(promptLen + maxNewTokens, model.config.max_position_embeddings);
+  return Math.max(1, Math.floor(budgetBytes / sequenceEvalBytes(model.config, promptLen, context)));
 }
 
 /** Continue every prompt (token ids) by up to maxNewTokens tokens, all sequences in one batch.

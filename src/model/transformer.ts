@@ -6,7 +6,7 @@
 import type { DecoderPlan, RopeScaling, Storage } from "../engine/backend.ts";
 import * as op from "../engine/ops.ts";
 import { Random } from "../engine/random.ts";
-import { noGrad, parameter, Tensor } from "../engine/tensor.ts";
+import { isGradEnabled, noGrad, parameter, Tensor, tidy } from "../engine/tensor.ts";
 import { type Dims, dimsOf, type ModelConfig, parameterShapes, ropeScalingOf } from "./config.ts";
 
 export interface WeightSource {
@@ -86,6 +86,20 @@ export class Transformer {
     return this.params;
   }
 
+  /** Frees the weights and their gradients. A backend's memory is not garbage-collected: a
+   *  process that loads many models (a study: every run, checkpoint and reference) frees each. */
+  dispose(): void {
+    for (const t of this.params.values()) t.dispose();
+  }
+
+  /** Frees the gradient buffers (training is over; the next backward pass makes new ones). */
+  dropGradients(): void {
+    for (const t of this.params.values()) {
+      t.grad?.dispose();
+      t.grad = null;
+    }
+  }
+
   numParameters(): number {
     let n = 0;
     for (const t of this.params.values()) n += t.size;
@@ -152,30 +166,46 @@ export class Transformer {
     let x = op.embedding(ids, this.embed);
     for (let l = 0; l < L; l++) {
       const p = `model.layers.${l}`;
+      const w = (name: string) => this.p(`${p}.${name}`);
+      const proj = (h: Tensor, name: string) =>
+        op.linear(h, w(`${name}.weight`), this.bias(`${p}.${name}.bias`));
       // --- attention block ---
-      const h = op.rmsnorm(x, this.p(`${p}.input_layernorm.weight`), eps);
-      const q = op.linear(h, this.p(`${p}.self_attn.q_proj.weight`), this.bias(`${p}.self_attn.q_proj.bias`));
-      const k = op.linear(h, this.p(`${p}.self_attn.k_proj.weight`), this.bias(`${p}.self_attn.k_proj.bias`));
-      const v = op.linear(h, this.p(`${p}.self_attn.v_proj.weight`), this.bias(`${p}.self_attn.v_proj.bias`));
-      const qr = op.rope(this.headNorm(q, `${p}.self_attn.q_norm.weight`, N, Hq), positions, theta, sc);
-      const kr = op.rope(this.headNorm(k, `${p}.self_attn.k_norm.weight`, N, Hkv), positions, theta, sc);
-      const a = cache
-        ? this.cachedAttention(qr, kr, v, cache, l, B, T, pos0!)
-        : op.attention(qr, kr, v.reshape([N, Hkv, D]), B, T);
-      const o = op.linear(a.reshape([N, Hq * D]), this.p(`${p}.self_attn.o_proj.weight`));
-      x = op.add(x, o);
+      x = this.block(x, (x) => {
+        const h = op.rmsnorm(x, w("input_layernorm.weight"), eps);
+        const q = proj(h, "self_attn.q_proj");
+        const k = proj(h, "self_attn.k_proj");
+        const v = proj(h, "self_attn.v_proj");
+        const qr = op.rope(this.headNorm(q, `${p}.self_attn.q_norm.weight`, N, Hq), positions, theta, sc);
+        const kr = op.rope(this.headNorm(k, `${p}.self_attn.k_norm.weight`, N, Hkv), positions, theta, sc);
+        const a = cache
+          ? this.cachedAttention(qr, kr, v, cache, l, B, T, pos0!)
+          : op.attention(qr, kr, v.reshape([N, Hkv, D]), B, T);
+        return op.add(x, op.linear(a.reshape([N, Hq * D]), w("self_attn.o_proj.weight")));
+      });
       // --- MLP block ---
-      const h2 = op.rmsnorm(x, this.p(`${p}.post_attention_layernorm.weight`), eps);
-      const gate = op.linear(h2, this.p(`${p}.mlp.gate_proj.weight`));
-      const up = op.linear(h2, this.p(`${p}.mlp.up_proj.weight`));
-      const mlp = op.linear(op.swiglu(gate, up), this.p(`${p}.mlp.down_proj.weight`));
-      x = op.add(x, mlp);
+      x = this.block(x, (x) => {
+        const h2 = op.rmsnorm(x, w("post_attention_layernorm.weight"), eps);
+        const gate = op.linear(h2, w("mlp.gate_proj.weight"));
+        const up = op.linear(h2, w("mlp.up_proj.weight"));
+        return op.add(x, op.linear(op.swiglu(gate, up), w("mlp.down_proj.weight")));
+      });
     }
     x = op.rmsnorm(x, this.p("model.norm.weight"), eps);
     const head = this.config.tie_word_embeddings ? this.embed : this.p("lm_head.weight");
     // Gathering rows is a table lookup: the embedding op over the hidden states (no autodiff here).
     const out = rows ? op.embedding(rows, x.reshape([N, d])) : x.reshape([N, d]);
     return op.linear(out, head);
+  }
+
+  /** One residual block x -> f(x). Without autodiff nothing reads a block's activations once
+   *  it is done: it runs in its own scope and its input is freed, so a pass holds one block's
+   *  activations, not every layer's (a prefill of 128 prompts held ~1 GiB). With autodiff the
+   *  backward pass needs them all. */
+  private block(x: Tensor, f: (x: Tensor) => Tensor): Tensor {
+    if (isGradEnabled()) return f(x);
+    const y = tidy(() => f(x));
+    x.dispose();
+    return y;
   }
 
   /** [N, H*D] -> [N, H, D]; Qwen3 RMS-normalises each head (weight [D]) before rotary embedding. */

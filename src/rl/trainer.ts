@@ -66,6 +66,8 @@ function restoreRlState(saved: CheckpointState, cur: RlState): RlState {
   };
 }
 
+/** Trains `initial` (which the run owns from here on: a model it replaces is freed) and returns
+ *  the model it ends with, the caller's to free. */
 export async function trainRl(
   initial: Transformer,
   cfg: TrainConfig,
@@ -88,10 +90,16 @@ export async function trainRl(
     log,
   });
   if (run.resumed) log(`resuming ${cfg.out} from step ${run.start}`);
+  let ref: Transformer | null = null;
+  let failed = true;
   try {
-    return await trainSteps(run, cfg, deps, log);
+    ref = cfg.algo.kl_coef > 0 && deps.loadReference ? deps.loadReference() : null;
+    const result = await trainSteps(run, cfg, deps, ref, log);
+    failed = false;
+    return result;
   } finally {
-    run.close();
+    ref?.dispose();
+    run.close({ failed });
   }
 }
 
@@ -99,9 +107,9 @@ async function trainSteps(
   run: TrainingRun<RlState>,
   cfg: TrainConfig,
   deps: TrainerDeps,
+  ref: Transformer | null,
   log: (msg: string) => void,
 ): Promise<TrainResult> {
-  const ref = cfg.algo.kl_coef > 0 && deps.loadReference ? deps.loadReference() : null;
   const pad = deps.codec.padId ?? deps.codec.eosId;
   const scoring: ScoreSettings = {
     terms: rewardTerms(cfg),
@@ -238,7 +246,7 @@ async function trainSteps(
     const valTarget = b.step >= 0 ? b.step : null;
     const to = cfg.guard.rollback_to === "validation" && valTarget !== null ? valTarget : signalsTarget;
     if (cfg.guard.mode === "rollback" && to !== null) {
-      run.model = loadCheckpointDir(run.checkpointDir(to)).model;
+      run.replaceModel(loadCheckpointDir(run.checkpointDir(to)).model);
       log(
         to === valTarget
           ? `guard: rolled back to the checkpoint with the best validation accuracy (step ${to}, ${b.score.toFixed(3)})`

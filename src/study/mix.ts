@@ -64,17 +64,24 @@ export async function ensureMixModel(
 ): Promise<void> {
   if (existsSync(join(dir, "model.safetensors"))) return;
   const b = openModel(base);
-  const mixed = await mixModels(b.model, openModel(instruct).model, alpha);
-  const problems = loadProblems(TEMPLATE_CHOICE.source, TEMPLATE_CHOICE.limit, TEMPLATE_CHOICE.seed);
-  const acc = await templateAccuracy(mixed, b.codec, problems, maxNewTokens);
-  const kind: PromptKind = acc.instruct > acc.base ? "instruct" : "base";
-  mixed.config.rlif_kind = kind;
-  mkdirSync(dir, { recursive: true });
-  const record: TemplateChoiceRecord = { alpha, chosen: kind, greedy_accuracy: acc, on: TEMPLATE_CHOICE };
-  writeFileAtomic(join(dir, "template-choice.json"), `${JSON.stringify(record, null, 2)}\n`);
-  copyTokenizerFiles(b.folder, dir);
-  // The weights last: their presence marks the folder complete.
-  await saveModel(dir, mixed);
+  const i = openModel(instruct).model;
+  const mixed = await mixModels(b.model, i, alpha);
+  b.model.dispose();
+  i.dispose();
+  try {
+    const problems = loadProblems(TEMPLATE_CHOICE.source, TEMPLATE_CHOICE.limit, TEMPLATE_CHOICE.seed);
+    const acc = await templateAccuracy(mixed, b.codec, problems, maxNewTokens);
+    const kind: PromptKind = acc.instruct > acc.base ? "instruct" : "base";
+    mixed.config.rlif_kind = kind;
+    mkdirSync(dir, { recursive: true });
+    const record: TemplateChoiceRecord = { alpha, chosen: kind, greedy_accuracy: acc, on: TEMPLATE_CHOICE };
+    writeFileAtomic(join(dir, "template-choice.json"), `${JSON.stringify(record, null, 2)}\n`);
+    copyTokenizerFiles(b.folder, dir);
+    // The weights last: their presence marks the folder complete.
+    await saveModel(dir, mixed);
+  } finally {
+    mixed.dispose(); // a study process goes on to train many runs
+  }
 }
 
 /** The template choice recorded in a mixed model's folder, or null when it is not written yet. */

@@ -40,8 +40,12 @@ export async function completeTestEvaluations(cfg: TrainConfig): Promise<number>
   );
   for (const c of todo) {
     const { model, codec, kind } = openModel(checkpointDir(dir, c.step), { template: cfg.data.template });
-    const r = await evaluateHeldOut(model, codec, heldOutSets(cfg, kind).test, c.step, c.why);
-    for (const l of r.lines) appendJsonLine(join(dir, EVALS_FILE), l);
+    try {
+      const r = await evaluateHeldOut(model, codec, heldOutSets(cfg, kind).test, c.step, c.why);
+      for (const l of r.lines) appendJsonLine(join(dir, EVALS_FILE), l);
+    } finally {
+      model.dispose();
+    }
   }
   return todo.length;
 }

@@ -18,12 +18,16 @@ async function theoryFor(name: string, profile: Profile, seed: number): Promise<
     text: p.prompt,
     answer: p.answer,
   }));
-  return theoryChecks(model, codec, problems, {
-    samplesPerPrompt: profile.theory.samples,
-    maxNewTokens: profile.rollout.max_new_tokens,
-    seed,
-    grade: (t, g) => grade(t, g).correct,
-  });
+  try {
+    return await theoryChecks(model, codec, problems, {
+      samplesPerPrompt: profile.theory.samples,
+      maxNewTokens: profile.rollout.max_new_tokens,
+      seed,
+      grade: (t, g) => grade(t, g).correct,
+    });
+  } finally {
+    model.dispose();
+  }
 }
 
 /** The cached theory checks of a study folder. */

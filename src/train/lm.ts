@@ -59,7 +59,8 @@ export interface LmStepMetrics {
 /** NaN/Inf loss or gradient in pretraining/SFT: the run stops before the update (never rolls back). */
 export class DivergenceError extends NonFiniteError {}
 
-/** Train `model` in place; returns it (or the model restored from the newest checkpoint on resume). */
+/** Train `model` in place; returns it (or the model restored from the newest checkpoint on resume).
+ *  The run owns `initial` (train/run.ts): a model it replaces is freed, the one returned is the caller's. */
 export async function trainLm(
   initial: Transformer,
   data: BatchSource,
@@ -73,6 +74,7 @@ export async function trainLm(
     state: {},
     tokenizerJson: o.tokenizerJson,
   });
+  let failed = true;
   try {
     const t0 = performance.now();
     let tokensSinceLog = 0;
@@ -129,8 +131,9 @@ export async function trainLm(
       if (done % o.checkpointEvery === 0 || done === end) await run.checkpoint(done);
       return "next";
     });
+    failed = false;
     return { model: run.model, lastLoss };
   } finally {
-    run.close();
+    run.close({ failed });
   }
 }

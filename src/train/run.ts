@@ -50,9 +50,12 @@ export interface RunOptions<S extends object> {
   log?: (msg: string) => void;
 }
 
+/** A run owns the model it is opened with: a model it replaces (resume, roll-back) is freed, and
+ *  so are the optimizer state and the gradients when it closes. The model it ends with is the
+ *  caller's to free; a run that fails frees it too. */
 export class TrainingRun<S extends object> {
-  model: Transformer;
-  opt: AdamW;
+  private current: Transformer;
+  private optimizer: AdamW;
   state: S;
   /** The step the run continues from (0 for a fresh run). */
   start = 0;
@@ -71,8 +74,8 @@ export class TrainingRun<S extends object> {
     private readonly o: RunOptions<S>,
     release: () => void,
   ) {
-    this.model = initial;
-    this.opt = new AdamW(initial.parameters(), o.adam);
+    this.current = initial;
+    this.optimizer = new AdamW(initial.parameters(), o.adam);
     this.state = o.state;
     this.metricsPath = join(o.out, "metrics.jsonl");
     this.log = o.log ?? ((m) => console.warn(m));
@@ -85,7 +88,13 @@ export class TrainingRun<S extends object> {
    * checkpoint. Every run opened is closed with close(), however it ends.
    */
   static open<S extends object>(initial: Transformer, o: RunOptions<S>): TrainingRun<S> {
-    const folder = openRunFolder({ ...o, log: o.log ?? ((m) => console.warn(m)) });
+    let folder: ReturnType<typeof openRunFolder>;
+    try {
+      folder = openRunFolder({ ...o, log: o.log ?? ((m) => console.warn(m)) });
+    } catch (e) {
+      initial.dispose();
+      throw e;
+    }
     const run = new TrainingRun(initial, o, folder.release);
     try {
       if (folder.checkpoint) {
@@ -94,22 +103,43 @@ export class TrainingRun<S extends object> {
         run.saved = { dir: folder.checkpoint.dir, step: run.start };
       }
     } catch (e) {
-      run.close();
+      run.close({ failed: true });
       throw e;
     }
     return run;
   }
 
-  /** Releases the run folder and stops catching signals. */
-  close(): void {
+  /** The policy being trained. */
+  get model(): Transformer {
+    return this.current;
+  }
+
+  get opt(): AdamW {
+    return this.optimizer;
+  }
+
+  /** Releases the run folder, stops catching signals and frees the optimizer state and the
+   *  gradients; a failed run frees its model as well. */
+  close({ failed }: { failed: boolean }): void {
     this.stop.dispose();
     this.release?.();
     this.release = null;
+    this.optimizer.dispose();
+    if (failed) this.current.dispose();
+    else this.current.dropGradients();
+  }
+
+  /** Continue with `model` (a checkpoint's, after a roll-back) and a fresh optimizer; the
+   *  model and optimizer it replaces are freed. */
+  replaceModel(model: Transformer): void {
+    if (model !== this.current) this.current.dispose();
+    this.optimizer.dispose();
+    this.current = model;
+    this.optimizer = new AdamW(model.parameters(), this.o.adam);
   }
 
   private restore(ck: LoadedCheckpoint): void {
-    this.model = ck.model;
-    this.opt = new AdamW(this.model.parameters(), this.o.adam);
+    this.replaceModel(ck.model);
     if (ck.optimizer) this.opt.loadState(ck.optimizer.step, ck.optimizer.tensors);
     this.start = ck.state.step;
     if (this.o.restoreState) this.state = this.o.restoreState(ck.state, this.state);

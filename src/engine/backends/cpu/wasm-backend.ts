@@ -246,9 +246,15 @@ export class WasmBackend implements Backend<CpuStorage> {
     return this.glue.pool?.workerChunks ?? 0;
   }
 
-  /** Bytes of the shared memory (the backend's high-water mark) and bytes in live storages. */
-  memoryStats(): { capacity: number; inUse: number } {
-    return { capacity: this.heap.capacity, inUse: this.heap.inUse };
+  /** Bytes of the shared memory (it never shrinks), bytes in live blocks (storages, scratch,
+   *  caches), and the most bytes live at once since the last resetMemoryPeak(). */
+  memoryStats(): { capacity: number; inUse: number; peak: number } {
+    return { capacity: this.heap.capacity, inUse: this.heap.inUse, peak: this.heap.peak };
+  }
+
+  /** Starts measuring memoryStats().peak from the bytes live now. */
+  resetMemoryPeak(): void {
+    this.heap.peak = this.heap.inUse;
   }
 
   /** The reference backend, counted (every fallback goes through here). */
