@@ -28,7 +28,7 @@ export function registerReproduce(program: Command): void {
         "finished runs are skipped, interrupted ones continue from their last checkpoint. Several processes " +
         "may share one --out (each run is locked while trained), e.g. one per core with --threads 1.",
     )
-    .option("--quick", "the quick profile (1 seed, short runs; about 9 minutes on 2 cores)")
+    .option("--quick", "the quick profile (1 seed, short runs; about 7 minutes on 2 cores on v1)")
     .option("--out <dir>", "study folder", "runs/reproduce")
     .option("--organism <name>", "organism (v1, v2): its models and rollout settings", "v1")
     .option("--base <model>", "base model (default: the organism's)")
