@@ -67,7 +67,12 @@ function readPoint(spec: string): Point {
   const row = rows.find((r) => r.split === "test-id") ?? rows[0];
   if (!row?.confidence) throw new Error(`${card}: no confidence figures (run scripts/organism-card.ts)`);
   const seeds = plan.profile.seeds.length;
-  return { name, auroc: row.confidence, rewards, n: `${seeds} seed(s) × ${plan.profile.eval.test.limit} problems` };
+  return {
+    name,
+    auroc: row.confidence,
+    rewards,
+    n: `${seeds} seed(s) × ${plan.profile.eval.test.limit} problems`,
+  };
 }
 
 const points = values.point!.map(readPoint);
@@ -83,4 +88,5 @@ for (const p of points)
       `| ${p.name} | ${iv(p.auroc.self_certainty)} | ${iv(p.auroc.neg_token_entropy)} | ${iv(p.auroc.mean_logp)} | ${reward} | ${fmtEffect(e.early)} | ${fmtEffect(e.final)} | ${fmtEffect(e.drop)} | ${p.n} |`,
     );
 console.log(lines.join("\n"));
-if (values.out) writeFileAtomic(values.out, `${JSON.stringify({ date: new Date().toISOString(), points }, null, 2)}\n`);
+if (values.out)
+  writeFileAtomic(values.out, `${JSON.stringify({ date: new Date().toISOString(), points }, null, 2)}\n`);
