@@ -1,7 +1,8 @@
 // Statistics of the v2 pretraining corpus across the informativeness knob (docs/organism.md):
 // share of correct documents, reflecting, losing the thread, hedged, and correct among hedged ones.
 // Usage: node --import tsx scripts/corpus-v2-stats.ts
-import { pretrainDocumentsV2, DEFAULT_MIXTURE_V2 } from "../src/tasks/corpus-v2.ts";
+import { DEFAULT_MIXTURE_V2, pretrainDocumentsV2 } from "../src/tasks/corpus-v2.ts";
+
 for (const k of [0, 0.5, 1]) {
   const docs = pretrainDocumentsV2(0, 4000, { ...DEFAULT_MIXTURE_V2, informativeness: k });
   const sol = docs.filter((d) => d.kind === "solution");
