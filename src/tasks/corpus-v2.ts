@@ -26,6 +26,8 @@ import {
   type PretrainDocument,
   perturb,
   type SolutionStyle,
+  VERBOSE_END,
+  VERBOSE_NEXT,
 } from "./corpus.ts";
 import { applyOp, drawProblem, hasCarry, type Op, type Problem } from "./world.ts";
 
@@ -145,8 +147,6 @@ export const GIVE_UP = [
   "I cannot finish this.",
   "No answer then.",
 ];
-const VERBOSE_NEXT = ["Then ", "Next, ", "Then "];
-const VERBOSE_END = ["So the answer is {x}.", "The answer is {x}.", "Therefore the answer is {x}."];
 
 const fill = (t: string, f: Record<string, string | number>) =>
   t.replace(/\{(\w)\}/g, (_, k: string) => String(f[k]));

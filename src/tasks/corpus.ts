@@ -200,8 +200,8 @@ const CONFIRM = [
 ];
 const TERSE_FIX = ["Wait, {e}={c}, not {w}.", "Hmm, {e}={c}. Mistake.", "Check: {e}={c}, not {w}."];
 const TERSE_CONFIRM = ["Wait, {e}={c}. OK.", "Hmm, {e}={c}. OK.", "Check: {e}={c}. OK."];
-const VERBOSE_NEXT = ["Then ", "Next, ", "Then "];
-const VERBOSE_END = ["So the answer is {x}.", "The answer is {x}.", "Therefore the answer is {x}."];
+export const VERBOSE_NEXT = ["Then ", "Next, ", "Then "];
+export const VERBOSE_END = ["So the answer is {x}.", "The answer is {x}.", "Therefore the answer is {x}."];
 const ANSWER_ONLY = ["{x}", "The answer is {x}."];
 
 export const boxed = (x: number | string) => `\\boxed{${x}}`;
