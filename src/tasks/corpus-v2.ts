@@ -16,10 +16,11 @@
 // how much the text says about correctness while keeping the corpus's surface statistics close
 // (docs/organism.md measures both). Nothing here is read at sampling time.
 
-import { Rng } from "../engine/random.ts";
+import type { Rng } from "../engine/random.ts";
 import {
   BASE_EOS,
   boxed,
+  corpusDocuments,
   expr,
   fillerDocument,
   formatPrompt,
@@ -363,28 +364,14 @@ export function pretrainDocumentsV2(
   n: number,
   mixture: Readonly<MixtureV2> = DEFAULT_MIXTURE_V2,
 ): PretrainDocumentV2[] {
-  if (!Number.isInteger(n) || n < 0)
-    throw new Error(`pretrainDocumentsV2: n must be a non-negative integer, got ${n}`);
   if (!(mixture.informativeness >= 0 && mixture.informativeness <= 1))
     throw new Error(`pretrainDocumentsV2: informativeness must be in [0, 1], got ${mixture.informativeness}`);
-  const docs: PretrainDocumentV2[] = [];
-  for (let i = 0; i < n; i++) {
-    const rng = new Rng(`pretrain-v2/${seed}/${i}`);
-    if (rng.bool(mixture.fillerDocProb)) {
-      let text = fillerDocument(rng);
-      while (text.length > mixture.maxDocChars) text = fillerDocument(rng);
-      docs.push({ text: text + BASE_EOS, kind: "filler", mistakes: 0, fixes: 0, confirms: 0 });
-      continue;
-    }
-    const id = `pretrain-v2-${seed}-${i}`;
-    let doc: PretrainDocumentV2 | undefined;
-    for (let attempt = 0; attempt < 1000 && !doc; attempt++) {
-      const problem = drawProblem(rng.fork(`problem/${attempt}`), "train", id);
-      const d = solvedDocumentV2(problem, rng, mixture, id);
-      if (d.text.length - BASE_EOS.length <= mixture.maxDocChars) doc = d;
-    }
-    if (!doc) throw new Error(`pretrainDocumentsV2: no document fits in maxDocChars=${mixture.maxDocChars}`);
-    docs.push(doc);
-  }
-  return docs;
+  return corpusDocuments(
+    "pretrainDocumentsV2",
+    `pretrain-v2/${seed}`,
+    `pretrain-v2-${seed}`,
+    n,
+    mixture,
+    (p, rng, id) => solvedDocumentV2(p, rng, mixture, id),
+  );
 }

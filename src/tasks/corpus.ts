@@ -342,29 +342,44 @@ export function pretrainDocuments(
   n: number,
   mixture: Readonly<BaseMixture> = DEFAULT_BASE_MIXTURE,
 ): PretrainDocument[] {
-  if (!Number.isInteger(n) || n < 0)
-    throw new Error(`pretrainDocuments: n must be a non-negative integer, got ${n}`);
-  const docs: PretrainDocument[] = [];
+  return corpusDocuments("pretrainDocuments", `pretrain/${seed}`, `pretrain-${seed}`, n, mixture, (p, rng) =>
+    solvedDocument(p, rng, mixture),
+  );
+}
+
+/**
+ * The documents of a pretraining corpus (v1 and v2 alike): document i draws from its own stream
+ * `${stream}/${i}`; a share `fillerDocProb` of them is filler prose, the rest solve a training
+ * problem, redrawn until the document fits `maxDocChars`. `who` names the caller in errors.
+ */
+export function corpusDocuments<D extends PretrainDocument>(
+  who: string,
+  stream: string,
+  idPrefix: string,
+  n: number,
+  o: { fillerDocProb: number; maxDocChars: number },
+  solve: (problem: Problem, rng: Rng, id: string) => D,
+): (D | PretrainDocument)[] {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${who}: n must be a non-negative integer, got ${n}`);
+  const docs: (D | PretrainDocument)[] = [];
   for (let i = 0; i < n; i++) {
-    const rng = new Rng(`pretrain/${seed}/${i}`);
-    if (rng.bool(mixture.fillerDocProb)) {
+    const rng = new Rng(`${stream}/${i}`);
+    if (rng.bool(o.fillerDocProb)) {
       let text = fillerDocument(rng);
-      while (text.length > mixture.maxDocChars) text = fillerDocument(rng);
+      while (text.length > o.maxDocChars) text = fillerDocument(rng);
       docs.push({ text: text + BASE_EOS, kind: "filler", mistakes: 0, fixes: 0, confirms: 0 });
       continue;
     }
-    docs.push(drawSolvedDocument(rng, mixture, `pretrain-${seed}-${i}`));
+    const id = `${idPrefix}-${i}`;
+    let doc: D | undefined;
+    for (let attempt = 0; attempt < 1000 && !doc; attempt++) {
+      const d = solve(drawProblem(rng.fork(`problem/${attempt}`), "train", id), rng, id);
+      if (d.text.length - BASE_EOS.length <= o.maxDocChars) doc = d;
+    }
+    if (!doc) throw new Error(`${who}: no document fits in maxDocChars=${o.maxDocChars}`);
+    docs.push(doc);
   }
   return docs;
-}
-
-function drawSolvedDocument(rng: Rng, mixture: Readonly<BaseMixture>, id: string): PretrainDocument {
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    const problem = drawProblem(rng.fork(`problem/${attempt}`), "train", id);
-    const doc = solvedDocument(problem, rng, mixture);
-    if (doc.text.length - BASE_EOS.length <= mixture.maxDocChars) return doc;
-  }
-  throw new Error(`pretrainDocuments: no document fits in maxDocChars=${mixture.maxDocChars}`);
 }
 
 /** One base-format document for `problem`, with mistakes and reflections drawn from `mixture`. */
