@@ -4,7 +4,13 @@
 // Usage: node --import tsx scripts/run-gains.ts RUN_DIR... [--from 0] [--to last]
 
 import { parseArgs } from "node:util";
-import { metricValue, type ProblemMetric, readProblemLines } from "../src/analysis/records.ts";
+import {
+  commonProblems,
+  type ProblemMetric,
+  pairedGrid,
+  readProblemLines,
+  SplitRecords,
+} from "../src/analysis/records.ts";
 import { pairedBootstrap } from "../src/analysis/statistics.ts";
 
 const { values, positionals } = parseArgs({
@@ -15,20 +21,24 @@ const pts = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
 console.log("| run | held-out ids | metric | step a → b | at a | at b | gain [95% CI] | n |");
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const dir of positionals) {
-  const lines = readProblemLines(dir).filter((l) => !l.why);
-  const steps = [...new Set(lines.map((l) => l.step))].sort((a, b) => a - b);
+  // The trials evaluate their held-out set as the run's "test" source (eval.source); the scheduled
+  // evaluations only (no after-the-fact ones).
+  const recs = new SplitRecords(
+    "test",
+    readProblemLines(dir).filter((l) => !l.why),
+  );
+  const steps = recs.steps();
   const from = Number(values.from);
   const to = values.to === "last" ? steps[steps.length - 1]! : Number(values.to);
-  const at = (s: number) => new Map(lines.filter((l) => l.step === s).map((l) => [l.id, l]));
-  const [a, b] = [at(from), at(to)];
-  const ids = [...a.keys()].filter((id) => b.has(id));
+  const [a, b] = [recs.at(from), recs.at(to)];
   for (const m of ["sampled", "greedy"] as ProblemMetric[]) {
-    const va = ids.map((id) => metricValue(a.get(id)!, m));
-    const vb = ids.map((id) => metricValue(b.get(id)!, m));
-    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-    const iv = pairedBootstrap([ids.map((_, i) => vb[i]! - va[i]!)], { resamples: 2000, seed: 1 });
+    const grid = pairedGrid([{ a: b, b: a }], m);
+    if (!grid) throw new Error(`${dir}: no problems evaluated at both step ${from} and step ${to}`);
+    const ids = commonProblems([a, b]);
+    const iv = pairedBootstrap(grid, { resamples: 2000, seed: 1 });
+    const pct = (step: number) => `${(100 * recs.mean(step, m)!).toFixed(1)}%`;
     console.log(
-      `| ${dir.split("/").pop()} | ${ids[0]?.replace(/-\d+-\d+$/, "")} | ${m} | ${from} → ${to} | ${(100 * mean(va)).toFixed(1)}% | ${(100 * mean(vb)).toFixed(1)}% | ${pts(iv.estimate)} [${pts(iv.lo)}, ${pts(iv.hi)}] | ${ids.length} |`,
+      `| ${dir.split("/").pop()} | ${ids[0]?.replace(/-\d+-\d+$/, "")} | ${m} | ${from} → ${to} | ${pct(from)} | ${pct(to)} | ${pts(iv.estimate)} [${pts(iv.lo)}, ${pts(iv.hi)}] | ${ids.length} |`,
     );
   }
 }
