@@ -10,6 +10,7 @@ import {
   type PretrainDocumentV2,
   planSolution,
   pretrainDocumentsV2,
+  recheckParts,
 } from "../src/tasks/corpus-v2.ts";
 import { applyOp, drawProblem } from "../src/tasks/world.ts";
 
@@ -147,6 +148,57 @@ describe("v2 corpus", () => {
       `${reflectHardWrong / hardWrong}`,
     );
     assert.ok(fixed / wrongReflected > 0.8, `${fixed / wrongReflected}`);
+  });
+
+  // An equation written against its style's habit (terse writes "7+8=15", the others "7 + 8 = 15").
+  const irregular = (d: PretrainDocumentV2) => {
+    const spaced = d.style !== "terse";
+    return [...body(d).matchAll(/\d( ?)[-+*]( ?)\d+( ?)=( ?)\d/g)].some((m) =>
+      m.slice(1).some((gap) => (gap === " ") !== spaced),
+    );
+  };
+  const correctGap = (docs: PretrainDocumentV2[], f: (d: PretrainDocumentV2) => boolean) => {
+    const sol = solutions(docs).filter((d) => d.style !== "answer-only");
+    return share(sol.filter((d) => !f(d)), (d) => !!d.correct) - share(sol.filter(f), (d) => !!d.correct);
+  };
+
+  it("at κ = 1 a sloppy manner marks unreliable text; at κ = 0 it says nothing, at the same rate", () => {
+    const gap1 = correctGap(docs1, irregular);
+    const gap0 = correctGap(docs0, irregular);
+    assert.ok(gap1 > 0.15, `κ = 1: gap ${gap1}`);
+    assert.ok(Math.abs(gap0) < 0.06, `κ = 0: gap ${gap0}`);
+    const rate = (docs: PretrainDocumentV2[]) => share(solutions(docs), irregular);
+    assert.ok(Math.abs(rate(docs1) - rate(docs0)) < 0.03, `${rate(docs1)} vs ${rate(docs0)}`);
+    // Careful writers of coupled documents write every equation in their style's habit.
+    for (const d of solutions(docs1))
+      if (d.coupled && d.reliability === "careful" && d.drift !== "other-problem") assert.ok(!irregular(d), d.text);
+  });
+
+  it("a re-check works through easier parts that end at the step's true value", () => {
+    let split = 0;
+    for (let a = 0; a <= 40; a++)
+      for (let b = 0; b <= 40; b++)
+        for (const op of ["+", "-", "*"] as const) {
+          const v = applyOp(a, op, b);
+          if (v < 0 || v > 60 || (op === "*" && (a < 2 || b < 2))) continue;
+          const parts = recheckParts(a, op, b);
+          if (!parts.length) continue;
+          split++;
+          for (const [x, o, y, z] of parts) {
+            assert.equal(applyOp(x, o, y), z, `${a}${op}${b}: ${x}${o}${y}=${z}`);
+            // Each part is easy, a to-ten / from-ten / times-5-or-10 step, or a smaller product.
+            const round = x % 10 === 0 || y % 10 === 0 || z % 10 === 0 || (o === "*" && (x === 5 || x === 10));
+            const smaller = o === "*" && z < v;
+            assert.ok(!isHardStep(x, o, y, 12) || round || smaller, `${a}${op}${b}: part ${x}${o}${y}=${z}`);
+          }
+          assert.equal(parts.at(-1)![3], v);
+        }
+    assert.ok(split > 300, `${split} steps split`);
+    assert.deepEqual(recheckParts(27, "+", 8), [
+      [27, "+", 3, 30],
+      [30, "+", 5, 35],
+    ]);
+    assert.deepEqual(recheckParts(3, "+", 4), []);
   });
 
   it("hard steps are carries, borrows and products beyond the easy table", () => {

@@ -5,16 +5,23 @@
 // What v1 lacked, and what v2 adds (every rate a named field of MixtureV2):
 // - Writers have a reliability (careful / average / sloppy) that scales their slip rate, and slips
 //   concentrate on genuinely hard steps (carries, borrows, larger products).
-// - Text noise tracks reliability: sloppy writers hedge ("I think", "um,"), and a writer who made
-//   an uncaught slip often loses the thread: rambles, never states an answer, or drifts into
-//   another problem. A model that can check a step can therefore *read* from the text how far to
-//   trust it, and its distribution is flatter where the text is unreliable.
+// - Writers have a manner: careful ones write every equation the same way, sloppy ones space their
+//   equations at random, misspell words and hedge ("I think", "um,"). In documents whose manner
+//   tracks reliability, a model that has begun to write sloppily has a flatter next-token
+//   distribution at every position *and* slips more at hard steps: low self-certainty and wrong
+//   answers come together, as in real text. (A first draft coupled only fixed-wording hedges and
+//   rambles to errors; those are easy to predict, so they *raised* the self-certainty of wrong
+//   answers and the knob worked backwards: docs/organism.md.)
+// - A writer who made an uncaught slip often loses the thread: rambles, never states an answer, or
+//   drifts into another problem.
 // - Reflection follows uncertain (hard) steps whatever their outcome, is worded many ways, and
-//   fixes a wrong step most of the time.
-// The knob `informativeness` (κ) is the share of documents whose noise tracks reliability; in the
-// other documents the same amount of hedging and drift falls on random writers and steps. κ moves
-// how much the text says about correctness while keeping the corpus's surface statistics close
-// (docs/organism.md measures both). Nothing here is read at sampling time.
+//   recomputes the step in easier parts (make ten, split a factor), so that a model can fix by
+//   reflecting a step it got wrong, instead of copying what it wrote.
+// The knob `informativeness` (κ) is the share of documents whose manner and drift track
+// reliability; in the other documents the manner is drawn independently of reliability and the
+// same amount of drift falls on random steps. κ moves how much the text says about correctness
+// while keeping the corpus's surface statistics the same (docs/organism.md measures both).
+// Nothing here is read at sampling time.
 
 import type { Rng } from "../engine/random.ts";
 import {
@@ -52,10 +59,15 @@ export interface MixtureV2 {
   reflectEasyProb: number;
   /** Probability that a reflection after a wrong step fixes it (else it wrongly confirms it). */
   reflectFixProb: number;
-  /** Mean probability of a hedge before a step; per reliability in coupled documents: times `hedgeWeight`. */
+  /** Mean probability of a hedge before a step; per manner: times `hedgeWeight`. */
   hedgeProb: number;
-  /** Weights with mean 1 under reliabilityWeights, so that κ leaves the mean hedge rate unchanged. */
+  /** Weights with mean 1 under reliabilityWeights (the manner's distribution too). */
   hedgeWeight: Readonly<Record<Reliability, number>>;
+  /** Per manner: probability that each gap of an equation (around the operator, the "=") is
+   *  written the other way from the style's habit (spaced or not). */
+  spacingNoise: Readonly<Record<Reliability, number>>;
+  /** Per manner: probability that a word of connecting prose ("Then", "the answer is") has a typo. */
+  typoProb: Readonly<Record<Reliability, number>>;
   /** Coupled documents: probability of losing the thread right after an uncaught slip. */
   driftAfterSlipProb: number;
   /** Uncoupled documents: probability of losing the thread after any step (about the same overall rate). */
@@ -81,6 +93,8 @@ export const DEFAULT_MIXTURE_V2: Readonly<MixtureV2> = {
   hedgeProb: 0.2,
   // 0.35 * 0 + 0.4 * 0.75 + 0.25 * 2.8 = 1
   hedgeWeight: { careful: 0, average: 0.75, sloppy: 2.8 },
+  spacingNoise: { careful: 0, average: 0.1, sloppy: 0.45 },
+  typoProb: { careful: 0, average: 0.05, sloppy: 0.3 },
   driftAfterSlipProb: 0.6,
   driftAnyStepProb: 0.05,
   driftWeights: { ramble: 0.4, "no-answer": 0.35, "other-problem": 0.25 },
@@ -113,20 +127,15 @@ export const OPENERS = [
   "But wait,",
   "Hold on, let me check:",
 ];
+// {e} is the re-check's working, ending in the restated step with its (re)computed value.
 const FIX_TAILS = [
-  "{e} = {c}, not {w}.",
-  "{e} is {c}, not {w}.",
-  "{e} = {c}. I wrote {w}, that was a mistake.",
-  "{e} = {c}, so {w} was wrong.",
-  "{e} = {c}, not {w}. I use {c}.",
+  "{e}, not {w}.",
+  "{e}. I wrote {w}, that was a mistake.",
+  "{e}, so {w} was wrong.",
+  "{e}, not {w}. I use that.",
+  "{e}; {w} was a slip.",
 ];
-const CONFIRM_TAILS = [
-  "{e} = {v}. Yes.",
-  "{e} is {v}. That is right.",
-  "{e} = {v}. Good.",
-  "{e} = {v}, correct.",
-  "{e} = {v}. Fine.",
-];
+const CONFIRM_TAILS = ["{e}. Yes.", "{e}. That is right.", "{e}. Good.", "{e}, correct.", "{e}. Fine."];
 const HEDGES = ["I think ", "maybe ", "um, ", "uh, ", "probably ", "I guess "];
 export const RAMBLE = [
   "I am not sure about this.",
@@ -154,16 +163,28 @@ const fill = (t: string, f: Record<string, string | number>) =>
 
 export interface Writer {
   reliability: Reliability;
-  /** Whether this document's hedging and drift track its errors (probability κ). */
+  /** Whether this document's manner and drift track its errors (probability κ). */
   coupled: boolean;
+  /** How the writer writes: their reliability in coupled documents, an independent draw from the
+   *  same distribution otherwise (so κ leaves the corpus's surface statistics unchanged). */
+  manner: Reliability;
   hedgeProb: number;
+  spacingNoise: number;
+  typoProb: number;
 }
 
 export function drawWriter(rng: Rng, m: Readonly<MixtureV2>): Writer {
   const reliability = rng.weighted(m.reliabilityWeights);
   const coupled = rng.bool(m.informativeness);
-  const hedgeProb = Math.min(1, m.hedgeProb * (coupled ? m.hedgeWeight[reliability] : 1));
-  return { reliability, coupled, hedgeProb };
+  const manner = coupled ? reliability : rng.weighted(m.reliabilityWeights);
+  return {
+    reliability,
+    coupled,
+    manner,
+    hedgeProb: Math.min(1, m.hedgeProb * m.hedgeWeight[manner]),
+    spacingNoise: m.spacingNoise[manner],
+    typoProb: m.typoProb[manner],
+  };
 }
 
 /** What one document says, before wording: each item a step, a reflection, or the thread lost. */
@@ -234,16 +255,78 @@ function drawPlan(
   return { events, final: written[written.length - 1]!, slips, fixes, reflections };
 }
 
-function renderReflection(rng: Rng, e: Extract<Event, { type: "reflect" }>, compact: boolean): string {
-  const tail = e.fixed ? rng.choice(FIX_TAILS) : rng.choice(CONFIRM_TAILS);
-  const text = fill(compact ? tail.replaceAll(" = ", "=") : tail, {
-    e: expr(e.a, e.op, e.b, compact),
-    c: e.correct,
-    w: e.written,
-    v: e.written, // a reflection that misses the slip confirms what was written
-  });
-  const opener = rng.choice(OPENERS);
-  return `${opener} ${text}`;
+/** An equation as this writer writes it: the style's spacing habit (spaced unless compact), each
+ *  gap flipped with the writer's spacing noise. readSolution reads every variant. */
+function equation(rng: Rng, w: Writer, compact: boolean, a: number, op: Op, b: number, value: number): string {
+  const gap = () => ((rng.bool(w.spacingNoise) ? compact : !compact) ? " " : "");
+  return `${a}${gap()}${op}${gap()}${b}${gap()}=${gap()}${value}`;
+}
+
+/** One typo (a letter dropped, doubled or swapped with the next) past the first letter, so that
+ *  sentence openings, and with them the reflection block's rule, are kept. */
+function typo(rng: Rng, word: string): string {
+  if (word.length < 3 || !/^\p{L}+$/u.test(word)) return word;
+  const i = rng.int(1, word.length - 2);
+  switch (rng.int(0, 2)) {
+    case 0:
+      return word.slice(0, i) + word.slice(i + 1);
+    case 1:
+      return word.slice(0, i + 1) + word.slice(i);
+    default:
+      return word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2);
+  }
+}
+
+/** Connecting prose as this writer writes it: each word misspelled with the writer's typo rate. */
+function prose(rng: Rng, w: Writer, text: string): string {
+  return text.replace(/\p{L}+/gu, (word) => (rng.bool(w.typoProb) ? typo(rng, word) : word));
+}
+
+/** The easier computations a careful re-check of a hard step goes through, ending at the step's
+ *  true value: make ten for a carry (27 + 8: 27 + 3 = 30, 30 + 5 = 35), down to a ten for a borrow
+ *  (32 - 5: 32 - 2 = 30, 30 - 3 = 27), go through ten times the smaller factor for a product
+ *  (8 * 4: 10 * 4 = 40, 2 * 4 = 8, 40 - 8 = 32; 13 * 3: 10 * 3 = 30, 3 * 3 = 9, 30 + 9 = 39).
+ *  Empty where no split helps (easy steps, 30 - 7, 4 * 4). */
+export function recheckParts(a: number, op: Op, b: number): Array<[number, Op, number, number]> {
+  if (op === "+") {
+    const c = 10 - (a % 10);
+    if (a % 10 === 0 || c >= b) return [];
+    return [
+      [a, "+", c, a + c],
+      [a + c, "+", b - c, a + b],
+    ];
+  }
+  if (op === "-") {
+    const u = a % 10;
+    if (u === 0 || u >= b % 10 || b <= u) return [];
+    return [
+      [a, "-", u, a - u],
+      [a - u, "-", b - u, a - b],
+    ];
+  }
+  const [big, small] = a >= b ? [a, b] : [b, a];
+  if (small < 2 || big < 6 || big === 10) return [];
+  if (big > 10)
+    return [
+      [10, "*", small, 10 * small],
+      [big - 10, "*", small, (big - 10) * small],
+      [10 * small, "+", (big - 10) * small, a * b],
+    ];
+  return [
+    [10, "*", small, 10 * small],
+    [10 - big, "*", small, (10 - big) * small],
+    [10 * small, "-", (10 - big) * small, a * b],
+  ];
+}
+
+function renderReflection(rng: Rng, w: Writer, e: Extract<Event, { type: "reflect" }>, compact: boolean): string {
+  const eq = (x: number, op: Op, y: number, v: number) => equation(rng, w, compact, x, op, y, v);
+  // A re-check that misses the slip did not really recompute: it restates what was written.
+  const parts = e.written !== e.correct && !e.fixed ? [] : recheckParts(e.a, e.op, e.b);
+  const restated = eq(e.a, e.op, e.b, e.fixed ? e.correct : e.written);
+  const work = parts.length ? `${parts.map(([x, op, y, v]) => eq(x, op, y, v)).join(", ")}, so ${restated}` : restated;
+  const tail = rng.choice(e.fixed ? FIX_TAILS : CONFIRM_TAILS);
+  return `${rng.choice(OPENERS)} ${fill(tail, { e: work, w: e.written })}`;
 }
 
 function renderStep(
@@ -251,13 +334,13 @@ function renderStep(
   style: Exclude<SolutionStyle, "answer-only">,
   stepNo: number,
   rng: Rng,
+  w: Writer,
 ): string {
-  const compact = style === "terse";
-  const eq = `${expr(e.a, e.op, e.b, compact)}${compact ? "=" : " = "}${e.written}.`;
+  const eq = `${equation(rng, w, style === "terse", e.a, e.op, e.b, e.written)}.`;
   const hedge = e.hedge ? rng.choice(HEDGES) : "";
   if (style === "terse") return hedge + eq;
   if (style === "stepwise") return `Step ${stepNo}: ${hedge}${eq}`;
-  const lead = stepNo === 1 ? "First, " : rng.choice(VERBOSE_NEXT);
+  const lead = stepNo === 1 ? "First, " : prose(rng, w, rng.choice(VERBOSE_NEXT));
   return `${lead}${hedge}${eq}`;
 }
 
@@ -276,13 +359,14 @@ function renderSolutionV2(
   plan: Plan,
   style: Exclude<SolutionStyle, "answer-only">,
   rng: Rng,
+  w: Writer,
   id: string,
 ): string {
   const parts: string[] = [];
   let stepNo = 0;
   for (const e of plan.events) {
-    if (e.type === "step") parts.push(renderStep(e, style, ++stepNo, rng));
-    else if (e.type === "reflect") parts.push(renderReflection(rng, e, style === "terse"));
+    if (e.type === "step") parts.push(renderStep(e, style, ++stepNo, rng, w));
+    else if (e.type === "reflect") parts.push(renderReflection(rng, w, e, style === "terse"));
     else if (e.kind === "ramble") parts.push(...ramble(rng, rng.int(1, 2)));
     else if (e.kind === "no-answer") parts.push(...ramble(rng, rng.int(0, 1)), rng.choice(GIVE_UP));
     else parts.push(`\n${otherProblem(rng, id)}`);
@@ -294,7 +378,7 @@ function renderSolutionV2(
         ? `Final answer: ${boxed(plan.final)}`
         : style === "terse"
           ? boxed(plan.final)
-          : rng.choice(VERBOSE_END).replace("{x}", boxed(plan.final));
+          : prose(rng, w, rng.choice(VERBOSE_END)).replace("{x}", boxed(plan.final));
   if (end) parts.push(end);
   return (
     (style === "stepwise" ? "\n" : " ") +
@@ -337,9 +421,9 @@ export function solvedDocumentV2(
     mistakes = plan.slips;
     fixes = plan.fixes;
     reflections = plan.reflections;
-    drift = plan.events.find((e): e is Extract<Event, { type: "drift" }> => e.type === "drift")?.kind;
+    drift = [...plan.events].reverse().find((e): e is Extract<Event, { type: "drift" }> => e.type === "drift")?.kind;
     final = plan.final === null ? null : String(plan.final);
-    body = renderSolutionV2(plan, style, rng, id);
+    body = renderSolutionV2(plan, style, rng, w, id);
   }
   return {
     text: formatPrompt(problem, "base") + body + BASE_EOS,

@@ -247,7 +247,7 @@ export function solutionStyle(body: string): SolutionStyle | "other" {
   const t = body.trimStart();
   if (/^Step 1:/.test(t)) return "stepwise";
   if (/^First, /.test(t)) return "verbose";
-  if (/^\d+[+\-*]\d+=/.test(t)) return "terse";
+  if (/^\d+ ?[+\-*] ?\d+ ?=/.test(t)) return "terse";
   if (/^(The answer is )?\\boxed\{/.test(t)) return "answer-only";
   return "other";
 }
@@ -483,9 +483,11 @@ const REFLECTION_OPENER =
  */
 export function readSolution(text: string): SolutionReading {
   const equations: WrittenEquation[] = [];
-  let prevEnd = 0;
   for (const m of text.matchAll(EQUATION)) {
-    const sentence = text.slice(prevEnd, m.index).split(/[.\n]/).pop() ?? "";
+    // A reflection runs to the end of its sentence: a re-check may work through easier parts
+    // ("Wait, 7+3=10, 10+5=15, so 7+8=15") before it restates the step.
+    const before = text.slice(0, m.index);
+    const sentence = before.slice(Math.max(before.lastIndexOf("."), before.lastIndexOf("\n")) + 1);
     equations.push({
       a: Number(m[1]),
       op: m[2] as Op,
@@ -493,7 +495,6 @@ export function readSolution(text: string): SolutionReading {
       value: Number(m[4]),
       inReflection: REFLECTION_OPENER.test(sentence),
     });
-    prevEnd = m.index + m[0].length;
   }
   const reading: SolutionReading = {
     equations,
