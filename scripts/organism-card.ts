@@ -7,7 +7,7 @@
 // problems, same seed), blocked − unblocked with paired intervals; failure modes.
 //
 // Usage: node --import tsx scripts/organism-card.ts [--models a,b] [--splits test-id,test-ood]
-//   [--limit 256] [--k 8] [--max-new-tokens 200] [--block auto|on|off] [--out FILE]
+//   [--limit 256] [--k 8] [--max-new-tokens 200] [--block auto|on|off] [--threads N] [--out FILE]
 // Defaults by model: v2 organisms (folder name organism-v2-*) get --splits test-id and the block;
 // others (v1) both splits and no block (v1's corpus opens non-reflection sentences with those
 // letters too, "Answer: …"). --out is required unless --models is the default v1 pair.
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     "max-new-tokens": { type: "string", default: "200" },
     block: { type: "string", default: "auto" },
     out: { type: "string" },
+    threads: { type: "string" },
   },
 });
 
@@ -59,7 +60,10 @@ if (k < 2)
 const out = values.out ?? (values.models === V1_MODELS ? "docs/organism-eval.json" : undefined);
 if (!out) fail("--out FILE is required with --models (the default file holds the v1 card)");
 
-await initBackend("auto");
+const threads = values.threads === undefined ? undefined : Number(values.threads);
+if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1))
+  fail(`--threads must be a positive integer, got "${values.threads}"`);
+await initBackend("auto", threads);
 const rows: CardRow[] = [];
 
 async function run(

@@ -15,7 +15,7 @@ import { executeStudy } from "../src/study/execute.ts";
 import { ensureMixModel } from "../src/study/mix.ts";
 import { methodsNote } from "../src/study/notes.ts";
 import { checkSameStudy, planStudy, selectRuns } from "../src/study/plan.ts";
-import { PROFILES } from "../src/study/profiles.ts";
+import { PROFILES, restrictRewards } from "../src/study/profiles.ts";
 import { writeSyntheticRun } from "./helpers/synthetic-runs.ts";
 
 const root = mkdtempSync(join(tmpdir(), "rlif-study-"));
@@ -105,6 +105,22 @@ describe("study resume", () => {
       ["organism:test-id", 512, 8, "16", "organism:val-id", 128, 8],
     );
     assert.ok(c.keep_checkpoints > c.steps / c.eval.every);
+  });
+
+  test("--rewards keeps only the conditions trained with those rewards, and names the valid ones", () => {
+    const o = { out: join(root, "plan"), base: "b", instruct: "i" };
+    const control = planStudy({ ...o, profile: restrictRewards(PROFILES.full, ["correctness"]) });
+    assert.deepEqual(
+      selectRuns(control, ["base", "instruct", "guard"]).map((r) => r.id),
+      [0, 1, 2, 3, 4].map((s) => `base-correctness-s${s}`).concat([0, 1, 2, 3, 4].map((s) => `instruct-correctness-s${s}`)),
+    );
+    const sc = restrictRewards(PROFILES.full, ["self-certainty", "random"]);
+    assert.deepEqual(sc.guard?.rewards, ["self-certainty"]);
+    assert.deepEqual(
+      sc.methods?.map((m) => m.reward),
+      ["random", "random", "random", "self-certainty", "self-certainty"],
+    );
+    assert.throws(() => restrictRewards(PROFILES.quick, ["corectness"]), /"corectness" is not a reward.*valid: .*correctness/);
   });
 
   test("the full plan adds the methods beyond the paper, each with its overrides, after the paper's runs unchanged", () => {

@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import type { RunGroup } from "../analysis/conditions.ts";
 import { organismStudy } from "../study/organisms.ts";
-import { PROFILES, type Profile } from "../study/profiles.ts";
+import { PROFILES, type Profile, restrictRewards } from "../study/profiles.ts";
 import { reproduce } from "../study/reproduce.ts";
 import { runTraining } from "./train.ts";
 
@@ -37,6 +37,7 @@ export function registerReproduce(program: Command): void {
     .option("--steps <n>", "RL steps per run (overrides the profile)")
     .option("--lr <x>", "RL learning rate (overrides the profile)")
     .option("--only <groups>", "train only these groups (comma list of base, instruct, mix, guard)")
+    .option("--rewards <names>", "train only the conditions with these rewards (comma list, e.g. correctness)")
     .option("--report-only", "only (re)write the report from the runs already in --out")
     .action(
       async (f: {
@@ -50,9 +51,11 @@ export function registerReproduce(program: Command): void {
         lr?: string;
         reportOnly?: boolean;
         only?: string;
+        rewards?: string;
       }) => {
         const organism = organismStudy(f.organism);
-        const profile: Profile = organism.adjust({ ...PROFILES[f.quick ? "quick" : "full"] });
+        let profile: Profile = organism.adjust({ ...PROFILES[f.quick ? "quick" : "full"] });
+        if (f.rewards) profile = restrictRewards(profile, f.rewards.split(",").map((x) => x.trim()));
         const int = (s: string, name: string) => {
           const n = Number(s);
           if (!Number.isInteger(n) || n < 1)
