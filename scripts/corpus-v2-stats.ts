@@ -1,32 +1,37 @@
-// Statistics of the v2 pretraining corpus across the informativeness knob (docs/organism.md):
-// share of correct documents, reflecting, losing the thread, hedged, and correct among hedged ones.
+// Statistics of the v2 pretraining corpus across the informativeness knob (docs/organism.md): share
+// of correct documents, reflecting, losing the thread, written in a sloppy manner (an equation
+// spaced against its style's habit, or a hedge), and how often manner-marked documents are correct.
 // Usage: node --import tsx scripts/corpus-v2-stats.ts
-import { DEFAULT_MIXTURE_V2, pretrainDocumentsV2 } from "../src/tasks/corpus-v2.ts";
+import { DEFAULT_MIXTURE_V2, type PretrainDocumentV2, pretrainDocumentsV2 } from "../src/tasks/corpus-v2.ts";
+
+const HEDGE = /I think|maybe|um,|uh,|probably|I guess/;
+function sloppyManner(d: PretrainDocumentV2): boolean {
+  const spaced = d.style !== "terse";
+  const body = d.text.slice(d.text.indexOf("Solution:"));
+  const irregular = [...body.matchAll(/\d( ?)[-+*]( ?)\d+( ?)=( ?)\d/g)].some((m) =>
+    m.slice(1).some((gap) => (gap === " ") !== spaced),
+  );
+  return irregular || HEDGE.test(body);
+}
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const share = <T>(xs: T[], f: (x: T) => boolean) => xs.filter(f).length / xs.length;
 
 for (const k of [0, 0.5, 1]) {
   const docs = pretrainDocumentsV2(0, 4000, { ...DEFAULT_MIXTURE_V2, informativeness: k });
   const sol = docs.filter((d) => d.kind === "solution");
-  const acc = sol.filter((d) => d.correct).length / sol.length;
-  const refl = sol.filter((d) => (d.reflections ?? 0) > 0).length / sol.length;
-  const drift = sol.filter((d) => d.drift).length / sol.length;
-  const hedge = sol.filter((d) => /I think|maybe|um,|uh,|probably|I guess/.test(d.text)).length / sol.length;
-  const len = docs.reduce((a, d) => a + d.text.length, 0) / docs.length;
-  const byRel: Record<string, string> = {};
-  for (const r of ["careful", "average", "sloppy"]) {
-    const s = sol.filter((d) => d.reliability === r);
-    byRel[r] = (s.filter((d) => d.correct).length / s.length).toFixed(2);
-  }
-  const hedgedAcc = sol.filter((d) => /I think|maybe|um,|uh,|probably|I guess/.test(d.text));
+  const worked = sol.filter((d) => d.style !== "answer-only");
+  const marked = worked.filter(sloppyManner);
+  const plain = worked.filter((d) => !sloppyManner(d));
   console.log(
     JSON.stringify({
       k,
-      acc: acc.toFixed(3),
-      refl: refl.toFixed(3),
-      drift: drift.toFixed(3),
-      hedge: hedge.toFixed(3),
-      len: len.toFixed(0),
-      byRel,
-      accHedged: (hedgedAcc.filter((d) => d.correct).length / hedgedAcc.length).toFixed(3),
+      correct: pct(share(sol, (d) => !!d.correct)),
+      reflecting: pct(share(sol, (d) => (d.reflections ?? 0) > 0)),
+      lost_thread: pct(share(sol, (d) => !!d.drift)),
+      sloppy_manner: pct(marked.length / worked.length),
+      correct_sloppy_manner: pct(share(marked, (d) => !!d.correct)),
+      correct_plain: pct(share(plain, (d) => !!d.correct)),
+      mean_chars: Math.round(docs.reduce((a, d) => a + d.text.length, 0) / docs.length),
     }),
   );
 }

@@ -246,6 +246,17 @@ describe("study resume", () => {
       () => checkSameStudy(plan, { ...ids, profile: { ...PROFILES.full, methods: methods?.slice(1) } }),
       /profile\.methods differ/,
     );
+    // A study begun with --rewards correctness may grow into the full one, not shrink back, and a
+    // changed setting is still refused.
+    const control = restrictRewards(PROFILES.full, ["correctness"]);
+    writeFileSync(plan, JSON.stringify({ ...ids, profile: control, runs: [] }));
+    checkSameStudy(plan, { ...ids, profile: PROFILES.full });
+    assert.throws(
+      () => checkSameStudy(plan, { ...ids, profile: { ...PROFILES.full, lr: 1e-3 } }),
+      /profile\.lr differ/,
+    );
+    writeFileSync(plan, JSON.stringify({ ...ids, profile: PROFILES.full, runs: [] }));
+    assert.throws(() => checkSameStudy(plan, { ...ids, profile: control }), /profile\.(baseRewards|guard|methods)/);
   });
 
   test("two processes share a study: a run locked by a live process is skipped, a stale lock is taken over", async () => {

@@ -202,13 +202,23 @@ export function checkSameStudy(
     );
 }
 
-/** `now` with only the methods the old profile had: methods may be added to a study folder (their
- *  runs get new folders and the old runs stay as they were), not changed or removed. */
+/** `now` with only the rewards and methods the old profile had: conditions may be added to a study
+ *  folder (a study begun with `--rewards correctness` may grow into the full one; new runs get new
+ *  folders and the old runs stay as they were), not changed or removed. */
 function asBefore(now: Profile, old: unknown): Profile {
-  const had = (old as { methods?: MethodSpec[] } | undefined)?.methods ?? [];
+  const o = (old ?? {}) as Partial<Profile>;
+  const had = o.methods ?? [];
   const { methods, ...rest } = now;
   const kept = (methods ?? []).filter((m) => had.some((h) => h.name === m.name));
-  return kept.length || had.length ? { ...rest, methods: kept } : rest;
+  const within = (rs: string[], before: string[] | undefined) => (before ? rs.filter((r) => before.includes(r)) : rs);
+  const guard = o.guard === null ? null : rest.guard && { ...rest.guard, rewards: within(rest.guard.rewards, o.guard?.rewards) };
+  const paper = {
+    ...rest,
+    baseRewards: within(rest.baseRewards, o.baseRewards),
+    instructRewards: within(rest.instructRewards, o.instructRewards),
+    guard,
+  };
+  return Array.isArray(o.methods) ? { ...paper, methods: kept } : paper;
 }
 
 /** The runs `--only` trains: a shared run (mix α = 0) belongs to the group that trains it. */
