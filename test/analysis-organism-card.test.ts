@@ -11,7 +11,9 @@ import {
   cardRow,
   cardTables,
   confidenceAuroc,
+  editDistance,
   failureModes,
+  losesThread,
   reflectionFigures,
 } from "../src/analysis/organism-card.ts";
 import { Random } from "../src/engine/random.ts";
@@ -162,6 +164,15 @@ describe("organism card: failure modes", () => {
     assert.deepEqual(f.other_problem, { share: 0.25, count: 1, n: 4 });
     assert.deepEqual(f.rambling, { share: 0.5, count: 2, n: 4 });
     assert.deepEqual(f.truncated, { share: 0.25, count: 1, n: 4 });
+  });
+
+  test("a lost thread is read through typos, and ordinary solution sentences are not taken for one", () => {
+    assert.equal(editDistance("kitten", "sitting"), 3);
+    assert.equal(editDistance("", "abc"), 3);
+    assert.equal(losesThread("7+5=12. I am nat sture abuot this. 12-3=9."), true);
+    assert.equal(losesThread("Step 2: 9 + 8 = 17.\nI givv up."), true);
+    assert.equal(losesThread("7+5=12. Then 12 - 3 = 9. So the answer is \\boxed{9}."), false);
+    assert.equal(losesThread("Wait, 7+3=10, 10+2=12, so 7+5=12. That is right."), false);
   });
 });
 

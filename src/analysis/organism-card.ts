@@ -260,13 +260,38 @@ export interface FailureFigures {
   no_boxed_answer: Share;
   /** The response drifts into another problem: "Problem:" inside it. */
   other_problem: Share;
-  /** Any of the v2 corpus's ramble or give-up sentences. */
+  /** Any of the v2 corpus's ramble or give-up sentences, typos allowed (losesThread). */
   rambling: Share;
   /** Ran out of max new tokens before the end-of-text token. */
   truncated: Share;
 }
 
 const LOST_THREAD: readonly string[] = [...RAMBLE, ...GIVE_UP];
+
+/** Edit distance (insertions, deletions, substitutions). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** Whether a sentence of `text` is one of the corpus's lost-thread sentences, typos allowed (a
+ *  writer who lost the thread misspells about 40% of words: one edit per misspelled word). */
+export function losesThread(text: string): boolean {
+  return text
+    .split(/(?<=[.!?])\s+|\n/)
+    .map((x) => x.trim())
+    .some((sentence) =>
+      LOST_THREAD.some(
+        (t) => Math.abs(sentence.length - t.length) <= 3 && editDistance(sentence, t) <= Math.floor(0.3 * t.length),
+      ),
+    );
+}
 
 export function failureModes(samples: readonly CardSample[]): FailureFigures {
   const share = (f: (s: CardSample) => boolean): Share => {
@@ -276,7 +301,7 @@ export function failureModes(samples: readonly CardSample[]): FailureFigures {
   return {
     no_boxed_answer: share((s) => !s.text.includes("\\boxed{")),
     other_problem: share((s) => s.text.includes("Problem:")),
-    rambling: share((s) => LOST_THREAD.some((x) => s.text.includes(x))),
+    rambling: share((s) => losesThread(s.text)),
     truncated: share((s) => !s.stopped),
   };
 }

@@ -66,8 +66,10 @@ export interface MixtureV2 {
   /** Per manner: probability that each gap of an equation (around the operator, the "=") is
    *  written the other way from the style's habit (spaced or not). */
   spacingNoise: Readonly<Record<Reliability, number>>;
-  /** Per manner: probability that a word of connecting prose ("Then", "the answer is") has a typo. */
+  /** Per manner: probability that a word of connecting prose ("Then", "the answer is", hedges) has a typo. */
   typoProb: Readonly<Record<Reliability, number>>;
+  /** Typo rate of whatever a writer writes after losing the thread (rambles, giving up, the rest). */
+  lostTypoProb: number;
   /** Coupled documents: probability of losing the thread right after an uncaught slip. */
   driftAfterSlipProb: number;
   /** Uncoupled documents: probability of losing the thread after any step (about the same overall rate). */
@@ -83,7 +85,7 @@ export const DEFAULT_MIXTURE_V2: Readonly<MixtureV2> = {
   fillerDocProb: 0.08,
   styleWeights: { terse: 0.3, verbose: 0.35, stepwise: 0.27, "answer-only": 0.08 },
   reliabilityWeights: { careful: 0.35, average: 0.4, sloppy: 0.25 },
-  slipScale: { careful: 0.3, average: 1, sloppy: 2.5 },
+  slipScale: { careful: 0.15, average: 1, sloppy: 3 },
   easySlipProb: 0.04,
   hardSlipProb: 0.25,
   hardProduct: 12,
@@ -95,6 +97,7 @@ export const DEFAULT_MIXTURE_V2: Readonly<MixtureV2> = {
   hedgeWeight: { careful: 0, average: 0.75, sloppy: 2.8 },
   spacingNoise: { careful: 0, average: 0.1, sloppy: 0.45 },
   typoProb: { careful: 0, average: 0.05, sloppy: 0.3 },
+  lostTypoProb: 0.4,
   driftAfterSlipProb: 0.6,
   driftAnyStepProb: 0.05,
   driftWeights: { ramble: 0.4, "no-answer": 0.35, "other-problem": 0.25 },
@@ -262,18 +265,24 @@ function equation(rng: Rng, w: Writer, compact: boolean, a: number, op: Op, b: n
   return `${a}${gap()}${op}${gap()}${b}${gap()}=${gap()}${value}`;
 }
 
-/** One typo (a letter dropped, doubled or swapped with the next) past the first letter, so that
- *  sentence openings, and with them the reflection block's rule, are kept. */
+/** One typo past the first letter (so that sentence openings, and with them the reflection
+ *  block's rule, are kept): half the time a letter replaced by any other, else a letter dropped,
+ *  doubled or swapped with the next. Replacements by any letter matter: they spread a sloppy
+ *  writer's next-token distribution over the whole alphabet, which is what self-certainty (the
+ *  divergence from uniform over the vocabulary) measures; a dropped or doubled letter only moves
+ *  mass between two likely tokens and leaves it almost unchanged. */
 function typo(rng: Rng, word: string): string {
   if (word.length < 3 || !/^\p{L}+$/u.test(word)) return word;
   const i = rng.int(1, word.length - 2);
-  switch (rng.int(0, 2)) {
+  switch (rng.int(0, 5)) {
     case 0:
       return word.slice(0, i) + word.slice(i + 1);
     case 1:
       return word.slice(0, i + 1) + word.slice(i);
-    default:
+    case 2:
       return word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2);
+    default:
+      return word.slice(0, i) + String.fromCharCode(97 + rng.int(0, 25)) + word.slice(i + 1);
   }
 }
 
@@ -337,7 +346,7 @@ function renderStep(
   w: Writer,
 ): string {
   const eq = `${equation(rng, w, style === "terse", e.a, e.op, e.b, e.written)}.`;
-  const hedge = e.hedge ? rng.choice(HEDGES) : "";
+  const hedge = e.hedge ? prose(rng, w, rng.choice(HEDGES)) : "";
   if (style === "terse") return hedge + eq;
   if (style === "stepwise") return `Step ${stepNo}: ${hedge}${eq}`;
   const lead = stepNo === 1 ? "First, " : prose(rng, w, rng.choice(VERBOSE_NEXT));
@@ -359,23 +368,30 @@ function renderSolutionV2(
   plan: Plan,
   style: Exclude<SolutionStyle, "answer-only">,
   rng: Rng,
-  w: Writer,
+  writer: Writer,
   id: string,
+  m: Readonly<MixtureV2>,
 ): string {
+  let w = writer;
   const parts: string[] = [];
   let stepNo = 0;
   for (const e of plan.events) {
     if (e.type === "step") parts.push(renderStep(e, style, ++stepNo, rng, w));
     else if (e.type === "reflect") parts.push(renderReflection(rng, w, e, style === "terse"));
-    else if (e.kind === "ramble") parts.push(...ramble(rng, rng.int(1, 2)));
-    else if (e.kind === "no-answer") parts.push(...ramble(rng, rng.int(0, 1)), rng.choice(GIVE_UP));
-    else parts.push(`\n${otherProblem(rng, id)}`);
+    else {
+      // A writer who has lost the thread writes everything after it carelessly.
+      w = { ...w, typoProb: Math.max(w.typoProb, m.lostTypoProb) };
+      const lost = (lines: string[]) => lines.map((x) => prose(rng, w, x));
+      if (e.kind === "ramble") parts.push(...lost(ramble(rng, rng.int(1, 2))));
+      else if (e.kind === "no-answer") parts.push(...lost([...ramble(rng, rng.int(0, 1)), rng.choice(GIVE_UP)]));
+      else parts.push(`\n${otherProblem(rng, id)}`);
+    }
   }
   const end =
     plan.final === null
       ? ""
       : style === "stepwise"
-        ? `Final answer: ${boxed(plan.final)}`
+        ? `${prose(rng, w, "Final answer:")} ${boxed(plan.final)}`
         : style === "terse"
           ? boxed(plan.final)
           : prose(rng, w, rng.choice(VERBOSE_END)).replace("{x}", boxed(plan.final));
@@ -423,7 +439,7 @@ export function solvedDocumentV2(
     reflections = plan.reflections;
     drift = [...plan.events].reverse().find((e): e is Extract<Event, { type: "drift" }> => e.type === "drift")?.kind;
     final = plan.final === null ? null : String(plan.final);
-    body = renderSolutionV2(plan, style, rng, w, id);
+    body = renderSolutionV2(plan, style, rng, w, id, m);
   }
   return {
     text: formatPrompt(problem, "base") + body + BASE_EOS,
