@@ -15,7 +15,9 @@ export interface OrganismStudy {
 export const ORGANISM_STUDIES = {
   v1: { base: "organism-base", instruct: "organism-instruct", adjust: (p: Profile) => p },
   v2: {
-    base: "organism-v2-base",
+    // The κ = 0 build: with the corpus's third draft it is the v2 base that learned to read its
+    // prompts (κ = 1 had not, after three pretraining cycles: docs/organism.md).
+    base: "organism-v2-k0",
     instruct: "organism-v2-instruct",
     adjust: (p: Profile): Profile => ({
       ...p,

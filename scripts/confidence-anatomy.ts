@@ -1,0 +1,92 @@
+// Where a base model's sampled errors come from, and what self-certainty sees of them (issue 11,
+// docs/organism.md "Three drafts"): k samples per test-id problem at T = 1, grouped by the solution
+// style the sample opened with, its manner (an equation spaced against its style's habit, or a
+// hedge), whether it boxed an answer, and whether it wrote a wrong step; for each group the
+// accuracy, the mean self-certainty and the share of wrong steps; then the within-group AUROC of
+// self-certainty, over all samples and over worked, boxed samples only.
+// Usage: node --import tsx scripts/confidence-anatomy.ts [--model organism-v2-k0] [--limit 128] [--k 8] [--threads 1]
+import { parseArgs } from "node:util";
+import { initBackend } from "../src/cli/backend.ts";
+import { Random } from "../src/engine/random.ts";
+import { evaluate, type ResponseRecord } from "../src/eval/evaluate.ts";
+import { loadProblems, makeGrader, withTemplate } from "../src/eval/sources.ts";
+import { openModel } from "../src/model/open.ts";
+import { readSolution, solutionStyle } from "../src/tasks/corpus.ts";
+import { transitionalRate } from "../src/tasks/transitional.ts";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "organism-v2-k0" },
+    limit: { type: "string", default: "128" },
+    k: { type: "string", default: "8" },
+    threads: { type: "string", default: "1" },
+  },
+});
+const int = (s: string, name: string) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${s}"`);
+  return n;
+};
+const [limit, k, threads] = [int(values.limit!, "limit"), int(values.k!, "k"), int(values.threads!, "threads")];
+await initBackend("auto", threads);
+const { model, codec, kind } = openModel(values.model!);
+const source = "organism:test-id";
+const { records } = await evaluate(model, codec, withTemplate(loadProblems(source, limit), kind), {
+  k,
+  temperature: 1,
+  topP: 1,
+  maxNewTokens: 200,
+  batchSize: 128,
+  rng: new Random(0),
+  grade: makeGrader(source),
+  transitionalRate,
+});
+
+const HEDGE = /I think|maybe|um,|uh,|probably|I guess/;
+const worked = (style: string) => style !== "answer-only" && style !== "other";
+function sloppy(text: string, style: string): boolean {
+  const spaced = style !== "terse";
+  const gaps = [...text.matchAll(/\d( ?)[-+*]( ?)\d+( ?)=( ?)\d/g)];
+  return gaps.some((m) => m.slice(1).some((g) => (g === " ") !== spaced)) || HEDGE.test(text);
+}
+const groups = new Map<string, { n: number; correct: number; sc: number; steps: number; wrong: number }>();
+function add(key: string, s: ResponseRecord) {
+  const r = readSolution(s.text);
+  const g = groups.get(key) ?? { n: 0, correct: 0, sc: 0, steps: 0, wrong: 0 };
+  g.n++;
+  g.correct += s.correct ? 1 : 0;
+  g.sc += s.meanSelfCertainty;
+  g.steps += r.steps;
+  g.wrong += r.wrongSteps;
+  groups.set(key, g);
+}
+const auroc = { all: { pairs: 0, wins: 0 }, worked: { pairs: 0, wins: 0 } };
+for (const p of records) {
+  for (const s of p.samples) {
+    const style = solutionStyle(s.text);
+    add(`style ${style}`, s);
+    if (worked(style)) add(`manner ${sloppy(s.text, style) ? "sloppy" : "plain"}`, s);
+    add(`boxed ${s.text.includes("\\boxed{") ? "yes" : "no"}`, s);
+    add(`wrong step ${readSolution(s.text).wrongSteps > 0 ? "yes" : "no"}`, s);
+  }
+  const ok = (s: ResponseRecord) => worked(solutionStyle(s.text)) && s.text.includes("\\boxed{");
+  for (const a of p.samples)
+    for (const b of p.samples) {
+      if (!a.correct || b.correct) continue;
+      const win = a.meanSelfCertainty > b.meanSelfCertainty ? 1 : a.meanSelfCertainty === b.meanSelfCertainty ? 0.5 : 0;
+      auroc.all.pairs++;
+      auroc.all.wins += win;
+      if (ok(a) && ok(b)) {
+        auroc.worked.pairs++;
+        auroc.worked.wins += win;
+      }
+    }
+}
+console.log(`${values.model}: ${records.length} test-id problems × ${k} samples at T = 1\n`);
+console.log("| samples | n | accuracy | mean self-certainty | wrong steps / step |\n| --- | --- | --- | --- | --- |");
+for (const [key, g] of [...groups].sort())
+  console.log(
+    `| ${key} | ${g.n} | ${((100 * g.correct) / g.n).toFixed(1)}% | ${(g.sc / g.n).toFixed(3)} | ${(g.wrong / Math.max(1, g.steps)).toFixed(3)} |`,
+  );
+const f = (x: { pairs: number; wins: number }) => `${(x.wins / x.pairs).toFixed(3)} (${x.pairs} pairs)`;
+console.log(`\nwithin-group AUROC of self-certainty: all samples ${f(auroc.all)}; worked, boxed samples ${f(auroc.worked)}`);
