@@ -27,7 +27,11 @@ const int = (s: string, name: string) => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${s}"`);
   return n;
 };
-const [limit, k, threads] = [int(values.limit!, "limit"), int(values.k!, "k"), int(values.threads!, "threads")];
+const [limit, k, threads] = [
+  int(values.limit!, "limit"),
+  int(values.k!, "k"),
+  int(values.threads!, "threads"),
+];
 await initBackend("auto", threads);
 const { model, codec, kind } = openModel(values.model!);
 const source = "organism:test-id";
@@ -73,7 +77,8 @@ for (const p of records) {
   for (const a of p.samples)
     for (const b of p.samples) {
       if (!a.correct || b.correct) continue;
-      const win = a.meanSelfCertainty > b.meanSelfCertainty ? 1 : a.meanSelfCertainty === b.meanSelfCertainty ? 0.5 : 0;
+      const win =
+        a.meanSelfCertainty > b.meanSelfCertainty ? 1 : a.meanSelfCertainty === b.meanSelfCertainty ? 0.5 : 0;
       auroc.all.pairs++;
       auroc.all.wins += win;
       if (ok(a) && ok(b)) {
@@ -83,10 +88,14 @@ for (const p of records) {
     }
 }
 console.log(`${values.model}: ${records.length} test-id problems × ${k} samples at T = 1\n`);
-console.log("| samples | n | accuracy | mean self-certainty | wrong steps / step |\n| --- | --- | --- | --- | --- |");
+console.log(
+  "| samples | n | accuracy | mean self-certainty | wrong steps / step |\n| --- | --- | --- | --- | --- |",
+);
 for (const [key, g] of [...groups].sort())
   console.log(
     `| ${key} | ${g.n} | ${((100 * g.correct) / g.n).toFixed(1)}% | ${(g.sc / g.n).toFixed(3)} | ${(g.wrong / Math.max(1, g.steps)).toFixed(3)} |`,
   );
 const f = (x: { pairs: number; wins: number }) => `${(x.wins / x.pairs).toFixed(3)} (${x.pairs} pairs)`;
-console.log(`\nwithin-group AUROC of self-certainty: all samples ${f(auroc.all)}; worked, boxed samples ${f(auroc.worked)}`);
+console.log(
+  `\nwithin-group AUROC of self-certainty: all samples ${f(auroc.all)}; worked, boxed samples ${f(auroc.worked)}`,
+);

@@ -71,6 +71,15 @@ describe("verdict rules on planted effects", () => {
     assert.equal(v.F1, "not testable");
   });
 
+  test("a study of the positive control alone: F1 and F2 are not testable, and say why", () => {
+    const x = { ...study({ internal: flat, rlvr: steadyRise }), base: [] };
+    const [f1, f2] = decideAll(x);
+    assert.equal(f1.verdict, "not testable");
+    assert.match(f1.observed, /RLVR early gain \+\d/);
+    assert.match(f1.observed, /no internal-reward runs/);
+    assert.equal(f2.verdict, "not testable");
+  });
+
   test("a rise-then-fall under RLIF with a rising control: F1, F2, F3 agree", () => {
     const x = study({
       internal: riseThenFall,

@@ -112,7 +112,9 @@ describe("study resume", () => {
     const control = planStudy({ ...o, profile: restrictRewards(PROFILES.full, ["correctness"]) });
     assert.deepEqual(
       selectRuns(control, ["base", "instruct", "guard"]).map((r) => r.id),
-      [0, 1, 2, 3, 4].map((s) => `base-correctness-s${s}`).concat([0, 1, 2, 3, 4].map((s) => `instruct-correctness-s${s}`)),
+      [0, 1, 2, 3, 4]
+        .map((s) => `base-correctness-s${s}`)
+        .concat([0, 1, 2, 3, 4].map((s) => `instruct-correctness-s${s}`)),
     );
     const sc = restrictRewards(PROFILES.full, ["self-certainty", "random"]);
     assert.deepEqual(sc.guard?.rewards, ["self-certainty"]);
@@ -120,7 +122,10 @@ describe("study resume", () => {
       sc.methods?.map((m) => m.reward),
       ["random", "random", "random", "self-certainty", "self-certainty"],
     );
-    assert.throws(() => restrictRewards(PROFILES.quick, ["corectness"]), /"corectness" is not a reward.*valid: .*correctness/);
+    assert.throws(
+      () => restrictRewards(PROFILES.quick, ["corectness"]),
+      /"corectness" is not a reward.*valid: .*correctness/,
+    );
   });
 
   test("the full plan adds the methods beyond the paper, each with its overrides, after the paper's runs unchanged", () => {
@@ -256,7 +261,10 @@ describe("study resume", () => {
       /profile\.lr differ/,
     );
     writeFileSync(plan, JSON.stringify({ ...ids, profile: PROFILES.full, runs: [] }));
-    assert.throws(() => checkSameStudy(plan, { ...ids, profile: control }), /profile\.(baseRewards|guard|methods)/);
+    assert.throws(
+      () => checkSameStudy(plan, { ...ids, profile: control }),
+      /profile\.(baseRewards|guard|methods)/,
+    );
   });
 
   test("two processes share a study: a run locked by a live process is skipped, a stale lock is taken over", async () => {

@@ -159,7 +159,12 @@ describe("v2 corpus", () => {
   };
   const correctGap = (docs: PretrainDocumentV2[], f: (d: PretrainDocumentV2) => boolean) => {
     const sol = solutions(docs).filter((d) => d.style !== "answer-only");
-    return share(sol.filter((d) => !f(d)), (d) => !!d.correct) - share(sol.filter(f), (d) => !!d.correct);
+    return (
+      share(
+        sol.filter((d) => !f(d)),
+        (d) => !!d.correct,
+      ) - share(sol.filter(f), (d) => !!d.correct)
+    );
   };
 
   it("at κ = 1 a sloppy manner marks unreliable text; at κ = 0 it says nothing, at the same rate", () => {
@@ -171,7 +176,8 @@ describe("v2 corpus", () => {
     assert.ok(Math.abs(rate(docs1) - rate(docs0)) < 0.03, `${rate(docs1)} vs ${rate(docs0)}`);
     // Careful writers of coupled documents write every equation in their style's habit.
     for (const d of solutions(docs1))
-      if (d.coupled && d.reliability === "careful" && d.drift !== "other-problem") assert.ok(!irregular(d), d.text);
+      if (d.coupled && d.reliability === "careful" && d.drift !== "other-problem")
+        assert.ok(!irregular(d), d.text);
   });
 
   it("a re-check works through easier parts that end at the step's true value", () => {
@@ -187,7 +193,8 @@ describe("v2 corpus", () => {
           for (const [x, o, y, z] of parts) {
             assert.equal(applyOp(x, o, y), z, `${a}${op}${b}: ${x}${o}${y}=${z}`);
             // Each part is easy, a to-ten / from-ten / times-5-or-10 step, or a smaller product.
-            const round = x % 10 === 0 || y % 10 === 0 || z % 10 === 0 || (o === "*" && (x === 5 || x === 10));
+            const round =
+              x % 10 === 0 || y % 10 === 0 || z % 10 === 0 || (o === "*" && (x === 5 || x === 10));
             const smaller = o === "*" && z < v;
             assert.ok(!isHardStep(x, o, y, 12) || round || smaller, `${a}${op}${b}: part ${x}${o}${y}=${z}`);
           }

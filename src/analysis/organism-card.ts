@@ -288,7 +288,9 @@ export function losesThread(text: string): boolean {
     .map((x) => x.trim())
     .some((sentence) =>
       LOST_THREAD.some(
-        (t) => Math.abs(sentence.length - t.length) <= 3 && editDistance(sentence, t) <= Math.floor(0.3 * t.length),
+        (t) =>
+          Math.abs(sentence.length - t.length) <= 3 &&
+          editDistance(sentence, t) <= Math.floor(0.3 * t.length),
       ),
     );
 }

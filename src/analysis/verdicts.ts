@@ -263,13 +263,14 @@ export function decideF1(x: VerdictInputs, e: StudyEffects): StudyVerdict {
   const present = e.early.filter((v): v is Effect => !!v);
   // "No early gain" needs each reward's gain to be bounded below δ, not merely non-significant.
   const allBelowDelta = present.length > 0 && present.every((v) => v.interval.hi < d.delta);
-  const verdict: Verdict = !e.control.significant
-    ? "not testable"
-    : majorityOf(up.length, present.length)
-      ? "agrees"
-      : up.length === 0 && allBelowDelta
-        ? "disagrees"
-        : "inconclusive";
+  const verdict: Verdict =
+    !e.control.significant || present.length === 0
+      ? "not testable"
+      : majorityOf(up.length, present.length)
+        ? "agrees"
+        : up.length === 0 && allBelowDelta
+          ? "disagrees"
+          : "inconclusive";
   return {
     id: "F1",
     claim: "RLIF raises a base model's held-out accuracy early in training (sometimes matching RLVR).",
@@ -279,11 +280,13 @@ export function decideF1(x: VerdictInputs, e: StudyEffects): StudyVerdict {
       (e.control.significant
         ? ""
         : " — no significant gain, so the organism cannot show what internal feedback adds") +
-      `; early gain at step ${d.earlyStep}: ${present.map((v) => `${v.label.replace(" early gain", "")} ${fmtEffect(v)}`).join("; ")}` +
-      `; vs RLVR at the same step: ${e.vsRlvrEarly
-        .filter((v): v is Effect => !!v)
-        .map((v) => `${v.label.split(" − ")[0]} ${fmtEffect(v)}`)
-        .join("; ")}`,
+      (present.length === 0
+        ? "; no internal-reward runs (e.g. a study run with --rewards correctness)"
+        : `; early gain at step ${d.earlyStep}: ${present.map((v) => `${v.label.replace(" early gain", "")} ${fmtEffect(v)}`).join("; ")}` +
+          `; vs RLVR at the same step: ${e.vsRlvrEarly
+            .filter((v): v is Effect => !!v)
+            .map((v) => `${v.label.split(" − ")[0]} ${fmtEffect(v)}`)
+            .join("; ")}`),
     rule:
       `Test-split ${d.metric} accuracy, gain at the pre-registered step ${d.earlyStep} vs step 0, paired over seeds × problems ` +
       `(bootstrap), Holm over the internal rewards at α = ${d.alpha}. Testable only if the positive control (RLVR) gains ` +
@@ -300,17 +303,22 @@ export function decideF2(x: VerdictInputs, e: StudyEffects): StudyVerdict {
   return {
     id: "F2",
     claim: "Continued RLIF training degrades accuracy, eventually below the starting model.",
-    verdict: majorityOf(below.length, present.length)
-      ? "agrees"
-      : below.length === 0 && noneDeclined
-        ? "disagrees"
-        : "inconclusive",
+    verdict:
+      present.length === 0
+        ? "not testable"
+        : majorityOf(below.length, present.length)
+          ? "agrees"
+          : below.length === 0 && noneDeclined
+            ? "disagrees"
+            : "inconclusive",
     observed:
-      `final gain: ${present.map((v) => `${v.label.replace(" final gain", "")} ${fmtEffect(v)}`).join("; ")}` +
-      `; validation-chosen peak − final: ${e.drop
-        .filter((v): v is Effect => !!v)
-        .map((v) => `${v.label.replace(" peak − final", "")} ${fmtEffect(v)}`)
-        .join("; ")}`,
+      present.length === 0
+        ? "no internal-reward runs"
+        : `final gain: ${present.map((v) => `${v.label.replace(" final gain", "")} ${fmtEffect(v)}`).join("; ")}` +
+          `; validation-chosen peak − final: ${e.drop
+            .filter((v): v is Effect => !!v)
+            .map((v) => `${v.label.replace(" peak − final", "")} ${fmtEffect(v)}`)
+            .join("; ")}`,
     rule:
       `Final vs step 0 on the test split, paired, Holm over rewards. Agrees if most rewards end significantly below the start; ` +
       `disagrees if none does and every lower 95% bound is above −δ (${pts(-d.delta)} pts); else inconclusive. The peak is each ` +

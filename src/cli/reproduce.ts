@@ -37,7 +37,10 @@ export function registerReproduce(program: Command): void {
     .option("--steps <n>", "RL steps per run (overrides the profile)")
     .option("--lr <x>", "RL learning rate (overrides the profile)")
     .option("--only <groups>", "train only these groups (comma list of base, instruct, mix, guard)")
-    .option("--rewards <names>", "train only the conditions with these rewards (comma list, e.g. correctness)")
+    .option(
+      "--rewards <names>",
+      "train only the conditions with these rewards (comma list, e.g. correctness)",
+    )
     .option("--report-only", "only (re)write the report from the runs already in --out")
     .action(
       async (f: {
@@ -55,7 +58,11 @@ export function registerReproduce(program: Command): void {
       }) => {
         const organism = organismStudy(f.organism);
         let profile: Profile = organism.adjust({ ...PROFILES[f.quick ? "quick" : "full"] });
-        if (f.rewards) profile = restrictRewards(profile, f.rewards.split(",").map((x) => x.trim()));
+        if (f.rewards)
+          profile = restrictRewards(
+            profile,
+            f.rewards.split(",").map((x) => x.trim()),
+          );
         const int = (s: string, name: string) => {
           const n = Number(s);
           if (!Number.isInteger(n) || n < 1)

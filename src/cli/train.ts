@@ -17,7 +17,7 @@ import { DEFAULT_WORKLOAD } from "../model/memory.ts";
 import { openModel } from "../model/open.ts";
 import { type TrainConfig, trainConfigSchema } from "../rl/config.ts";
 import { type StepMetrics, trainRl } from "../rl/trainer.ts";
-import { hasReflection, transitionalRate } from "../tasks/transitional.ts";
+import { transitionalRate } from "../tasks/transitional.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { addConfigOptions, addRunFolderFlags, resolveConfig } from "./options.ts";
 import { startProgress } from "./progress.ts";

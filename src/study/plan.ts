@@ -210,8 +210,12 @@ function asBefore(now: Profile, old: unknown): Profile {
   const had = o.methods ?? [];
   const { methods, ...rest } = now;
   const kept = (methods ?? []).filter((m) => had.some((h) => h.name === m.name));
-  const within = (rs: string[], before: string[] | undefined) => (before ? rs.filter((r) => before.includes(r)) : rs);
-  const guard = o.guard === null ? null : rest.guard && { ...rest.guard, rewards: within(rest.guard.rewards, o.guard?.rewards) };
+  const within = (rs: string[], before: string[] | undefined) =>
+    before ? rs.filter((r) => before.includes(r)) : rs;
+  const guard =
+    o.guard === null
+      ? null
+      : rest.guard && { ...rest.guard, rewards: within(rest.guard.rewards, o.guard?.rewards) };
   const paper = {
     ...rest,
     baseRewards: within(rest.baseRewards, o.baseRewards),

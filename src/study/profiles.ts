@@ -140,13 +140,16 @@ export const PROFILES: Record<"quick" | "full", Profile> = {
 export function restrictRewards(p: Profile, rewards: readonly string[]): Profile {
   const known = new Set([...p.baseRewards, ...p.instructRewards, ...(p.methods ?? []).map((m) => m.reward)]);
   for (const r of rewards)
-    if (!known.has(r)) throw new Error(`--rewards: "${r}" is not a reward of the ${p.name} profile (valid: ${[...known].join(", ")})`);
+    if (!known.has(r))
+      throw new Error(
+        `--rewards: "${r}" is not a reward of the ${p.name} profile (valid: ${[...known].join(", ")})`,
+      );
   const keep = (r: string) => rewards.includes(r);
   return {
     ...p,
     baseRewards: p.baseRewards.filter(keep),
     instructRewards: p.instructRewards.filter(keep),
-    guard: p.guard && p.guard.rewards.some(keep) ? { ...p.guard, rewards: p.guard.rewards.filter(keep) } : null,
+    guard: p.guard?.rewards.some(keep) ? { ...p.guard, rewards: p.guard.rewards.filter(keep) } : null,
     methods: p.methods?.filter((m) => keep(m.reward)),
   };
 }

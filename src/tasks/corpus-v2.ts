@@ -29,7 +29,6 @@ import {
   boxed,
   corpusDocuments,
   expr,
-  fillerDocument,
   formatPrompt,
   type PretrainDocument,
   perturb,
@@ -260,7 +259,15 @@ function drawPlan(
 
 /** An equation as this writer writes it: the style's spacing habit (spaced unless compact), each
  *  gap flipped with the writer's spacing noise. readSolution reads every variant. */
-function equation(rng: Rng, w: Writer, compact: boolean, a: number, op: Op, b: number, value: number): string {
+function equation(
+  rng: Rng,
+  w: Writer,
+  compact: boolean,
+  a: number,
+  op: Op,
+  b: number,
+  value: number,
+): string {
   const gap = () => ((rng.bool(w.spacingNoise) ? compact : !compact) ? " " : "");
   return `${a}${gap()}${op}${gap()}${b}${gap()}=${gap()}${value}`;
 }
@@ -328,12 +335,19 @@ export function recheckParts(a: number, op: Op, b: number): Array<[number, Op, n
   ];
 }
 
-function renderReflection(rng: Rng, w: Writer, e: Extract<Event, { type: "reflect" }>, compact: boolean): string {
+function renderReflection(
+  rng: Rng,
+  w: Writer,
+  e: Extract<Event, { type: "reflect" }>,
+  compact: boolean,
+): string {
   const eq = (x: number, op: Op, y: number, v: number) => equation(rng, w, compact, x, op, y, v);
   // A re-check that misses the slip did not really recompute: it restates what was written.
   const parts = e.written !== e.correct && !e.fixed ? [] : recheckParts(e.a, e.op, e.b);
   const restated = eq(e.a, e.op, e.b, e.fixed ? e.correct : e.written);
-  const work = parts.length ? `${parts.map(([x, op, y, v]) => eq(x, op, y, v)).join(", ")}, so ${restated}` : restated;
+  const work = parts.length
+    ? `${parts.map(([x, op, y, v]) => eq(x, op, y, v)).join(", ")}, so ${restated}`
+    : restated;
   const tail = rng.choice(e.fixed ? FIX_TAILS : CONFIRM_TAILS);
   return `${rng.choice(OPENERS)} ${fill(tail, { e: work, w: e.written })}`;
 }
@@ -383,7 +397,8 @@ function renderSolutionV2(
       w = { ...w, typoProb: Math.max(w.typoProb, m.lostTypoProb) };
       const lost = (lines: string[]) => lines.map((x) => prose(rng, w, x));
       if (e.kind === "ramble") parts.push(...lost(ramble(rng, rng.int(1, 2))));
-      else if (e.kind === "no-answer") parts.push(...lost([...ramble(rng, rng.int(0, 1)), rng.choice(GIVE_UP)]));
+      else if (e.kind === "no-answer")
+        parts.push(...lost([...ramble(rng, rng.int(0, 1)), rng.choice(GIVE_UP)]));
       else parts.push(`\n${otherProblem(rng, id)}`);
     }
   }
@@ -437,7 +452,9 @@ export function solvedDocumentV2(
     mistakes = plan.slips;
     fixes = plan.fixes;
     reflections = plan.reflections;
-    drift = [...plan.events].reverse().find((e): e is Extract<Event, { type: "drift" }> => e.type === "drift")?.kind;
+    drift = [...plan.events]
+      .reverse()
+      .find((e): e is Extract<Event, { type: "drift" }> => e.type === "drift")?.kind;
     final = plan.final === null ? null : String(plan.final);
     body = renderSolutionV2(plan, style, rng, w, id, m);
   }
