@@ -11,7 +11,8 @@ import { Random } from "../src/engine/random.ts";
 import { evaluate, type ResponseRecord } from "../src/eval/evaluate.ts";
 import { loadProblems, makeGrader, withTemplate } from "../src/eval/sources.ts";
 import { openModel } from "../src/model/open.ts";
-import { readSolution, solutionStyle } from "../src/tasks/corpus.ts";
+import { readSolution, type SolutionReading, solutionStyle } from "../src/tasks/corpus.ts";
+import { writesSloppily } from "../src/tasks/corpus-v2.ts";
 import { transitionalRate } from "../src/tasks/transitional.ts";
 
 const { values } = parseArgs({
@@ -46,16 +47,9 @@ const { records } = await evaluate(model, codec, withTemplate(loadProblems(sourc
   transitionalRate,
 });
 
-const HEDGE = /I think|maybe|um,|uh,|probably|I guess/;
 const worked = (style: string) => style !== "answer-only" && style !== "other";
-function sloppy(text: string, style: string): boolean {
-  const spaced = style !== "terse";
-  const gaps = [...text.matchAll(/\d( ?)[-+*]( ?)\d+( ?)=( ?)\d/g)];
-  return gaps.some((m) => m.slice(1).some((g) => (g === " ") !== spaced)) || HEDGE.test(text);
-}
 const groups = new Map<string, { n: number; correct: number; sc: number; steps: number; wrong: number }>();
-function add(key: string, s: ResponseRecord) {
-  const r = readSolution(s.text);
+function add(key: string, s: ResponseRecord, r: SolutionReading) {
   const g = groups.get(key) ?? { n: 0, correct: 0, sc: 0, steps: 0, wrong: 0 };
   g.n++;
   g.correct += s.correct ? 1 : 0;
@@ -68,10 +62,11 @@ const auroc = { all: { pairs: 0, wins: 0 }, worked: { pairs: 0, wins: 0 } };
 for (const p of records) {
   for (const s of p.samples) {
     const style = solutionStyle(s.text);
-    add(`style ${style}`, s);
-    if (worked(style)) add(`manner ${sloppy(s.text, style) ? "sloppy" : "plain"}`, s);
-    add(`boxed ${s.text.includes("\\boxed{") ? "yes" : "no"}`, s);
-    add(`wrong step ${readSolution(s.text).wrongSteps > 0 ? "yes" : "no"}`, s);
+    const r = readSolution(s.text);
+    add(`style ${style}`, s, r);
+    if (worked(style)) add(`manner ${writesSloppily(s.text, style) ? "sloppy" : "plain"}`, s, r);
+    add(`boxed ${s.text.includes("\\boxed{") ? "yes" : "no"}`, s, r);
+    add(`wrong step ${r.wrongSteps > 0 ? "yes" : "no"}`, s, r);
   }
   const ok = (s: ResponseRecord) => worked(solutionStyle(s.text)) && s.text.includes("\\boxed{");
   for (const a of p.samples)

@@ -2,17 +2,15 @@
 // of correct documents, reflecting, losing the thread, written in a sloppy manner (an equation
 // spaced against its style's habit, or a hedge), and how often manner-marked documents are correct.
 // Usage: node --import tsx scripts/corpus-v2-stats.ts
-import { DEFAULT_MIXTURE_V2, type PretrainDocumentV2, pretrainDocumentsV2 } from "../src/tasks/corpus-v2.ts";
+import {
+  DEFAULT_MIXTURE_V2,
+  type PretrainDocumentV2,
+  pretrainDocumentsV2,
+  writesSloppily,
+} from "../src/tasks/corpus-v2.ts";
 
-const HEDGE = /I think|maybe|um,|uh,|probably|I guess/;
-function sloppyManner(d: PretrainDocumentV2): boolean {
-  const spaced = d.style !== "terse";
-  const body = d.text.slice(d.text.indexOf("Solution:"));
-  const irregular = [...body.matchAll(/\d( ?)[-+*]( ?)\d+( ?)=( ?)\d/g)].some((m) =>
-    m.slice(1).some((gap) => (gap === " ") !== spaced),
-  );
-  return irregular || HEDGE.test(body);
-}
+const sloppyManner = (d: PretrainDocumentV2) =>
+  writesSloppily(d.text.slice(d.text.indexOf("Solution:")), d.style ?? "other");
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const share = <T>(xs: T[], f: (x: T) => boolean) => xs.filter(f).length / xs.length;
 

@@ -60,9 +60,7 @@ if (k < 2)
 const out = values.out ?? (values.models === V1_MODELS ? "docs/organism-eval.json" : undefined);
 if (!out) fail("--out FILE is required with --models (the default file holds the v1 card)");
 
-const threads = values.threads === undefined ? undefined : Number(values.threads);
-if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1))
-  fail(`--threads must be a positive integer, got "${values.threads}"`);
+const threads = values.threads === undefined ? undefined : positiveInt("threads", values.threads);
 await initBackend("auto", threads);
 const rows: CardRow[] = [];
 

@@ -139,6 +139,16 @@ const FIX_TAILS = [
 ];
 const CONFIRM_TAILS = ["{e}. Yes.", "{e}. That is right.", "{e}. Good.", "{e}, correct.", "{e}. Fine."];
 const HEDGES = ["I think ", "maybe ", "um, ", "uh, ", "probably ", "I guess "];
+const HEDGE = new RegExp(HEDGES.map((h) => h.trim()).join("|"));
+
+/** Whether a solution (a corpus document's or a model's imitation) is written in a sloppy manner:
+ *  an equation spaced against its style's habit (terse "7+8=15", the others "7 + 8 = 15"), or a
+ *  hedge. Read back by scripts/corpus-v2-stats.ts and scripts/confidence-anatomy.ts. */
+export function writesSloppily(text: string, style: SolutionStyle | "other"): boolean {
+  const spaced = style !== "terse";
+  const equations = [...text.matchAll(/\d( ?)[-+*]( ?)\d+( ?)=( ?)\d/g)];
+  return equations.some((m) => m.slice(1).some((gap) => (gap === " ") !== spaced)) || HEDGE.test(text);
+}
 export const RAMBLE = [
   "I am not sure about this.",
   "This is getting confusing.",
