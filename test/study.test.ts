@@ -15,7 +15,7 @@ import { executeStudy } from "../src/study/execute.ts";
 import { ensureMixModel } from "../src/study/mix.ts";
 import { methodsNote } from "../src/study/notes.ts";
 import { checkSameStudy, planStudy, selectRuns } from "../src/study/plan.ts";
-import { PROFILES, restrictRewards } from "../src/study/profiles.ts";
+import { PROFILES, type Profile, restrictRewards } from "../src/study/profiles.ts";
 import { writeSyntheticRun } from "./helpers/synthetic-runs.ts";
 
 const root = mkdtempSync(join(tmpdir(), "rlif-study-"));
@@ -246,24 +246,57 @@ describe("study resume", () => {
     );
     writeFileSync(plan, JSON.stringify({ ...ids, profile: { ...before, methods: changed }, runs: [] }));
     assert.throws(() => checkSameStudy(plan, { ...ids, profile: PROFILES.full }), /profile\.methods differ/);
+    // An invocation with fewer methods trains fewer, and the folder keeps the ones it had.
     writeFileSync(plan, JSON.stringify({ ...ids, profile: PROFILES.full, runs: [] }));
-    assert.throws(
-      () => checkSameStudy(plan, { ...ids, profile: { ...PROFILES.full, methods: methods?.slice(1) } }),
-      /profile\.methods differ/,
+    const kept = checkSameStudy(plan, { ...ids, profile: { ...PROFILES.full, methods: methods?.slice(1) } });
+    assert.deepEqual(
+      kept.methods?.map((m) => m.name),
+      methods?.map((m) => m.name),
     );
-    // A study begun with --rewards correctness may grow into the full one, not shrink back, and a
-    // changed setting is still refused.
+  });
+
+  test("--rewards adds conditions to a study folder, in any order, and a changed setting is refused", () => {
+    const dir = join(root, "rewards");
+    mkdirSync(dir, { recursive: true });
+    const plan = join(dir, "plan.json");
+    const ids = { base: "organism-base", instruct: "organism-instruct" };
+    const write = (profile: unknown) => writeFileSync(plan, JSON.stringify({ ...ids, profile, runs: [] }));
+    const names = (p: Profile) => planStudy({ out: dir, ...ids, profile: p }).map((r) => r.id);
     const control = restrictRewards(PROFILES.full, ["correctness"]);
-    writeFileSync(plan, JSON.stringify({ ...ids, profile: control, runs: [] }));
-    checkSameStudy(plan, { ...ids, profile: PROFILES.full });
+    const selfCertainty = restrictRewards(PROFILES.full, ["self-certainty"]);
+    // The control first, then one internal reward: the folder holds both, the control's runs first.
+    write(control);
+    const grown = checkSameStudy(plan, { ...ids, profile: selfCertainty });
+    assert.deepEqual(grown.baseRewards, ["correctness", "self-certainty"]);
+    assert.deepEqual(grown.guard?.rewards, selfCertainty.guard?.rewards);
+    const ids2 = names(grown);
+    // (α = 0 of the mixing path is its own run only while the folder has no self-certainty runs.)
+    const lost = [...names(control), ...names(selfCertainty)].filter((id) => !ids2.includes(id));
+    assert.deepEqual(lost, ["mix-a0-s0", "mix-a0-s1", "mix-a0-s2", "mix-a0-s3", "mix-a0-s4"]);
+    assert.deepEqual(ids2.slice(0, 3), [
+      "base-correctness-s0",
+      "base-self-certainty-s0",
+      "base-correctness-s1",
+    ]);
+    // The whole study after the control, and the control again after the whole study: nothing lost.
+    write(control);
+    assert.deepEqual(
+      names(checkSameStudy(plan, { ...ids, profile: PROFILES.full })).sort(),
+      names(PROFILES.full).sort(),
+    );
+    write(PROFILES.full);
+    assert.deepEqual(names(checkSameStudy(plan, { ...ids, profile: control })), names(PROFILES.full));
+    // A setting is not a condition: changing it is refused, as is another guard threshold.
+    write(control);
     assert.throws(
       () => checkSameStudy(plan, { ...ids, profile: { ...PROFILES.full, lr: 1e-3 } }),
       /profile\.lr differ/,
     );
-    writeFileSync(plan, JSON.stringify({ ...ids, profile: PROFILES.full, runs: [] }));
+    write(PROFILES.full);
+    const guard = PROFILES.full.guard && { ...PROFILES.full.guard, patience: 9 };
     assert.throws(
-      () => checkSameStudy(plan, { ...ids, profile: control }),
-      /profile\.(baseRewards|guard|methods)/,
+      () => checkSameStudy(plan, { ...ids, profile: { ...PROFILES.full, guard } }),
+      /profile\.guard\.patience differ/,
     );
   });
 

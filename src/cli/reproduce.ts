@@ -39,7 +39,7 @@ export function registerReproduce(program: Command): void {
     .option("--only <groups>", "train only these groups (comma list of base, instruct, mix, guard)")
     .option(
       "--rewards <names>",
-      "train only the conditions with these rewards (comma list, e.g. correctness)",
+      "train only the conditions with these rewards (comma list, e.g. correctness); the folder keeps the others it has",
     )
     .option("--report-only", "only (re)write the report from the runs already in --out")
     .action(

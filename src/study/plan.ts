@@ -179,50 +179,66 @@ export function jsonDiff(a: unknown, b: unknown, path = ""): string[] {
 }
 
 /** A study folder holds runs of one plan: resuming it with another profile or other models would
- *  skip "finished" runs made under other settings and mix them into one report. */
+ *  skip "finished" runs made under other settings and mix them into one report. Conditions may be
+ *  added, never changed: the profile the folder holds from now on is returned, its old conditions
+ *  plus `now`'s (a study begun with `--rewards correctness` grows into the full one, and a later
+ *  `--rewards self-certainty` adds to it rather than hiding the control). */
 export function checkSameStudy(
   planPath: string,
   now: { profile: Profile; base: string; instruct: string },
-): void {
-  if (!existsSync(planPath)) return;
+): Profile {
+  if (!existsSync(planPath)) return now.profile;
   let old: Record<string, unknown>;
   try {
     old = readJsonFile(planPath);
   } catch (e) {
     throw new Error(`unreadable study plan: ${(e as Error).message}; move it away to start the study afresh`);
   }
+  const before = (old.profile ?? {}) as Profile;
   const diff = jsonDiff(
-    { profile: old.profile, base: old.base, instruct: old.instruct },
-    { ...now, profile: asBefore(now.profile, old.profile) },
+    { profile: fixedPart(before, now.profile), base: old.base, instruct: old.instruct },
+    { profile: fixedPart(now.profile, before), base: now.base, instruct: now.instruct },
   );
   if (diff.length)
     throw new Error(
       `${dirname(planPath)} holds a study with other settings (${diff.join(", ")} differ): ` +
         "use another --out, or delete that folder to start again",
     );
+  return grownProfile(before, now.profile);
 }
 
-/** `now` with only the rewards and methods the old profile had: conditions may be added to a study
- *  folder (a study begun with `--rewards correctness` may grow into the full one; new runs get new
- *  folders and the old runs stay as they were), not changed or removed. */
-function asBefore(now: Profile, old: unknown): Profile {
-  const o = (old ?? {}) as Partial<Profile>;
-  const had = o.methods ?? [];
-  const { methods, ...rest } = now;
-  const kept = (methods ?? []).filter((m) => had.some((h) => h.name === m.name));
-  const within = (rs: string[], before: string[] | undefined) =>
-    before ? rs.filter((r) => before.includes(r)) : rs;
+/** What a study folder may not change: everything but its lists of conditions, plus the settings
+ *  of the methods both profiles have (a method's runs keep the config they were trained with). */
+function fixedPart(p: Profile, other: Profile): Record<string, unknown> {
+  const { baseRewards: _b, instructRewards: _i, methods, guard, ...rest } = p;
+  const shared = (methods ?? []).filter((m) => other.methods?.some((o) => o.name === m.name));
+  let thresholds: Record<string, unknown> | undefined;
+  if (guard && other.guard) {
+    const { rewards: _r, ...t } = guard;
+    thresholds = t;
+  }
+  return { ...rest, methods: shared, guard: thresholds };
+}
+
+/** The old profile's conditions, then `now`'s new ones (the old keep their order, so their runs keep
+ *  their place in the plan). */
+export function grownProfile(old: Profile, now: Profile): Profile {
+  const union = (a: string[] | undefined, b: string[]) => [...(a ?? []), ...b.filter((x) => !a?.includes(x))];
+  const methods = [
+    ...(old.methods ?? []),
+    ...(now.methods ?? []).filter((m) => !old.methods?.some((o) => o.name === m.name)),
+  ];
   const guard =
-    o.guard === null
-      ? null
-      : rest.guard && { ...rest.guard, rewards: within(rest.guard.rewards, o.guard?.rewards) };
-  const paper = {
-    ...rest,
-    baseRewards: within(rest.baseRewards, o.baseRewards),
-    instructRewards: within(rest.instructRewards, o.instructRewards),
+    old.guard && now.guard
+      ? { ...now.guard, rewards: union(old.guard.rewards, now.guard.rewards) }
+      : (old.guard ?? now.guard);
+  return {
+    ...now,
+    baseRewards: union(old.baseRewards, now.baseRewards),
+    instructRewards: union(old.instructRewards, now.instructRewards),
     guard,
+    ...(old.methods || now.methods ? { methods } : {}),
   };
-  return Array.isArray(o.methods) ? { ...paper, methods: kept } : paper;
 }
 
 /** The runs `--only` trains: a shared run (mix α = 0) belongs to the group that trains it. */

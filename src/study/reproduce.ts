@@ -32,13 +32,16 @@ export async function reproduce(o: ReproduceOptions): Promise<Summary> {
   const log = o.log ?? ((m: string) => console.error(m));
   mkdirSync(o.out, { recursive: true });
   const t0 = performance.now();
-  const runs = planStudy(o);
-  checkSameStudy(join(o.out, "plan.json"), { profile: o.profile, base: o.base, instruct: o.instruct });
-  writePlan(o, runs);
+  // The folder's study may hold more conditions than this invocation trains (`--rewards`): the plan
+  // and the report cover them all, training only this invocation's.
+  const profile = checkSameStudy(join(o.out, "plan.json"), o);
+  const study = { ...o, profile };
+  const runs = planStudy(study);
+  writePlan(study, runs);
   const timings = readTimings(o.out);
   if (!o.reportOnly) {
     // Fail before any training when a model is missing (the error says how to build it).
-    const selected = selectRuns(runs, o.only);
+    const selected = selectRuns(planStudy(o), o.only);
     resolveModelDir(o.base);
     if (selected.some((r) => r.group === "instruct" || r.mix)) resolveModelDir(o.instruct);
     const done = await executeStudy(selected, o.train, log, (id, seconds) =>
@@ -64,19 +67,19 @@ export async function reproduce(o: ReproduceOptions): Promise<Summary> {
         ["base", o.base],
         ["instruct", o.instruct],
       ],
-      o.profile,
+      profile,
       log,
     );
-  notes.push(profileNote(o.profile), ...methodsNote(o.profile), ...templateNote(runs));
+  notes.push(profileNote(profile), ...methodsNote(profile), ...templateNote(runs));
   const summary = await writeStudyReport(o.out, {
-    profile: o.profile.name,
+    profile: profile.name,
     design: {
-      earlyStep: o.profile.eval.earlyStep,
-      delta: o.profile.delta,
+      earlyStep: profile.eval.earlyStep,
+      delta: profile.delta,
       alpha: 0.05,
       resamples: 2000,
       candidates: Object.fromEntries(
-        (o.profile.methods ?? []).flatMap((m) =>
+        (profile.methods ?? []).flatMap((m) =>
           m.candidates ? [[m.name, m.candidates.map((c) => c.label)]] : [],
         ),
       ),
