@@ -43,6 +43,15 @@ export function conditionName(r: { reward: string; method?: string; candidate?: 
   return r.candidate ? `${r.method}-${r.candidate}` : r.method;
 }
 
+/** A condition's key (summary, report): group/reward for the paper's, group/<method> beyond it. */
+export const conditionKey = (r: {
+  group: string;
+  reward: string;
+  alpha?: number;
+  method?: string;
+  candidate?: string;
+}) => (r.group === "mix" ? `mix/α=${r.alpha}` : `${r.group}/${conditionName(r)}`);
+
 /** Whether a run (or condition) is one of the paper's: no method beyond it. */
 export const isPaperCondition = (r: { method?: string }) => !r.method;
 

@@ -3,7 +3,7 @@
 
 import {
   type ConditionSummary,
-  conditionName,
+  conditionKey,
   isPaperCondition,
   type LoadedRun,
   methodOf,
@@ -12,6 +12,7 @@ import {
 } from "./conditions.ts";
 import { type Spread, spread, stepCurve } from "./curves.ts";
 import { computeFindings, type Finding, type GuardSummary, guardSummary } from "./findings.ts";
+import { type MechanismRow, mechanismRows } from "./mechanism.ts";
 import { type MethodAnswers, methodAnswers } from "./methods.ts";
 import { conditionRecords, type GuardKeep, guardKeeps, studyVerdicts } from "./study-records.ts";
 import type { TheoryResult } from "./theory.ts";
@@ -49,6 +50,8 @@ export interface Summary {
   /** One per guarded run (each against the unguarded run of its reward). */
   guards: GuardSummary[];
   theory: Record<string, TheoryResult>;
+  /** The per-step mechanism signals between validation evaluations (analysis/mechanism.ts). */
+  mechanism: MechanismRow[];
   /** corr/* metrics over every step of every run of a condition: "group/reward" -> name -> spread. */
   correlations: Record<string, Record<string, Spread | null>>;
   runs: {
@@ -65,15 +68,6 @@ export interface Summary {
   notes: string[];
 }
 
-/** A condition's key (summary, report): group/reward for the paper's, group/<method> beyond it. */
-export const conditionKey = (r: {
-  group: string;
-  reward: string;
-  alpha?: number;
-  method?: string;
-  candidate?: string;
-}) => (r.group === "mix" ? `mix/α=${r.alpha}` : `${r.group}/${conditionName(r)}`);
-
 function groupConditions(runs: LoadedRun[]): Map<string, LoadedRun[]> {
   const m = new Map<string, LoadedRun[]>();
   for (const r of runs) {
@@ -84,6 +78,8 @@ function groupConditions(runs: LoadedRun[]): Map<string, LoadedRun[]> {
   }
   return m;
 }
+
+export { conditionKey };
 
 /** Whether any of the runs' held-out evaluations scored samples (mean@k). */
 export const evaluatedSamples = (runs: LoadedRun[]) =>
@@ -140,6 +136,7 @@ export function buildSummary(input: SummaryInput): Summary {
     guards,
     theory: input.theory ?? {},
     correlations,
+    mechanism: mechanismRows(input.runs),
     runs: input.runs.map((r) => ({
       id: r.id,
       group: r.group,

@@ -10,6 +10,7 @@ import {
 } from "../analysis/conditions.ts";
 import { type Curve, evalCurve, type Spread, stepCurve } from "../analysis/curves.ts";
 import { type Finding, fmtSpread } from "../analysis/findings.ts";
+import { signalOf } from "../analysis/mechanism.ts";
 import { conditionKey, evaluatedSamples, type Summary, type SummaryInput } from "../analysis/summary.ts";
 import type { TheoryResult } from "../analysis/theory.ts";
 import { fmtEffect } from "../analysis/verdicts.ts";
@@ -47,6 +48,9 @@ const DYNAMICS: [string, string][] = [
   // Responses cut at max_new_tokens have no final answer: a fall in accuracy that comes with a
   // rise here is (partly) a length effect.
   ["truncated_frac", "share of responses cut at the length limit"],
+  // The policy-gradient entropy driver: cov(log π of the sampled token, its advantage); > 0 lowers
+  // entropy (issue 10, item 7).
+  ["entropy_cov", "cov(log π, advantage)"],
 ];
 
 /** Chart specs of the report, by section (exported for tests). */
@@ -93,6 +97,18 @@ export function reportCharts(
           seriesBy(rs, (r) => stepCurve(r.metrics, key)),
           { title: label, y: label, width: 250, height: 170 },
         ),
+      });
+    const aurocs = seriesBy(rs, (r) => stepCurve(r.metrics, `auroc/${signalOf(r.reward)}`));
+    if (aurocs.some((a) => a.curves.some((c) => c.length)))
+      out.push({
+        section: group,
+        title: `${group}: within-group AUROC`,
+        spec: curveChart(aurocs, {
+          title: "within-group AUROC of the reward vs correctness (RLVR: self-certainty's)",
+          y: "AUROC",
+          width: 250,
+          height: 170,
+        }),
       });
   }
   const byAlpha = (cs: ConditionSummary[]) =>
@@ -301,6 +317,16 @@ ${findingsTable(summary.sampled.findings)}`
       ...corrNames.map((n) => fmtSpread(c[n] ?? null, 2)),
     ]),
   );
+  const mechanismHtml = summary.mechanism.length
+    ? `<p class="muted">Between validation evaluations, the mean over the window's training steps of each run's within-group AUROC of its reward against correctness (0.5: the reward no longer tells a prompt's right samples from its wrong ones; RLVR rows show self-certainty's) and of cov(log π, advantage) (positive: the update lowers entropy); then mean ± std over seeds, beside the sampled validation accuracy at the window's end. Does accuracy stop rising when the AUROC reaches 0.5?</p>${table(
+        ["condition", "signal", ...summary.mechanism[0].windows.map((w) => `steps ${w.from}–${w.to}`)],
+        summary.mechanism.flatMap((m) => [
+          [m.condition, `AUROC (${m.signal})`, ...m.windows.map((w) => fmtSpread(w.auroc, 3, false))],
+          [m.condition, "cov(log π, A)", ...m.windows.map((w) => fmtSpread(w.cov, 4, false))],
+          [m.condition, "validation mean@k at the end", ...m.windows.map((w) => fmtSpread(w.val, 3, false))],
+        ]),
+      )}`
+    : "<p>No run logged the mechanism signals.</p>";
   const mq = summary.methods;
   const methodsHtml = mq
     ? `<p class="muted">Conditions on the base model that the paper does not have (docs/reproduce.md, “Beyond the paper”): a random reward (Bernoulli(0.5), no signal) trained exactly like the internal rewards; TTRL's majority vote; and, with 4 updates per rollout batch (with one, the PPO ratio is 1 and neither the clip nor KL-Cov acts), the random reward with the clip on and off, and self-certainty without and with KL-Cov, whose k is chosen on the validation split${
@@ -380,6 +406,8 @@ ${keepHtml}
 ${guardHtml}
 <h2>Theory checks</h2>
 ${theorySection(summary.theory)}
+<h2>Mechanism signals</h2>
+${mechanismHtml}
 <h2>Reward correlations during training</h2>
 <p class="muted">Mean ± std over all steps and seeds of the per-step correlations logged by the trainer (<code>corr/*</code>).</p>
 ${corrTable}
