@@ -71,22 +71,36 @@ function readPoint(spec: string): Point {
     name,
     auroc: row.confidence,
     rewards,
-    n: `${seeds} seed(s) × ${plan.profile.eval.test.limit} problems`,
+    n: `${seeds} seed${seeds > 1 ? "s" : ""} × ${plan.profile.eval.test.limit}`,
   };
 }
 
 const points = values.point!.map(readPoint);
 const iv = (f: AurocFigure | null | undefined) =>
-  f ? `${f.estimate.toFixed(3)} [${f.lo.toFixed(3)}, ${f.hi.toFixed(3)}]` : "-";
+  f ? `${f.estimate.toFixed(3)} [${f.lo.toFixed(3)}, ${f.hi.toFixed(3)}]` : "–";
+/** Each internal reward's own signal on the card: its within-group AUROC on the base model. */
+const OWN_SIGNAL: Record<string, string> = {
+  "self-certainty": "self_certainty",
+  "token-entropy": "neg_token_entropy",
+  "trajectory-entropy": "mean_logp",
+};
+const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
+const pt = (e: Effect | null) =>
+  e
+    ? `${signed(e.interval.estimate)} [${signed(e.interval.lo)}, ${signed(e.interval.hi)}]${e.interval.p < 0.05 ? " *" : ""}`
+    : "n/a";
 const lines = [
-  "| organism | AUROC self-certainty | AUROC −token entropy | AUROC mean log p | reward | early gain | final gain | peak − final | n |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| organism | reward | its AUROC on the base model | early gain (pts) | final gain (pts) | peak − final (pts) | n |",
+  "| --- | --- | --- | --- | --- | --- | --- |",
 ];
 for (const p of points)
-  for (const [reward, e] of Object.entries(p.rewards))
+  for (const [reward, e] of Object.entries(p.rewards)) {
+    const own = OWN_SIGNAL[reward];
     lines.push(
-      `| ${p.name} | ${iv(p.auroc.self_certainty)} | ${iv(p.auroc.neg_token_entropy)} | ${iv(p.auroc.mean_logp)} | ${reward} | ${fmtEffect(e.early)} | ${fmtEffect(e.final)} | ${fmtEffect(e.drop)} | ${p.n} |`,
+      `| ${p.name} | ${reward} | ${own ? iv(p.auroc[own]) : "(verified)"} | ${pt(e.early)} | ${pt(e.final)} | ${pt(e.drop)} | ${p.n} |`,
     );
+  }
+lines.push("", "(* interval excludes 0 at α = 0.05, unadjusted.)");
 console.log(lines.join("\n"));
 if (values.out)
   writeFileAtomic(values.out, `${JSON.stringify({ date: new Date().toISOString(), points }, null, 2)}\n`);
