@@ -17,7 +17,6 @@ import {
   type Design,
   type Effect,
   effect,
-  fmtEffect,
   gainGrid,
 } from "../src/analysis/verdicts.ts";
 import { planStudy } from "../src/study/plan.ts";
