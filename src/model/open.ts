@@ -26,8 +26,10 @@ export const ORGANISMS = [
   "organism-instruct",
   "organism-v2-base",
   "organism-v2-instruct",
-  "organism-v2-k05",
   "organism-v2-k0",
+  // Dose-response points: κ applied in stage 2 from organism-v2-k0's stage 1 (docs/organism.md).
+  "organism-v2-kappa0.5",
+  "organism-v2-kappa1",
 ] as const;
 
 /** A prompt template, or "auto": the kind recorded in the model's config.json. */
