@@ -15,7 +15,7 @@ import { executeStudy } from "../src/study/execute.ts";
 import { ensureMixModel } from "../src/study/mix.ts";
 import { methodsNote } from "../src/study/notes.ts";
 import { checkSameStudy, planStudy, selectRuns } from "../src/study/plan.ts";
-import { PROFILES, type Profile, restrictRewards } from "../src/study/profiles.ts";
+import { PROFILES, type Profile, restrictMethods, restrictRewards } from "../src/study/profiles.ts";
 import { writeSyntheticRun } from "./helpers/synthetic-runs.ts";
 
 const root = mkdtempSync(join(tmpdir(), "rlif-study-"));
@@ -126,6 +126,20 @@ describe("study resume", () => {
       () => restrictRewards(PROFILES.quick, ["corectness"]),
       /"corectness" is not a reward.*valid: .*correctness/,
     );
+  });
+
+  test("--methods keeps only those conditions beyond the paper, and names the valid ones", () => {
+    const o = { out: join(root, "plan"), base: "b", instruct: "i" };
+    const random = planStudy({ ...o, profile: restrictMethods(PROFILES.full, ["random"]) });
+    assert.deepEqual(
+      selectRuns(random, ["base", "instruct", "guard"]).map((r) => r.id),
+      [0, 1, 2, 3, 4].map((s) => `base-random-s${s}`),
+    );
+    assert.throws(
+      () => restrictMethods(PROFILES.full, ["randm"]),
+      /"randm" is not a method of the full profile \(valid: random, majority-vote/,
+    );
+    assert.throws(() => restrictMethods(PROFILES.quick, ["random"]), /valid: none/);
   });
 
   test("the full plan adds the methods beyond the paper, each with its overrides, after the paper's runs unchanged", () => {

@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import type { RunGroup } from "../analysis/conditions.ts";
 import { organismStudy } from "../study/organisms.ts";
-import { PROFILES, type Profile, restrictRewards } from "../study/profiles.ts";
+import { PROFILES, type Profile, restrictMethods, restrictRewards } from "../study/profiles.ts";
 import { reproduce } from "../study/reproduce.ts";
 import { runTraining } from "./train.ts";
 
@@ -41,6 +41,10 @@ export function registerReproduce(program: Command): void {
       "--rewards <names>",
       "train only the conditions with these rewards (comma list, e.g. correctness); the folder keeps the others it has",
     )
+    .option(
+      "--methods <names>",
+      "train only these conditions beyond the paper (comma list, e.g. random); the folder keeps the others it has",
+    )
     .option("--report-only", "only (re)write the report from the runs already in --out")
     .action(
       async (f: {
@@ -55,14 +59,14 @@ export function registerReproduce(program: Command): void {
         reportOnly?: boolean;
         only?: string;
         rewards?: string;
+        methods?: string;
       }) => {
         const organism = organismStudy(f.organism);
         let profile: Profile = organism.adjust({ ...PROFILES[f.quick ? "quick" : "full"] });
-        if (f.rewards)
-          profile = restrictRewards(
-            profile,
-            f.rewards.split(",").map((x) => x.trim()),
-          );
+        const list = (s: string) => s.split(",").map((x) => x.trim());
+        if (f.rewards && f.methods) throw new Error("--rewards and --methods: give one of them");
+        if (f.rewards) profile = restrictRewards(profile, list(f.rewards));
+        if (f.methods) profile = restrictMethods(profile, list(f.methods));
         const int = (s: string, name: string) => {
           const n = Number(s);
           if (!Number.isInteger(n) || n < 1)

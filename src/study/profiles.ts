@@ -153,3 +153,22 @@ export function restrictRewards(p: Profile, rewards: readonly string[]): Profile
     methods: p.methods?.filter((m) => keep(m.reward)),
   };
 }
+
+/** The profile with only these conditions beyond the paper (`reproduce --methods`, e.g. `random`,
+ *  the spurious-reward control alone) and none of the paper's; the mixing path keeps its runs
+ *  (restrict it with --only). */
+export function restrictMethods(p: Profile, names: readonly string[]): Profile {
+  const known = (p.methods ?? []).map((m) => m.name);
+  for (const n of names)
+    if (!known.includes(n))
+      throw new Error(
+        `--methods: "${n}" is not a method of the ${p.name} profile (valid: ${known.join(", ") || "none"})`,
+      );
+  return {
+    ...p,
+    baseRewards: [],
+    instructRewards: [],
+    guard: null,
+    methods: p.methods?.filter((m) => names.includes(m.name)),
+  };
+}
