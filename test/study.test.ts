@@ -16,6 +16,7 @@ import { ensureMixModel } from "../src/study/mix.ts";
 import { methodsNote } from "../src/study/notes.ts";
 import { checkSameStudy, planStudy, selectRuns } from "../src/study/plan.ts";
 import { PROFILES, type Profile, restrictMethods, restrictRewards } from "../src/study/profiles.ts";
+import { loadStudyRuns, unfinishedRuns } from "../src/study/report.ts";
 import { writeSyntheticRun } from "./helpers/synthetic-runs.ts";
 
 const root = mkdtempSync(join(tmpdir(), "rlif-study-"));
@@ -35,6 +36,19 @@ describe("study resume", () => {
     assert.equal(isFinished(g, 10, { guardEnds: true }), true);
     assert.equal(isFinished(g, 10), false, "a warn-only guard line does not end a run");
     assert.equal(isFinished(join(root, "absent"), 1), false);
+  });
+
+  test("the report loads finished runs only and names those still training", () => {
+    const out = join(root, "report-runs");
+    const profile = { ...PROFILES.quick, steps: 6, alphas: [], guard: null, instructRewards: [] };
+    const plan = planStudy({ out, base: "b", instruct: "i", profile });
+    writeSyntheticRun(plan[0].dir, { steps: 6, acc: { 0: 0.1, 6: 0.2 } });
+    writeSyntheticRun(plan[1].dir, { steps: 3, acc: { 0: 0.1 } }); // another process is training it
+    assert.deepEqual(
+      loadStudyRuns(plan).map((r) => r.id),
+      [plan[0].id],
+    );
+    assert.deepEqual(unfinishedRuns(plan), [plan[1].id]);
   });
 
   test("finished runs are skipped, interrupted ones resumed, new ones trained", async () => {

@@ -1,22 +1,34 @@
 // The study's outputs in its folder: summary.json (built by analysis), report.html, findings.md
-// and accuracy-base.svg (for the README), from every planned run that has metrics.
+// and accuracy-base.svg (for the README), from every finished planned run.
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedRun } from "../analysis/conditions.ts";
-import { readRun } from "../analysis/runs.ts";
+import { isFinished, readRun } from "../analysis/runs.ts";
 import { buildSummary, type Summary, type SummaryInput } from "../analysis/summary.ts";
 import { renderReport } from "../report/build.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import type { PlannedRun } from "./plan.ts";
 
-/** Load every planned run that has metrics (unstarted runs are left out of the report). */
+/** Load every finished planned run. A run still training (another `reproduce` process may share
+ *  the folder) is left out: its last evaluation is not its final one, and the verdicts pair runs at
+ *  the same steps. */
 export function loadStudyRuns(runs: PlannedRun[]): LoadedRun[] {
   return runs.flatMap((r) => {
-    if (!existsSync(join(r.dir, "metrics.jsonl"))) return [];
+    if (!isFinished(r.dir, r.steps, { guardEnds: r.guardEnds })) return [];
     const { cfg: _c, guardEnds: _g, mix: _m, ...info } = r;
     return [{ ...info, metrics: readRun(r.dir) }];
   });
+}
+
+/** The planned runs that have begun and not finished (the report says it left them out). */
+export function unfinishedRuns(runs: PlannedRun[]): string[] {
+  return runs
+    .filter(
+      (r) =>
+        existsSync(join(r.dir, "metrics.jsonl")) && !isFinished(r.dir, r.steps, { guardEnds: r.guardEnds }),
+    )
+    .map((r) => r.id);
 }
 
 export async function writeStudyReport(out: string, input: SummaryInput): Promise<Summary> {

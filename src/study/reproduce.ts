@@ -14,7 +14,7 @@ import { executeStudy, type Trainer } from "./execute.ts";
 import { methodsNote, profileNote, templateNote, timingNote } from "./notes.ts";
 import { checkSameStudy, planStudy, type StudyOptions, selectRuns, writePlan } from "./plan.ts";
 import { completeTestEvaluations } from "./posthoc.ts";
-import { loadStudyRuns, writeStudyReport } from "./report.ts";
+import { loadStudyRuns, unfinishedRuns, writeStudyReport } from "./report.ts";
 import { readTheory, updateTheory } from "./theory.ts";
 import { addTiming, readTimings } from "./timings.ts";
 
@@ -69,6 +69,11 @@ export async function reproduce(o: ReproduceOptions): Promise<Summary> {
       ],
       profile,
       log,
+    );
+  const unfinished = unfinishedRuns(runs);
+  if (unfinished.length)
+    notes.push(
+      `${unfinished.length} run(s) still training or interrupted, left out of this report: ${unfinished.join(", ")}`,
     );
   notes.push(profileNote(profile), ...methodsNote(profile), ...templateNote(runs));
   const summary = await writeStudyReport(o.out, {
