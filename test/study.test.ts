@@ -40,15 +40,18 @@ describe("study resume", () => {
 
   test("the report loads finished runs only and names those still training", () => {
     const out = join(root, "report-runs");
-    const profile = { ...PROFILES.quick, steps: 6, alphas: [], guard: null, instructRewards: [] };
+    // α = 0 of the mixing path is the base self-certainty run itself: named once while it trains.
+    const profile = { ...PROFILES.quick, steps: 6, alphas: [0], guard: null, instructRewards: [] };
     const plan = planStudy({ out, base: "b", instruct: "i", profile });
-    writeSyntheticRun(plan[0].dir, { steps: 6, acc: { 0: 0.1, 6: 0.2 } });
-    writeSyntheticRun(plan[1].dir, { steps: 3, acc: { 0: 0.1 } }); // another process is training it
+    const sc = plan.findIndex((r) => r.id === "base-self-certainty-s0");
+    const other = plan.findIndex((r) => r.id === "base-correctness-s0");
+    writeSyntheticRun(plan[other].dir, { steps: 6, acc: { 0: 0.1, 6: 0.2 } });
+    writeSyntheticRun(plan[sc].dir, { steps: 3, acc: { 0: 0.1 } }); // another process is training it
     assert.deepEqual(
       loadStudyRuns(plan).map((r) => r.id),
-      [plan[0].id],
+      [plan[other].id],
     );
-    assert.deepEqual(unfinishedRuns(plan), [plan[1].id]);
+    assert.deepEqual(unfinishedRuns(plan), ["base-self-certainty-s0"]);
   });
 
   test("finished runs are skipped, interrupted ones resumed, new ones trained", async () => {

@@ -23,12 +23,9 @@ export function loadStudyRuns(runs: PlannedRun[]): LoadedRun[] {
 
 /** The planned runs that have begun and not finished (the report says it left them out). */
 export function unfinishedRuns(runs: PlannedRun[]): string[] {
-  return runs
-    .filter(
-      (r) =>
-        existsSync(join(r.dir, "metrics.jsonl")) && !isFinished(r.dir, r.steps, { guardEnds: r.guardEnds }),
-    )
-    .map((r) => r.id);
+  // A shared run (the mixing path's α = 0 is the base self-certainty run) is named once.
+  const started = runs.filter((r) => !r.sharedWith && existsSync(join(r.dir, "metrics.jsonl")));
+  return started.filter((r) => !isFinished(r.dir, r.steps, { guardEnds: r.guardEnds })).map((r) => r.id);
 }
 
 export async function writeStudyReport(out: string, input: SummaryInput): Promise<Summary> {
