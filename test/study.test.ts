@@ -317,6 +317,14 @@ describe("study resume", () => {
     );
     write(PROFILES.full);
     assert.deepEqual(names(checkSameStudy(plan, { ...ids, profile: control })), names(PROFILES.full));
+    // Methods added in another order than the profile's (self-certainty's first, then the random
+    // control): the whole study is still the same study.
+    write(restrictRewards(PROFILES.full, ["self-certainty"]));
+    write(checkSameStudy(plan, { ...ids, profile: restrictMethods(PROFILES.full, ["random"]) }));
+    assert.deepEqual(
+      names(checkSameStudy(plan, { ...ids, profile: PROFILES.full })).sort(),
+      names(PROFILES.full).sort(),
+    );
     // A setting is not a condition: changing it is refused, as is another guard threshold.
     write(control);
     assert.throws(

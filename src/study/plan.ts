@@ -211,7 +211,10 @@ export function checkSameStudy(
  *  of the methods both profiles have (a method's runs keep the config they were trained with). */
 function fixedPart(p: Profile, other: Profile): Record<string, unknown> {
   const { baseRewards: _b, instructRewards: _i, methods, guard, ...rest } = p;
-  const shared = (methods ?? []).filter((m) => other.methods?.some((o) => o.name === m.name));
+  // By name: a folder grown by `--rewards` / `--methods` holds its methods in the order they came.
+  const shared = (methods ?? [])
+    .filter((m) => other.methods?.some((o) => o.name === m.name))
+    .sort((a, b) => a.name.localeCompare(b.name));
   let thresholds: Record<string, unknown> | undefined;
   if (guard && other.guard) {
     const { rewards: _r, ...t } = guard;
