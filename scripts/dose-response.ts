@@ -44,7 +44,7 @@ function readPoint(spec: string): Point {
     base: string;
     instruct: string;
   };
-  const conds = conditionRecords(loadStudyRuns(planStudy({ out: dir, ...plan })));
+  const conds = conditionRecords(loadStudyRuns(planStudy({ out: dir, ...plan })).finished);
   const design: Design = {
     earlyStep: plan.profile.eval.earlyStep,
     delta: plan.profile.delta,

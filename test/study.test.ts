@@ -16,7 +16,7 @@ import { ensureMixModel } from "../src/study/mix.ts";
 import { methodsNote } from "../src/study/notes.ts";
 import { checkSameStudy, planStudy, selectRuns } from "../src/study/plan.ts";
 import { PROFILES, type Profile, restrictMethods, restrictRewards } from "../src/study/profiles.ts";
-import { loadStudyRuns, unfinishedRuns } from "../src/study/report.ts";
+import { loadStudyRuns } from "../src/study/report.ts";
 import { writeSyntheticRun } from "./helpers/synthetic-runs.ts";
 
 const root = mkdtempSync(join(tmpdir(), "rlif-study-"));
@@ -47,11 +47,15 @@ describe("study resume", () => {
     const other = plan.findIndex((r) => r.id === "base-correctness-s0");
     writeSyntheticRun(plan[other].dir, { steps: 6, acc: { 0: 0.1, 6: 0.2 } });
     writeSyntheticRun(plan[sc].dir, { steps: 3, acc: { 0: 0.1 } }); // another process is training it
+    const { finished, unfinished } = loadStudyRuns(plan);
     assert.deepEqual(
-      loadStudyRuns(plan).map((r) => r.id),
+      finished.map((r) => r.id),
       [plan[other].id],
     );
-    assert.deepEqual(unfinishedRuns(plan), ["base-self-certainty-s0"]);
+    assert.deepEqual(unfinished, ["base-self-certainty-s0"]);
+    // A damaged metrics file is an error that names it and the line, not a run silently left out.
+    writeFileSync(join(plan[other].dir, "metrics.jsonl"), '{"step":0}\n{oops\n{"step":1}\n');
+    assert.throws(() => loadStudyRuns(plan), /metrics\.jsonl:2: not valid JSON/);
   });
 
   test("finished runs are skipped, interrupted ones resumed, new ones trained", async () => {

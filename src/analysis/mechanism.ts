@@ -41,8 +41,6 @@ function validationAccuracy(r: LoadedRun): Map<number, number> {
   return m;
 }
 
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
-
 /** One row per paper condition of the base and instruct groups whose runs logged the signals. */
 export function mechanismRows(runs: readonly LoadedRun[]): MechanismRow[] {
   const byCondition = new Map<string, LoadedRun[]>();
@@ -59,11 +57,11 @@ export function mechanismRows(runs: readonly LoadedRun[]): MechanismRow[] {
     const windows = ends.map((to, i) => {
       const from = i ? ends[i - 1] + 1 : 1;
       const inWindow = (r: LoadedRun, key: string) =>
-        mean(
+        spread(
           stepCurve(r.metrics, key)
             .filter((p) => p.step >= from && p.step <= to)
             .map((p) => p.value),
-        );
+        )?.mean;
       return {
         from,
         to,

@@ -92,6 +92,15 @@ export function isFinished(dir: string, totalSteps: number, opts: { guardEnds?: 
   } catch {
     return false;
   }
+  return metricsFinished(m, totalSteps, opts);
+}
+
+/** isFinished on metrics already read. */
+export function metricsFinished(
+  m: RunMetrics,
+  totalSteps: number,
+  opts: { guardEnds?: boolean } = {},
+): boolean {
   if (lastStep(m) >= totalSteps) return true;
   if (!opts.guardEnds) return false;
   const last = m.steps[m.steps.length - 1];

@@ -4,28 +4,28 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedRun } from "../analysis/conditions.ts";
-import { isFinished, readRun } from "../analysis/runs.ts";
+import { metricsFinished, readRun } from "../analysis/runs.ts";
 import { buildSummary, type Summary, type SummaryInput } from "../analysis/summary.ts";
 import { renderReport } from "../report/build.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import type { PlannedRun } from "./plan.ts";
 
-/** Load every finished planned run. A run still training (another `reproduce` process may share
- *  the folder) is left out: its last evaluation is not its final one, and the verdicts pair runs at
- *  the same steps. */
-export function loadStudyRuns(runs: PlannedRun[]): LoadedRun[] {
-  return runs.flatMap((r) => {
-    if (!isFinished(r.dir, r.steps, { guardEnds: r.guardEnds })) return [];
-    const { cfg: _c, guardEnds: _g, mix: _m, ...info } = r;
-    return [{ ...info, metrics: readRun(r.dir) }];
-  });
-}
-
-/** The planned runs that have begun and not finished (the report says it left them out). */
-export function unfinishedRuns(runs: PlannedRun[]): string[] {
-  // A shared run (the mixing path's α = 0 is the base self-certainty run) is named once.
-  const started = runs.filter((r) => !r.sharedWith && existsSync(join(r.dir, "metrics.jsonl")));
-  return started.filter((r) => !isFinished(r.dir, r.steps, { guardEnds: r.guardEnds })).map((r) => r.id);
+/** Every finished planned run, read once, and the ids of those begun but not finished. A run still
+ *  training (another `reproduce` process may share the folder) is left out of the report: its last
+ *  evaluation is not its final one, and the verdicts pair runs at the same steps. An unreadable
+ *  metrics file is an error naming its file and line. */
+export function loadStudyRuns(runs: PlannedRun[]): { finished: LoadedRun[]; unfinished: string[] } {
+  const finished: LoadedRun[] = [];
+  const unfinished: string[] = [];
+  for (const r of runs) {
+    if (!existsSync(join(r.dir, "metrics.jsonl"))) continue;
+    const metrics = readRun(r.dir);
+    const { cfg: _c, guardEnds, mix: _m, ...info } = r;
+    if (metricsFinished(metrics, r.steps, { guardEnds })) finished.push({ ...info, metrics });
+    // A shared run (the mixing path's α = 0 is the base self-certainty run) is named once.
+    else if (!r.sharedWith) unfinished.push(r.id);
+  }
+  return { finished, unfinished };
 }
 
 export async function writeStudyReport(out: string, input: SummaryInput): Promise<Summary> {

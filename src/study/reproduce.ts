@@ -14,7 +14,7 @@ import { executeStudy, type Trainer } from "./execute.ts";
 import { methodsNote, profileNote, templateNote, timingNote } from "./notes.ts";
 import { checkSameStudy, planStudy, type StudyOptions, selectRuns, writePlan } from "./plan.ts";
 import { completeTestEvaluations } from "./posthoc.ts";
-import { loadStudyRuns, unfinishedRuns, writeStudyReport } from "./report.ts";
+import { loadStudyRuns, writeStudyReport } from "./report.ts";
 import { readTheory, updateTheory } from "./theory.ts";
 import { addTiming, readTimings } from "./timings.ts";
 
@@ -70,7 +70,7 @@ export async function reproduce(o: ReproduceOptions): Promise<Summary> {
       profile,
       log,
     );
-  const unfinished = unfinishedRuns(runs);
+  const { finished, unfinished } = loadStudyRuns(runs);
   if (unfinished.length)
     notes.push(
       `${unfinished.length} run(s) still training or interrupted, left out of this report: ${unfinished.join(", ")}`,
@@ -89,7 +89,7 @@ export async function reproduce(o: ReproduceOptions): Promise<Summary> {
         ),
       ),
     },
-    runs: loadStudyRuns(runs),
+    runs: finished,
     theory,
     notes,
   });
