@@ -208,6 +208,68 @@ describe("v2 corpus", () => {
     assert.deepEqual(recheckParts(3, "+", 4), []);
   });
 
+  it("a re-check that writes its remainder adds the operand's split and keeps every other part", () => {
+    for (let a = 0; a <= 40; a++)
+      for (let b = 0; b <= 12; b++)
+        for (const op of ["+", "-", "*"] as const) {
+          const parts = recheckParts(a, op, b);
+          const written = recheckParts(a, op, b, true);
+          if (!parts.length) {
+            assert.deepEqual(written, []);
+            continue;
+          }
+          assert.equal(written.length, parts.length + 1, `${a}${op}${b}`);
+          const extra = written.filter((p) => !parts.some((q) => q.join() === p.join()));
+          assert.equal(extra.length, 1, `${a}${op}${b}: ${JSON.stringify(written)}`);
+          const [x, o, y, z] = extra[0]!;
+          assert.equal(o, "-");
+          assert.equal(x - y, z);
+          // The remainder is computed before a later part uses it.
+          const at = written.indexOf(extra[0]!);
+          assert.ok(
+            written.slice(at + 1).some((p) => p[0] === z || p[2] === z),
+            `${a}${op}${b}: ${JSON.stringify(written)}`,
+          );
+        }
+    assert.deepEqual(recheckParts(6, "+", 9, true), [
+      [6, "+", 4, 10],
+      [9, "-", 4, 5],
+      [10, "+", 5, 15],
+    ]);
+    assert.deepEqual(recheckParts(8, "*", 4, true), [
+      [10, "-", 8, 2],
+      [10, "*", 4, 40],
+      [2, "*", 4, 8],
+      [40, "-", 8, 32],
+    ]);
+  });
+
+  it("a corpus with written remainders re-checks through them, and the reader still finds the re-checked step", () => {
+    const docs = pretrainDocumentsV2(3, 800, { ...DEFAULT_MIXTURE_V2, recheckRemainder: true });
+    let read = 0;
+    let split = 0;
+    for (const d of docs) {
+      const eqs = readSolution(d.text).equations;
+      eqs.forEach((e, i) => {
+        if (e.checks === undefined) return;
+        read++;
+        const step = eqs[e.checks]!;
+        // The working between the re-checked step and its restatement: for a split carry,
+        // make-ten, then the operand's remainder written out, then the rest.
+        const work = eqs.slice(e.checks + 1, i);
+        if (step.op !== "+" || !work.length) return;
+        split++;
+        const c = work[0]!.b;
+        assert.deepEqual(
+          [work[1]!.a, work[1]!.op, work[1]!.b, work[1]!.value],
+          [step.b, "-", c, step.b - c],
+          d.text,
+        );
+      });
+    }
+    assert.ok(read > 50 && split > 10, `${read} re-checks read, ${split} split carries`);
+  });
+
   it("hard steps are carries, borrows and products beyond the easy table", () => {
     assert.equal(isHardStep(7, "+", 5, 12), true);
     assert.equal(isHardStep(3, "+", 5, 12), false);

@@ -88,6 +88,10 @@ export const PretrainSchema = z
           .max(1)
           .default(DEFAULT_MIXTURE_V2.informativeness)
           .describe("v2 only: share of documents whose hedging and drift track their errors (κ)"),
+        recheck_remainder: z
+          .boolean()
+          .default(DEFAULT_MIXTURE_V2.recheckRemainder)
+          .describe("v2 only: re-checks write out how they split the operand (8 - 3 = 5)"),
       })
       .strict()
       .prefault({}),
@@ -207,6 +211,7 @@ export function registerOrganism(program: Command): void {
         ? pretrainDocumentsV2(cfg.seed, cfg.data.documents, {
             ...DEFAULT_MIXTURE_V2,
             informativeness: cfg.data.informativeness,
+            recheckRemainder: cfg.data.recheck_remainder,
           })
         : pretrainDocuments(cfg.seed, cfg.data.documents)
     ).map((d) => d.text);

@@ -58,6 +58,8 @@ export interface MixtureV2 {
   reflectEasyProb: number;
   /** Probability that a reflection after a wrong step fixes it (else it wrongly confirms it). */
   reflectFixProb: number;
+  /** Whether a re-check writes out how it splits the operand (recheckParts' `writeRemainder`). */
+  recheckRemainder: boolean;
   /** Mean probability of a hedge before a step; per manner: times `hedgeWeight`. */
   hedgeProb: number;
   /** Weights with mean 1 under reliabilityWeights (the manner's distribution too). */
@@ -91,6 +93,7 @@ export const DEFAULT_MIXTURE_V2: Readonly<MixtureV2> = {
   reflectHardProb: 0.4,
   reflectEasyProb: 0.03,
   reflectFixProb: 0.9,
+  recheckRemainder: false,
   hedgeProb: 0.2,
   // 0.35 * 0 + 0.4 * 0.75 + 0.25 * 2.8 = 1
   hedgeWeight: { careful: 0, average: 0.75, sloppy: 2.8 },
@@ -312,37 +315,58 @@ function prose(rng: Rng, w: Writer, text: string): string {
  *  true value: make ten for a carry (27 + 8: 27 + 3 = 30, 30 + 5 = 35), down to a ten for a borrow
  *  (32 - 5: 32 - 2 = 30, 30 - 3 = 27), go through ten times the smaller factor for a product
  *  (8 * 4: 10 * 4 = 40, 2 * 4 = 8, 40 - 8 = 32; 13 * 3: 10 * 3 = 30, 3 * 3 = 9, 30 + 9 = 39).
- *  Empty where no split helps (easy steps, 30 - 7, 4 * 4). */
-export function recheckParts(a: number, op: Op, b: number): Array<[number, Op, number, number]> {
+ *  Empty where no split helps (easy steps, 30 - 7, 4 * 4).
+ *  With `writeRemainder` the split of the operand is written out too (27 + 8: 27 + 3 = 30,
+ *  8 - 3 = 5, 30 + 5 = 35; 8 * 4: 10 - 8 = 2, 10 * 4 = 40, ...): left implicit, that remainder is
+ *  a two-hop computation a small model gets wrong (it writes 6 + 4 = 10, 10 + 4 = 14 for 6 + 9). */
+export function recheckParts(
+  a: number,
+  op: Op,
+  b: number,
+  writeRemainder = false,
+): Array<[number, Op, number, number]> {
+  type Part = [number, Op, number, number];
+  const withRemainder = (remainder: Part, parts: Part[], at: number): Part[] =>
+    writeRemainder ? [...parts.slice(0, at), remainder, ...parts.slice(at)] : parts;
   if (op === "+") {
     const c = 10 - (a % 10);
     if (a % 10 === 0 || c >= b) return [];
-    return [
+    const parts: Part[] = [
       [a, "+", c, a + c],
       [a + c, "+", b - c, a + b],
     ];
+    return withRemainder([b, "-", c, b - c], parts, 1);
   }
   if (op === "-") {
     const u = a % 10;
     if (u === 0 || u >= b % 10 || b <= u) return [];
-    return [
+    const parts: Part[] = [
       [a, "-", u, a - u],
       [a - u, "-", b - u, a - b],
     ];
+    return withRemainder([b, "-", u, b - u], parts, 1);
   }
   const [big, small] = a >= b ? [a, b] : [b, a];
   if (small < 2 || big < 6 || big === 10) return [];
   if (big > 10)
-    return [
+    return withRemainder(
+      [big, "-", 10, big - 10],
+      [
+        [10, "*", small, 10 * small],
+        [big - 10, "*", small, (big - 10) * small],
+        [10 * small, "+", (big - 10) * small, a * b],
+      ],
+      0,
+    );
+  return withRemainder(
+    [10, "-", big, 10 - big],
+    [
       [10, "*", small, 10 * small],
-      [big - 10, "*", small, (big - 10) * small],
-      [10 * small, "+", (big - 10) * small, a * b],
-    ];
-  return [
-    [10, "*", small, 10 * small],
-    [10 - big, "*", small, (10 - big) * small],
-    [10 * small, "-", (10 - big) * small, a * b],
-  ];
+      [10 - big, "*", small, (10 - big) * small],
+      [10 * small, "-", (10 - big) * small, a * b],
+    ],
+    0,
+  );
 }
 
 function renderReflection(
@@ -350,10 +374,11 @@ function renderReflection(
   w: Writer,
   e: Extract<Event, { type: "reflect" }>,
   compact: boolean,
+  writeRemainder: boolean,
 ): string {
   const eq = (x: number, op: Op, y: number, v: number) => equation(rng, w, compact, x, op, y, v);
   // A re-check that misses the slip did not really recompute: it restates what was written.
-  const parts = e.written !== e.correct && !e.fixed ? [] : recheckParts(e.a, e.op, e.b);
+  const parts = e.written !== e.correct && !e.fixed ? [] : recheckParts(e.a, e.op, e.b, writeRemainder);
   const restated = eq(e.a, e.op, e.b, e.fixed ? e.correct : e.written);
   const work = parts.length
     ? `${parts.map(([x, op, y, v]) => eq(x, op, y, v)).join(", ")}, so ${restated}`
@@ -401,7 +426,8 @@ function renderSolutionV2(
   let stepNo = 0;
   for (const e of plan.events) {
     if (e.type === "step") parts.push(renderStep(e, style, ++stepNo, rng, w));
-    else if (e.type === "reflect") parts.push(renderReflection(rng, w, e, style === "terse"));
+    else if (e.type === "reflect")
+      parts.push(renderReflection(rng, w, e, style === "terse", m.recheckRemainder));
     else {
       // A writer who has lost the thread writes everything after it carelessly.
       w = { ...w, typoProb: Math.max(w.typoProb, m.lostTypoProb) };
