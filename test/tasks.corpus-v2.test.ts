@@ -270,6 +270,66 @@ describe("v2 corpus", () => {
     assert.ok(read > 50 && split > 10, `${read} re-checks read, ${split} split carries`);
   });
 
+  it("cross-checks recompute the chain; they agree on most right answers and a disagreement throws the writer", () => {
+    const docs = solutions(pretrainDocumentsV2(5, 1500, { ...mix(0), crossCheckProb: 1 }));
+    const checked = docs.filter((d) => d.crossCheck);
+    // Every worked solution with an answer has one (a check pushed below zero by a slip is dropped).
+    const answered = docs.filter((d) => d.style !== "answer-only" && d.finalAnswer !== undefined);
+    assert.ok(checked.length > 0.95 * answered.length, `${checked.length} of ${answered.length}`);
+    for (const d of checked) {
+      const text = body(d);
+      const line = text.match(/Check: ([^.]*)\./)?.[1];
+      assert.ok(line, text);
+      // The check's steps are the problem's steps, operands taken from the check itself.
+      const eqs = readSolution(line).equations;
+      assert.equal(eqs.length, d.problem!.steps.length, text);
+      d.problem!.steps.forEach((s, i) => {
+        const a = s.aFrom !== undefined ? eqs[s.aFrom]!.value : s.a;
+        const b = s.bFrom !== undefined ? eqs[s.bFrom]!.value : s.b;
+        assert.deepEqual([eqs[i]!.a, eqs[i]!.op, eqs[i]!.b], [a, s.op, b], text);
+      });
+      const after = text.slice(text.indexOf(line) + line.length);
+      const agrees = d.crossCheck === "agrees";
+      // Agreement: the answer is the check's value; disagreement is said, with both values.
+      if (agrees) assert.ok(after.includes(`\\boxed{${eqs.at(-1)!.value}}`), text);
+      else assert.match(after, new RegExp(`${eqs.at(-1)!.value}.*\\b\\d+\\b`), text);
+    }
+    const right = (xs: PretrainDocumentV2[]) => share(xs, (d) => d.correct === true);
+    const agree = checked.filter((d) => d.crossCheck === "agrees");
+    const disagree = checked.filter((d) => d.crossCheck === "disagrees");
+    assert.ok(right(agree) > 0.95 && right(disagree) < 0.6, `${right(agree)} vs ${right(disagree)}`);
+    // The thrown writer misspells: a word is misspelt when a corpus written without typos lacks it.
+    const clean = pretrainDocumentsV2(5, 1500, {
+      ...mix(0),
+      crossCheckProb: 1,
+      typoProb: { careful: 0, average: 0, sloppy: 0 },
+      lostTypoProb: 0,
+    });
+    const words = (xs: PretrainDocumentV2[]) =>
+      xs.flatMap(
+        (d) =>
+          body(d)
+            .slice(body(d).indexOf("Check:"))
+            .match(/\p{L}{3,}/gu) ?? [],
+      );
+    const known = new Set(words(clean));
+    const misspelt = (xs: PretrainDocumentV2[]) => share(words(xs), (w) => !known.has(w));
+    assert.ok(
+      misspelt(disagree) > 0.2 && misspelt(agree) < 0.1,
+      `${misspelt(disagree)} vs ${misspelt(agree)}`,
+    );
+  });
+
+  it("a corpus without cross-checks is the corpus it was (the check's draws are skipped)", () => {
+    const a = pretrainDocumentsV2(2, 200, mix(0));
+    const b = pretrainDocumentsV2(2, 200, { ...mix(0), crossCheckProb: 0, crossCheckSlipProb: 0.5 });
+    assert.deepEqual(
+      a.map((d) => d.text),
+      b.map((d) => d.text),
+    );
+    assert.ok(a.every((d) => !d.text.includes("Check:")));
+  });
+
   it("hard steps are carries, borrows and products beyond the easy table", () => {
     assert.equal(isHardStep(7, "+", 5, 12), true);
     assert.equal(isHardStep(3, "+", 5, 12), false);

@@ -92,6 +92,12 @@ export const PretrainSchema = z
           .boolean()
           .default(DEFAULT_MIXTURE_V2.recheckRemainder)
           .describe("v2 only: re-checks write out how they split the operand (8 - 3 = 5)"),
+        cross_check: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(DEFAULT_MIXTURE_V2.crossCheckProb)
+          .describe("v2 only: share of worked solutions that recompute the chain before the answer"),
       })
       .strict()
       .prefault({}),
@@ -212,6 +218,7 @@ export function registerOrganism(program: Command): void {
             ...DEFAULT_MIXTURE_V2,
             informativeness: cfg.data.informativeness,
             recheckRemainder: cfg.data.recheck_remainder,
+            crossCheckProb: cfg.data.cross_check,
           })
         : pretrainDocuments(cfg.seed, cfg.data.documents)
     ).map((d) => d.text);

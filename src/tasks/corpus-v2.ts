@@ -17,6 +17,9 @@
 // - Reflection follows uncertain (hard) steps whatever their outcome, is worded many ways, and
 //   recomputes the step in easier parts (make ten, split a factor), so that a model can fix by
 //   reflecting a step it got wrong, instead of copying what it wrote.
+// - Optionally (crossCheckProb), a solution recomputes its chain before stating the answer; when
+//   the two disagree the writer is thrown and states either. Unlike a slip, a disagreement is text
+//   the model can read (two numbers side by side) without recomputing the step it got wrong.
 // The knob `informativeness` (κ) is the share of documents whose manner and drift track
 // reliability; in the other documents the manner is drawn independently of reliability and the
 // same amount of drift falls on random steps. κ moves how much the text says about correctness
@@ -60,6 +63,14 @@ export interface MixtureV2 {
   reflectFixProb: number;
   /** Whether a re-check writes out how it splits the operand (recheckParts' `writeRemainder`). */
   recheckRemainder: boolean;
+  /** Probability that a worked solution with an answer cross-checks it before stating it: the
+   *  whole chain recomputed from the problem's numbers ("Check: 8-2=6, 6+5=11, 11-4=7."). */
+  crossCheckProb: number;
+  /** Slip rate of a cross-check's hard steps (a careful second pass; easy steps a fifth of it). */
+  crossCheckSlipProb: number;
+  /** When the cross-check disagrees, the writer is thrown (writes the rest as one who has lost the
+   *  thread) and states the check's value with this probability, else the first one. */
+  crossCheckAdoptProb: number;
   /** Mean probability of a hedge before a step; per manner: times `hedgeWeight`. */
   hedgeProb: number;
   /** Weights with mean 1 under reliabilityWeights (the manner's distribution too). */
@@ -94,6 +105,9 @@ export const DEFAULT_MIXTURE_V2: Readonly<MixtureV2> = {
   reflectEasyProb: 0.03,
   reflectFixProb: 0.9,
   recheckRemainder: false,
+  crossCheckProb: 0,
+  crossCheckSlipProb: 0.08,
+  crossCheckAdoptProb: 0.5,
   hedgeProb: 0.2,
   // 0.35 * 0 + 0.4 * 0.75 + 0.25 * 2.8 = 1
   hedgeWeight: { careful: 0, average: 0.75, sloppy: 2.8 },
@@ -413,6 +427,39 @@ function otherProblem(rng: Rng, id: string): string {
   return `Problem: ${p.prompt}\nSolution: ${steps} ${boxed(p.answer)}`;
 }
 
+/** A cross-check: the chain recomputed from the problem's own numbers, with the second pass's
+ *  (small) slip rate, and whether it agrees with the answer the solution reached. */
+export interface CrossCheck {
+  steps: Array<[number, Op, number, number]>;
+  agrees: boolean;
+  /** The answer the writer states after it. */
+  stated: number;
+}
+
+export function drawCrossCheck(
+  problem: Problem,
+  rng: Rng,
+  m: Readonly<MixtureV2>,
+  reached: number,
+): CrossCheck | null {
+  const steps: Array<[number, Op, number, number]> = [];
+  for (const s of problem.steps) {
+    const a = s.aFrom !== undefined ? steps[s.aFrom]![3] : s.a;
+    const b = s.bFrom !== undefined ? steps[s.bFrom]![3] : s.b;
+    const correct = applyOp(a, s.op, b);
+    if (correct < 0) return null; // a slip earlier in the check pushed it below zero
+    const p = isHardStep(a, s.op, b, m.hardProduct) ? m.crossCheckSlipProb : m.crossCheckSlipProb / 5;
+    steps.push([a, s.op, b, rng.bool(p) ? perturb(rng, a, s.op, b).value : correct]);
+  }
+  const value = steps[steps.length - 1]![3];
+  const agrees = value === reached;
+  return { steps, agrees, stated: agrees || !rng.bool(m.crossCheckAdoptProb) ? reached : value };
+}
+
+// None opens with W, H, A, L, O or B: a cross-check is not a reflection on the last step.
+const CHECK_AGREE = ["Same answer.", "It matches.", "That agrees.", "The same, good.", "Checks out."];
+const CHECK_DISAGREE = ["That gives {c}, not {x}.", "I get {c} this time, not {x}.", "So {c}? I had {x}."];
+
 function renderSolutionV2(
   plan: Plan,
   style: Exclude<SolutionStyle, "answer-only">,
@@ -420,6 +467,7 @@ function renderSolutionV2(
   writer: Writer,
   id: string,
   m: Readonly<MixtureV2>,
+  check: CrossCheck | null,
 ): string {
   let w = writer;
   const parts: string[] = [];
@@ -438,14 +486,27 @@ function renderSolutionV2(
       else parts.push(`\n${otherProblem(rng, id)}`);
     }
   }
+  let final = plan.final;
+  if (check && final !== null) {
+    const eqs = check.steps.map(([a, op, b, v]) => equation(rng, w, style === "terse", a, op, b, v));
+    parts.push(`Check: ${eqs.join(", ")}.`); // a label, never misspelt: analyses find it
+    if (check.agrees) parts.push(prose(rng, w, rng.choice(CHECK_AGREE)));
+    else {
+      // Two answers and no way to tell which is right: the writer is thrown for the rest.
+      w = { ...w, typoProb: Math.max(w.typoProb, m.lostTypoProb) };
+      const said = fill(rng.choice(CHECK_DISAGREE), { c: check.steps.at(-1)![3], x: final });
+      parts.push(...[said, ...ramble(rng, rng.int(1, 2))].map((x) => prose(rng, w, x)));
+    }
+    final = check.stated;
+  }
   const end =
-    plan.final === null
+    final === null
       ? ""
       : style === "stepwise"
-        ? `${prose(rng, w, "Final answer:")} ${boxed(plan.final)}`
+        ? `${prose(rng, w, "Final answer:")} ${boxed(final)}`
         : style === "terse"
-          ? boxed(plan.final)
-          : prose(rng, w, rng.choice(VERBOSE_END)).replace("{x}", boxed(plan.final));
+          ? boxed(final)
+          : prose(rng, w, rng.choice(VERBOSE_END)).replace("{x}", boxed(final));
   if (end) parts.push(end);
   return (
     (style === "stepwise" ? "\n" : " ") +
@@ -458,6 +519,7 @@ export interface PretrainDocumentV2 extends PretrainDocument {
   coupled?: boolean;
   reflections?: number;
   drift?: DriftKind;
+  crossCheck?: "agrees" | "disagrees";
 }
 
 /** One v2 document for `problem`. */
@@ -475,6 +537,7 @@ export function solvedDocumentV2(
   let fixes = 0;
   let reflections = 0;
   let drift: DriftKind | undefined;
+  let check: CrossCheck | null = null;
   if (style === "answer-only") {
     const guess = rng.bool(m.answerOnlyWrongProb);
     const last = problem.steps[problem.steps.length - 1]!;
@@ -491,8 +554,11 @@ export function solvedDocumentV2(
     drift = [...plan.events]
       .reverse()
       .find((e): e is Extract<Event, { type: "drift" }> => e.type === "drift")?.kind;
-    final = plan.final === null ? null : String(plan.final);
-    body = renderSolutionV2(plan, style, rng, w, id, m);
+    // Drawn only when the corpus has cross-checks, so that without them documents are unchanged.
+    if (plan.final !== null && m.crossCheckProb > 0 && rng.bool(m.crossCheckProb))
+      check = drawCrossCheck(problem, rng, m, plan.final);
+    final = plan.final === null ? null : String(check ? check.stated : plan.final);
+    body = renderSolutionV2(plan, style, rng, w, id, m, check);
   }
   return {
     text: formatPrompt(problem, "base") + body + BASE_EOS,
@@ -508,6 +574,7 @@ export function solvedDocumentV2(
     coupled: w.coupled,
     reflections,
     ...(drift ? { drift } : {}),
+    ...(check ? { crossCheck: check.agrees ? ("agrees" as const) : ("disagrees" as const) } : {}),
   };
 }
 
