@@ -3,7 +3,8 @@
 // style the sample opened with, its manner (an equation spaced against its style's habit, or a
 // hedge), whether it boxed an answer, and whether it wrote a wrong step; for each group the
 // accuracy, the mean self-certainty and the share of wrong steps; then the within-group AUROC of
-// self-certainty, over all samples and over worked, boxed samples only.
+// self-certainty, over all samples and over worked, boxed samples only. Samples that cross-check
+// their answer (organisms built with data.cross_check) are grouped by whether the check agreed.
 // Usage: node --import tsx scripts/confidence-anatomy.ts [--model organism-v2-k0] [--limit 128] [--k 8] [--threads 1]
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/cli/backend.ts";
@@ -47,6 +48,16 @@ const { records } = await evaluate(model, codec, withTemplate(loadProblems(sourc
   transitionalRate,
 });
 
+/** Whether a sample cross-checks its answer (organisms with data.cross_check), and whether the
+ *  check's last value is the one its last step reached. */
+function crossCheck(text: string): "none" | "agrees" | "disagrees" {
+  const at = text.indexOf("Check:");
+  if (at < 0) return "none";
+  const steps = readSolution(text.slice(0, at)).equations.filter((e) => !e.inReflection);
+  const check = readSolution(text.slice(at, text.indexOf(".", at) + 1 || undefined)).equations;
+  if (!steps.length || !check.length) return "none";
+  return steps.at(-1)!.value === check.at(-1)!.value ? "agrees" : "disagrees";
+}
 const worked = (style: string) => style !== "answer-only" && style !== "other";
 const groups = new Map<string, { n: number; correct: number; sc: number; steps: number; wrong: number }>();
 function add(key: string, s: ResponseRecord, r: SolutionReading) {
@@ -67,6 +78,7 @@ for (const p of records) {
     if (worked(style)) add(`manner ${writesSloppily(s.text, style) ? "sloppy" : "plain"}`, s, r);
     add(`boxed ${s.text.includes("\\boxed{") ? "yes" : "no"}`, s, r);
     add(`wrong step ${r.wrongSteps > 0 ? "yes" : "no"}`, s, r);
+    add(`cross-check ${crossCheck(s.text)}`, s, r);
   }
   const ok = (s: ResponseRecord) => worked(solutionStyle(s.text)) && s.text.includes("\\boxed{");
   for (const a of p.samples)
