@@ -10,6 +10,7 @@ import { after, describe, test } from "node:test";
 import { Command } from "commander";
 import { registerEval } from "../src/cli/eval.ts";
 import { resolveConfig } from "../src/cli/options.ts";
+import { PretrainSchema } from "../src/cli/organism.ts";
 import { runTraining } from "../src/cli/train.ts";
 import { TrainConfigSchema } from "../src/rl/config.ts";
 import { BENCHMARK_NAMES } from "../src/tasks/benchmarks.ts";
@@ -93,5 +94,36 @@ describe("rlif train", () => {
       runTraining(bad, { quiet: true }),
       /unknown benchmark "math_trian"; valid names: math500, /,
     );
+  });
+});
+
+describe("rlif pretrain config", () => {
+  const config = (name: string, text: string) => {
+    const file = join(tmp, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  test("the v2 corpus options are read from the file, and bad values are errors naming the field", () => {
+    const ok = resolveConfig(PretrainSchema, {
+      config: config(
+        "styles.yaml",
+        "data:\n  corpus: v2\n  cross_check: 0.5\n  styles: { terse: 0, verbose: 1, stepwise: 0, answer-only: 0.1 }\n",
+      ),
+    });
+    assert.deepEqual(ok.data.styles, { terse: 0, verbose: 1, stepwise: 0, "answer-only": 0.1 });
+    assert.equal(ok.data.cross_check, 0.5);
+    const zero = config(
+      "zero.yaml",
+      "data:\n  styles: { terse: 0, verbose: 0, stepwise: 0, answer-only: 0 }\n",
+    );
+    assert.throws(() => resolveConfig(PretrainSchema, { config: zero }), /data\.styles: at least one style/);
+    const typo = config(
+      "typo.yaml",
+      "data:\n  styles: { terse: 1, verbos: 1, stepwise: 0, answer-only: 0 }\n",
+    );
+    assert.throws(() => resolveConfig(PretrainSchema, { config: typo }), /data\.styles/);
+    const over = config("over.yaml", "data:\n  cross_check: 1.5\n");
+    assert.throws(() => resolveConfig(PretrainSchema, { config: over }), /data\.cross_check: Too big/);
   });
 });

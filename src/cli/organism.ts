@@ -98,6 +98,17 @@ export const PretrainSchema = z
           .max(1)
           .default(DEFAULT_MIXTURE_V2.crossCheckProb)
           .describe("v2 only: share of worked solutions that recompute the chain before the answer"),
+        styles: z
+          .object({
+            terse: z.number().min(0),
+            verbose: z.number().min(0),
+            stepwise: z.number().min(0),
+            "answer-only": z.number().min(0),
+          })
+          .strict()
+          .refine((w) => Object.values(w).some((x) => x > 0), "at least one style needs a positive weight")
+          .default({ ...DEFAULT_MIXTURE_V2.styleWeights })
+          .describe("v2 only: relative weights of the solution styles"),
       })
       .strict()
       .prefault({}),
@@ -219,6 +230,7 @@ export function registerOrganism(program: Command): void {
             informativeness: cfg.data.informativeness,
             recheckRemainder: cfg.data.recheck_remainder,
             crossCheckProb: cfg.data.cross_check,
+            styleWeights: cfg.data.styles,
           })
         : pretrainDocuments(cfg.seed, cfg.data.documents)
     ).map((d) => d.text);
