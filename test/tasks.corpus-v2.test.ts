@@ -288,6 +288,14 @@ describe("v2 corpus", () => {
         const b = s.bFrom !== undefined ? eqs[s.bFrom]!.value : s.b;
         assert.deepEqual([eqs[i]!.a, eqs[i]!.op, eqs[i]!.b], [a, s.op, b], text);
       });
+      // Read in the whole solution, a check of two or more steps is steps, not a reflection on
+      // the last one (one of a single step is read as v1's "Check: 3*4=12" reflection would be).
+      const read = readSolution(text).equations.slice(-eqs.length);
+      if (eqs.length > 1)
+        assert.ok(
+          read.every((e) => !e.inReflection),
+          text,
+        );
       const after = text.slice(text.indexOf(line) + line.length);
       const agrees = d.crossCheck === "agrees";
       // Agreement: the answer is the check's value; disagreement is said, with both values.

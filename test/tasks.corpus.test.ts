@@ -298,6 +298,15 @@ describe("readSolution", () => {
       "\nStep 1: 3*4=13.\nCheck: 3*4=14, not 13.\nStep 2: 14+1=15.\nAnswer: \\boxed{15}",
     );
     assert.deepEqual([terse.steps, terse.wrongSteps, terse.reflections, terse.missedFixes], [2, 1, 1, 1]);
+    // A v2 cross-check redoes the chain: its equations are steps, not reflections on the last one.
+    const checked = readSolution(
+      " 3*4=13. 13+1=14. Check: 3*4=12, 12+1=13. That gives 13, not 14. Wait, 12+1=13. \\boxed{13}",
+    );
+    assert.deepEqual(
+      checked.equations.map((e) => e.inReflection),
+      [false, false, false, false, true],
+    );
+    assert.deepEqual([checked.steps, checked.wrongSteps, checked.reflections], [4, 1, 1]);
     // A reflection about another computation than the step before it is not counted as one.
     const stray = readSolution("2 + 2 = 4. Wait, 3 + 3 = 6.");
     assert.deepEqual([stray.steps, stray.reflections], [1, 0]);

@@ -477,12 +477,25 @@ const EQUATION = /(\d+) ?([-+*]) ?(\d+) ?(?:=|is) ?(-?\d+)/g;
 const REFLECTION_OPENER =
   /(?<![\p{L}'-])(?:wait|hmm|actually|check|verify|recheck|double-check|on second thought|mistake)(?![\p{L}'-])/iu;
 
+/** Where a v2 cross-check sits (corpus-v2.ts: "Check: 8-2=6, 6+5=11, 11-4=7."): a sentence that
+ *  opens with "Check:" and recomputes two or more steps is the chain done again, not a reflection
+ *  on the last step (v1's reflection "Check: 3*4=14, not 13." holds one equation). */
+function crossCheckSpans(text: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  for (const m of text.matchAll(/(?:^|[.\n])(\s*Check:[^.\n]*)/g)) {
+    const start = m.index + m[0].length - m[1]!.length;
+    if ([...m[1]!.matchAll(EQUATION)].length >= 2) spans.push([start, start + m[1]!.length]);
+  }
+  return spans;
+}
+
 /**
  * Reads the arithmetic of a solution written in any of the corpus styles (or a model's imitation of
  * them): each "a op b = c", whether it sits in a reflection passage, and what the reflections did.
  */
 export function readSolution(text: string): SolutionReading {
   const equations: WrittenEquation[] = [];
+  const checks = crossCheckSpans(text);
   for (const m of text.matchAll(EQUATION)) {
     // A reflection runs to the end of its sentence: a re-check may work through easier parts
     // ("Wait, 7+3=10, 10+5=15, so 7+8=15") before it restates the step.
@@ -493,7 +506,7 @@ export function readSolution(text: string): SolutionReading {
       op: m[2] as Op,
       b: Number(m[3]),
       value: Number(m[4]),
-      inReflection: REFLECTION_OPENER.test(sentence),
+      inReflection: !checks.some(([a, b]) => m.index >= a && m.index < b) && REFLECTION_OPENER.test(sentence),
     });
   }
   const reading: SolutionReading = {
