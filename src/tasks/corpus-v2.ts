@@ -429,14 +429,14 @@ function otherProblem(rng: Rng, id: string): string {
 
 /** A cross-check: the chain recomputed from the problem's own numbers, with the second pass's
  *  (small) slip rate, and whether it agrees with the answer the solution reached. */
-export interface CrossCheck {
+interface CrossCheck {
   steps: Array<[number, Op, number, number]>;
   agrees: boolean;
   /** The answer the writer states after it. */
   stated: number;
 }
 
-export function drawCrossCheck(
+function drawCrossCheck(
   problem: Problem,
   rng: Rng,
   m: Readonly<MixtureV2>,
