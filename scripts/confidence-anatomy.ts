@@ -7,7 +7,9 @@
 // their answer (organisms built with data.cross_check) are grouped by whether the check agreed.
 // Usage: node --import tsx scripts/confidence-anatomy.ts [--model organism-v2-k0] [--limit 128] [--k 8] [--threads 1]
 import { parseArgs } from "node:util";
+import { withinGroupAuroc } from "../src/analysis/statistics.ts";
 import { initBackend } from "../src/cli/backend.ts";
+import { positiveIntFlag } from "../src/cli/options.ts";
 import { Random } from "../src/engine/random.ts";
 import { evaluate, type ResponseRecord } from "../src/eval/evaluate.ts";
 import { loadProblems, makeGrader, withTemplate } from "../src/eval/sources.ts";
@@ -24,15 +26,10 @@ const { values } = parseArgs({
     threads: { type: "string", default: "1" },
   },
 });
-const int = (s: string, name: string) => {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${s}"`);
-  return n;
-};
 const [limit, k, threads] = [
-  int(values.limit!, "limit"),
-  int(values.k!, "k"),
-  int(values.threads!, "threads"),
+  positiveIntFlag(values.limit!, "limit"),
+  positiveIntFlag(values.k!, "k"),
+  positiveIntFlag(values.threads!, "threads"),
 ];
 await initBackend("auto", threads);
 const { model, codec, kind } = openModel(values.model!);
@@ -69,7 +66,13 @@ function add(key: string, s: ResponseRecord, r: SolutionReading) {
   g.wrong += r.wrongSteps;
   groups.set(key, g);
 }
-const auroc = { all: { pairs: 0, wins: 0 }, worked: { pairs: 0, wins: 0 } };
+// Within-group AUROC of self-certainty over all samples, and over worked, boxed samples only.
+type Group = { scores: number[]; correct: boolean[] };
+const aurocGroups: Record<"all" | "worked", Group[]> = { all: [], worked: [] };
+const group = (xs: ResponseRecord[]): Group => ({
+  scores: xs.map((s) => s.meanSelfCertainty),
+  correct: xs.map((s) => s.correct),
+});
 for (const p of records) {
   for (const s of p.samples) {
     const style = solutionStyle(s.text);
@@ -81,18 +84,8 @@ for (const p of records) {
     add(`cross-check ${crossCheck(s.text)}`, s, r);
   }
   const ok = (s: ResponseRecord) => worked(solutionStyle(s.text)) && s.text.includes("\\boxed{");
-  for (const a of p.samples)
-    for (const b of p.samples) {
-      if (!a.correct || b.correct) continue;
-      const win =
-        a.meanSelfCertainty > b.meanSelfCertainty ? 1 : a.meanSelfCertainty === b.meanSelfCertainty ? 0.5 : 0;
-      auroc.all.pairs++;
-      auroc.all.wins += win;
-      if (ok(a) && ok(b)) {
-        auroc.worked.pairs++;
-        auroc.worked.wins += win;
-      }
-    }
+  aurocGroups.all.push(group(p.samples));
+  aurocGroups.worked.push(group(p.samples.filter(ok)));
 }
 console.log(`${values.model}: ${records.length} test-id problems × ${k} samples at T = 1\n`);
 console.log(
@@ -102,7 +95,10 @@ for (const [key, g] of [...groups].sort())
   console.log(
     `| ${key} | ${g.n} | ${((100 * g.correct) / g.n).toFixed(1)}% | ${(g.sc / g.n).toFixed(3)} | ${(g.wrong / Math.max(1, g.steps)).toFixed(3)} |`,
   );
-const f = (x: { pairs: number; wins: number }) => `${(x.wins / x.pairs).toFixed(3)} (${x.pairs} pairs)`;
+const f = (gs: Group[]) => {
+  const a = withinGroupAuroc(gs);
+  return a ? `${a.auroc.toFixed(3)} (${a.pairs} pairs)` : "n/a (no group with both)";
+};
 console.log(
-  `\nwithin-group AUROC of self-certainty: all samples ${f(auroc.all)}; worked, boxed samples ${f(auroc.worked)}`,
+  `\nwithin-group AUROC of self-certainty: all samples ${f(aurocGroups.all)}; worked, boxed samples ${f(aurocGroups.worked)}`,
 );

@@ -10,7 +10,9 @@
 // tokenizer has one token per character, special tokens aside).
 // Usage: node --import tsx scripts/uncertainty-shape.ts [--model organism-v2-k0] [--limit 128] [--k 8] [--threads 1]
 import { parseArgs } from "node:util";
+import { withinGroupAuroc } from "../src/analysis/statistics.ts";
 import { initBackend } from "../src/cli/backend.ts";
+import { positiveIntFlag } from "../src/cli/options.ts";
 import { Random } from "../src/engine/random.ts";
 import { loadProblems, makeGrader, withTemplate } from "../src/eval/sources.ts";
 import { openModel } from "../src/model/open.ts";
@@ -27,13 +29,8 @@ const { values } = parseArgs({
     threads: { type: "string", default: "1" },
   },
 });
-const int = (s: string, name: string) => {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${s}"`);
-  return n;
-};
 const [limit, k, threads, window] = ["limit", "k", "threads", "window"].map((n) =>
-  int(values[n as keyof typeof values]!, n),
+  positiveIntFlag(values[n as keyof typeof values]!, n),
 ) as [number, number, number, number];
 await initBackend("auto", threads);
 const { model, codec, kind } = openModel(values.model!);
@@ -65,17 +62,15 @@ interface Scored {
 }
 const groups: Scored[][] = problems.map(() => []);
 let total = 0;
-// After a hard step outside a reflection: the mean sc_t over the next `window` characters.
+// After a hard step (any written one, a reflection's included): mean sc_t over the next `window` characters.
 const after = { right: { sc: 0, n: 0 }, wrong: { sc: 0, n: 0 } };
 const STEP = /(\d+) ?([-+*]) ?(\d+) ?= ?(-?\d+)/g;
 samples.forEach((s, i) => {
   const body = s.stopped ? s.tokens.slice(0, -1) : s.tokens;
   const text = codec.decode(body);
+  const pieces = body.map((id) => codec.decode([id]));
   // The token each character came from (special tokens may decode to several characters or none).
-  const tokenAt: number[] = [];
-  body.forEach((id, t) => {
-    for (const _ of codec.decode([id])) tokenAt.push(t);
-  });
+  const tokenAt = pieces.flatMap((piece, t) => Array.from(piece, () => t));
   if (tokenAt.length !== text.length) throw new Error(`${values.model}: token-wise decoding differs`);
   for (const m of text.matchAll(STEP)) {
     const [a, op, b, v] = [Number(m[1]), m[2] as Op, Number(m[3]), Number(m[4])];
@@ -88,14 +83,14 @@ samples.forEach((s, i) => {
     a2.n++;
   }
   const acc = { digit: { sc: 0, n: 0 }, other: { sc: 0, n: 0 }, all: { sc: 0, n: 0 } };
-  body.forEach((id, t) => {
+  pieces.forEach((piece, t) => {
     const [H, sc] = [s.entropy[t]!, s.selfCertainty[t]!];
     const b = BUCKETS.findIndex((x) => H < x);
     rows[b]!.n++;
     rows[b]!.sc += sc;
     rows[b]!.p += Math.exp(s.logp[t]!);
     total++;
-    const part: Part = /^[0-9]$/.test(codec.decode([id])) ? "digit" : "other";
+    const part: Part = /^[0-9]$/.test(piece) ? "digit" : "other";
     for (const a of [acc[part], acc.all]) {
       a.sc += sc;
       a.n++;
@@ -125,16 +120,12 @@ for (const [b, r] of rows.entries()) {
 }
 
 function auroc(part: Part | "all"): string {
-  let [pairs, wins] = [0, 0];
-  for (const g of groups)
-    for (const a of g)
-      for (const b of g) {
-        const [x, y] = [a.mean[part], b.mean[part]];
-        if (!a.correct || b.correct || Number.isNaN(x) || Number.isNaN(y)) continue;
-        pairs++;
-        wins += x > y ? 1 : x === y ? 0.5 : 0;
-      }
-  return `${(wins / pairs).toFixed(3)} (${pairs} pairs)`;
+  // A sample with no position of this part has no mean: it takes part in no pair.
+  const scored = groups.map((g) => g.filter((x) => !Number.isNaN(x.mean[part])));
+  const a = withinGroupAuroc(
+    scored.map((g) => ({ scores: g.map((x) => x.mean[part]), correct: g.map((x) => x.correct) })),
+  );
+  return a ? `${a.auroc.toFixed(3)} (${a.pairs} pairs)` : "n/a (no group with both)";
 }
 console.log(
   `\nmean sc_t over the ${window} characters after a hard step written right: ${(after.right.sc / after.right.n).toFixed(3)} (${after.right.n} steps); written wrong: ${(after.wrong.sc / after.wrong.n).toFixed(3)} (${after.wrong.n} steps)`,

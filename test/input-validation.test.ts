@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Command } from "commander";
 import { registerEval } from "../src/cli/eval.ts";
-import { resolveConfig } from "../src/cli/options.ts";
+import { positiveIntFlag, resolveConfig } from "../src/cli/options.ts";
 import { PretrainSchema } from "../src/cli/organism.ts";
 import { runTraining } from "../src/cli/train.ts";
 import { TrainConfigSchema } from "../src/rl/config.ts";
@@ -126,4 +126,13 @@ describe("rlif pretrain config", () => {
     const over = config("over.yaml", "data:\n  cross_check: 1.5\n");
     assert.throws(() => resolveConfig(PretrainSchema, { config: over }), /data\.cross_check: Too big/);
   });
+});
+
+test("a positive-integer flag names itself and the value it refused", () => {
+  assert.equal(positiveIntFlag("5", "seeds"), 5);
+  for (const bad of ["0", "-2", "1.5", "five", ""])
+    assert.throws(
+      () => positiveIntFlag(bad, "seeds"),
+      (e: Error) => e.message === `--seeds must be a positive integer, got "${bad}"`,
+    );
 });

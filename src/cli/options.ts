@@ -158,3 +158,10 @@ export function resumeCommand(args: readonly string[], command: string | undefin
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
   return ["rlif", ...kept.map(quote)].join(" ");
 }
+
+/** A command-line value that must be a positive integer (`--seeds 5`); the error names the flag. */
+export function positiveIntFlag(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${value}"`);
+  return n;
+}

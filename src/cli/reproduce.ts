@@ -6,6 +6,7 @@ import type { RunGroup } from "../analysis/conditions.ts";
 import { organismStudy } from "../study/organisms.ts";
 import { PROFILES, type Profile, restrictMethods, restrictRewards } from "../study/profiles.ts";
 import { reproduce } from "../study/reproduce.ts";
+import { positiveIntFlag } from "./options.ts";
 import { runTraining } from "./train.ts";
 
 const GROUPS: RunGroup[] = ["base", "instruct", "mix", "guard"];
@@ -67,14 +68,8 @@ export function registerReproduce(program: Command): void {
         if (f.rewards && f.methods) throw new Error("--rewards and --methods: give one of them");
         if (f.rewards) profile = restrictRewards(profile, list(f.rewards));
         if (f.methods) profile = restrictMethods(profile, list(f.methods));
-        const int = (s: string, name: string) => {
-          const n = Number(s);
-          if (!Number.isInteger(n) || n < 1)
-            throw new Error(`--${name} must be a positive integer, got "${s}"`);
-          return n;
-        };
-        if (f.seeds) profile.seeds = Array.from({ length: int(f.seeds, "seeds") }, (_, i) => i);
-        if (f.steps) profile.steps = int(f.steps, "steps");
+        if (f.seeds) profile.seeds = Array.from({ length: positiveIntFlag(f.seeds, "seeds") }, (_, i) => i);
+        if (f.steps) profile.steps = positiveIntFlag(f.steps, "steps");
         if (f.lr) {
           profile.lr = Number(f.lr);
           if (!(profile.lr > 0)) throw new Error(`--lr must be a positive number, got "${f.lr}"`);
