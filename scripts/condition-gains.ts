@@ -3,25 +3,14 @@
 // problems, 2,000 resamples) for conditions the verdicts do not tabulate (e.g. the instruct
 // model's RLVR runs, majority vote). docs/reproduce.md quotes it.
 // Usage: node --import tsx scripts/condition-gains.ts <study folder>
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { conditionRecords } from "../src/analysis/study-records.ts";
-import { type Design, effect, fmtEffect, gainGrid } from "../src/analysis/verdicts.ts";
-import { planStudy } from "../src/study/plan.ts";
-import { loadStudyRuns } from "../src/study/report.ts";
+import { effect, fmtEffect, gainGrid } from "../src/analysis/verdicts.ts";
+import { readStudyFolder, studyDesign } from "../src/study/report.ts";
 
 const dir = process.argv[2];
 if (!dir) throw new Error("usage: condition-gains.ts <study folder>");
-const plan = JSON.parse(readFileSync(join(dir, "plan.json"), "utf8"));
-const conds = conditionRecords(loadStudyRuns(planStudy({ out: dir, ...plan })).finished);
+const { profile, conds } = readStudyFolder(dir);
 for (const metric of ["sampled", "greedy"] as const) {
-  const d: Design = {
-    earlyStep: plan.profile.eval.earlyStep,
-    delta: plan.profile.delta,
-    alpha: 0.05,
-    metric,
-    resamples: 2000,
-  };
+  const d = { ...studyDesign(profile), metric };
   for (const c of conds) {
     const name = `${c.group}/${c.method ?? c.reward}${c.alpha !== undefined ? ` α=${c.alpha}` : ""}`;
     const early = effect("early", gainGrid(c, d.earlyStep, 0, metric), d, 1);

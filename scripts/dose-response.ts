@@ -8,10 +8,8 @@
 //        [--out FILE]
 
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { AurocFigure, CardRow } from "../src/analysis/organism-card.ts";
-import { conditionRecords } from "../src/analysis/study-records.ts";
 import {
   type ConditionRecords,
   type Design,
@@ -19,9 +17,7 @@ import {
   effect,
   gainGrid,
 } from "../src/analysis/verdicts.ts";
-import { planStudy } from "../src/study/plan.ts";
-import type { Profile } from "../src/study/profiles.ts";
-import { loadStudyRuns } from "../src/study/report.ts";
+import { readStudyFolder, studyDesign } from "../src/study/report.ts";
 import { writeFileAtomic } from "../src/util/fs.ts";
 
 const { values } = parseArgs({
@@ -39,19 +35,8 @@ function readPoint(spec: string): Point {
   const m = spec.match(/^([^=]+)=([^,]+),(.+)$/);
   if (!m) throw new Error(`--point: expected NAME=STUDY_DIR,CARD_JSON, got "${spec}"`);
   const [, name, dir, card] = m as unknown as [string, string, string, string];
-  const plan = JSON.parse(readFileSync(join(dir, "plan.json"), "utf8")) as {
-    profile: Profile;
-    base: string;
-    instruct: string;
-  };
-  const conds = conditionRecords(loadStudyRuns(planStudy({ out: dir, ...plan })).finished);
-  const design: Design = {
-    earlyStep: plan.profile.eval.earlyStep,
-    delta: plan.profile.delta,
-    alpha: 0.05,
-    metric: "sampled",
-    resamples: 2000,
-  };
+  const { profile, conds } = readStudyFolder(dir);
+  const design: Design = { ...studyDesign(profile), metric: "sampled" };
   const rewards: Point["rewards"] = {};
   for (const reward of ["self-certainty", "token-entropy", "trajectory-entropy", "correctness"]) {
     const c = conds.find((x: ConditionRecords) => x.group === "base" && x.reward === reward && !x.method);
@@ -65,12 +50,12 @@ function readPoint(spec: string): Point {
   const rows = (JSON.parse(readFileSync(card, "utf8")) as { rows: CardRow[] }).rows;
   const row = rows.find((r) => r.split === "test-id") ?? rows[0];
   if (!row?.confidence) throw new Error(`${card}: no confidence figures (run scripts/organism-card.ts)`);
-  const seeds = plan.profile.seeds.length;
+  const seeds = profile.seeds.length;
   return {
     name,
     auroc: row.confidence,
     rewards,
-    n: `${seeds} seed${seeds > 1 ? "s" : ""} × ${plan.profile.eval.test.limit}`,
+    n: `${seeds} seed${seeds > 1 ? "s" : ""} × ${profile.eval.test.limit}`,
   };
 }
 

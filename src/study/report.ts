@@ -5,10 +5,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedRun } from "../analysis/conditions.ts";
 import { metricsFinished, readRun } from "../analysis/runs.ts";
+import { conditionRecords } from "../analysis/study-records.ts";
 import { buildSummary, type Summary, type SummaryInput } from "../analysis/summary.ts";
+import type { ConditionRecords, Design } from "../analysis/verdicts.ts";
 import { renderReport } from "../report/build.ts";
-import { writeFileAtomic } from "../util/fs.ts";
-import type { PlannedRun } from "./plan.ts";
+import { readJsonFile, writeFileAtomic } from "../util/fs.ts";
+import { type PlannedRun, planStudy } from "./plan.ts";
+import type { Profile } from "./profiles.ts";
 
 /** Every finished planned run, read once, and the ids of those begun but not finished. A run still
  *  training (another `reproduce` process may share the folder) is left out of the report: its last
@@ -26,6 +29,20 @@ export function loadStudyRuns(runs: PlannedRun[]): { finished: LoadedRun[]; unfi
     else if (!r.sharedWith) unfinished.push(r.id);
   }
   return { finished, unfinished };
+}
+
+/** The paired verdicts' design a profile pre-registers: its early step and equivalence bound δ. */
+export function studyDesign(profile: Profile): Omit<Design, "metric"> {
+  return { earlyStep: profile.eval.earlyStep, delta: profile.delta, alpha: 0.05, resamples: 2000 };
+}
+
+/** A study folder read back for analyses after the study (scripts/dose-response.ts,
+ *  scripts/condition-gains.ts): the profile its plan.json holds and its finished runs' records by
+ *  condition. */
+export function readStudyFolder(dir: string): { profile: Profile; conds: ConditionRecords[] } {
+  const plan = readJsonFile<{ profile: Profile; base: string; instruct: string }>(join(dir, "plan.json"));
+  const { finished } = loadStudyRuns(planStudy({ out: dir, ...plan }));
+  return { profile: plan.profile, conds: conditionRecords(finished) };
 }
 
 export async function writeStudyReport(out: string, input: SummaryInput): Promise<Summary> {

@@ -14,7 +14,7 @@ import { executeStudy, type Trainer } from "./execute.ts";
 import { methodsNote, profileNote, templateNote, timingNote } from "./notes.ts";
 import { checkSameStudy, planStudy, type StudyOptions, selectRuns, writePlan } from "./plan.ts";
 import { completeTestEvaluations } from "./posthoc.ts";
-import { loadStudyRuns, writeStudyReport } from "./report.ts";
+import { loadStudyRuns, studyDesign, writeStudyReport } from "./report.ts";
 import { readTheory, updateTheory } from "./theory.ts";
 import { addTiming, readTimings } from "./timings.ts";
 
@@ -79,10 +79,7 @@ export async function reproduce(o: ReproduceOptions): Promise<Summary> {
   const summary = await writeStudyReport(o.out, {
     profile: profile.name,
     design: {
-      earlyStep: profile.eval.earlyStep,
-      delta: profile.delta,
-      alpha: 0.05,
-      resamples: 2000,
+      ...studyDesign(profile),
       candidates: Object.fromEntries(
         (profile.methods ?? []).flatMap((m) =>
           m.candidates ? [[m.name, m.candidates.map((c) => c.label)]] : [],
