@@ -123,6 +123,11 @@ describe("rlif pretrain config", () => {
       "data:\n  styles: { terse: 1, verbos: 1, stepwise: 0, answer-only: 0 }\n",
     );
     assert.throws(() => resolveConfig(PretrainSchema, { config: typo }), /data\.styles/);
+    assert.equal(ok.data.recheck, "make-ten");
+    const columns = config("columns.yaml", "data:\n  corpus: v2\n  recheck: columns\n");
+    assert.equal(resolveConfig(PretrainSchema, { config: columns }).data.recheck, "columns");
+    const method = config("method.yaml", "data:\n  recheck: carry-the-one\n");
+    assert.throws(() => resolveConfig(PretrainSchema, { config: method }), /data\.recheck/);
     const over = config("over.yaml", "data:\n  cross_check: 1.5\n");
     assert.throws(() => resolveConfig(PretrainSchema, { config: over }), /data\.cross_check: Too big/);
   });

@@ -213,7 +213,7 @@ describe("v2 corpus", () => {
       for (let b = 0; b <= 12; b++)
         for (const op of ["+", "-", "*"] as const) {
           const parts = recheckParts(a, op, b);
-          const written = recheckParts(a, op, b, true);
+          const written = recheckParts(a, op, b, "make-ten-remainder");
           if (!parts.length) {
             assert.deepEqual(written, []);
             continue;
@@ -231,12 +231,12 @@ describe("v2 corpus", () => {
             `${a}${op}${b}: ${JSON.stringify(written)}`,
           );
         }
-    assert.deepEqual(recheckParts(6, "+", 9, true), [
+    assert.deepEqual(recheckParts(6, "+", 9, "make-ten-remainder"), [
       [6, "+", 4, 10],
       [9, "-", 4, 5],
       [10, "+", 5, 15],
     ]);
-    assert.deepEqual(recheckParts(8, "*", 4, true), [
+    assert.deepEqual(recheckParts(8, "*", 4, "make-ten-remainder"), [
       [10, "-", 8, 2],
       [10, "*", 4, 40],
       [2, "*", 4, 8],
@@ -244,8 +244,76 @@ describe("v2 corpus", () => {
     ]);
   });
 
+  it("a column re-check adds or takes the units first and then the tens, with no carry or borrow between columns", () => {
+    let split = 0;
+    for (let a = 0; a <= 99; a++)
+      for (let b = 0; b <= 99; b++)
+        for (const op of ["+", "-"] as const) {
+          const v = applyOp(a, op, b);
+          if (v < 0) continue;
+          const parts = recheckParts(a, op, b, "columns");
+          const carries = isHardStep(a, op, b, 12);
+          // Only carries and borrows of numbers with tens are split; their last part is the value.
+          if (!carries || (op === "+" && a < 10 && b < 10)) {
+            assert.deepEqual(parts, [], `${a}${op}${b}`);
+            continue;
+          }
+          split++;
+          assert.ok(parts.length >= 1 && parts.length <= 3, `${a}${op}${b}`);
+          for (const [x, o, y, z] of parts)
+            assert.equal(applyOp(x, o, y), z, `${a}${op}${b}: ${x}${o}${y}=${z}`);
+          // The first part is the units column's fact: both units digits, the borrowed ten added.
+          const [x0, o0, y0] = parts[0]!;
+          assert.deepEqual([x0, o0, y0], op === "+" ? [a % 10, "+", b % 10] : [10 + (a % 10), "-", b % 10]);
+          // Every later part joins tens to tens or to the units' result: a round operand, no carry.
+          for (const [x, o, y] of parts.slice(1)) {
+            assert.ok(x % 10 === 0 || y % 10 === 0, `${a}${op}${b}: ${x}${o}${y}`);
+            assert.ok(!isHardStep(x, o, y, 12), `${a}${op}${b}: ${x}${o}${y}`);
+          }
+          assert.equal(parts.at(-1)![3], v, `${a}${op}${b}`);
+        }
+    assert.ok(split > 3000, `${split} steps split`);
+    assert.deepEqual(recheckParts(27, "+", 8, "columns"), [
+      [7, "+", 8, 15],
+      [20, "+", 15, 35],
+    ]);
+    assert.deepEqual(recheckParts(52, "-", 17, "columns"), [
+      [12, "-", 7, 5],
+      [40, "-", 10, 30],
+      [30, "+", 5, 35],
+    ]);
+    assert.deepEqual(recheckParts(23, "-", 17, "columns"), [[13, "-", 7, 6]]);
+    // Products keep make-ten's split.
+    assert.deepEqual(recheckParts(8, "*", 4, "columns"), recheckParts(8, "*", 4));
+  });
+
+  it("a corpus with column re-checks re-checks the units first, and the reader still finds the re-checked step", () => {
+    const docs = pretrainDocumentsV2(3, 800, { ...DEFAULT_MIXTURE_V2, recheck: "columns" });
+    let read = 0;
+    let columns = 0;
+    for (const d of docs) {
+      const eqs = readSolution(d.text).equations;
+      eqs.forEach((e, i) => {
+        if (e.checks === undefined) return;
+        read++;
+        const step = eqs[e.checks]!;
+        // A re-check restates the step it checks; a split one works through the units column first.
+        assert.deepEqual([e.a, e.op, e.b], [step.a, step.op, step.b], d.text);
+        const work = eqs.slice(e.checks + 1, i);
+        if (step.op === "*" || !work.length) return;
+        columns++;
+        assert.deepEqual(
+          [work[0]!.a, work[0]!.op],
+          [step.op === "+" ? step.a % 10 : 10 + (step.a % 10), step.op],
+          d.text,
+        );
+      });
+    }
+    assert.ok(read > 50 && columns > 10, `${read} re-checks read, ${columns} column re-checks`);
+  });
+
   it("a corpus with written remainders re-checks through them, and the reader still finds the re-checked step", () => {
-    const docs = pretrainDocumentsV2(3, 800, { ...DEFAULT_MIXTURE_V2, recheckRemainder: true });
+    const docs = pretrainDocumentsV2(3, 800, { ...DEFAULT_MIXTURE_V2, recheck: "make-ten-remainder" });
     let read = 0;
     let split = 0;
     for (const d of docs) {

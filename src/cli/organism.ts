@@ -12,7 +12,12 @@ import { codecFor, REPO_ROOT } from "../model/open.ts";
 import { loadTokenizer, saveTokenizer, type Tokenizer } from "../model/tokenizer.ts";
 import { Transformer } from "../model/transformer.ts";
 import { type PromptKind, pretrainDocuments, sftExamples } from "../tasks/corpus.ts";
-import { DEFAULT_MIXTURE_V2, pretrainDocumentsV2 } from "../tasks/corpus-v2.ts";
+import {
+  DEFAULT_MIXTURE_V2,
+  pretrainDocumentsV2,
+  RECHECK_METHODS,
+  type RecheckMethod,
+} from "../tasks/corpus-v2.ts";
 import { organismTokenizer, PackedStream, SftBatches } from "../tasks/organism-batches.ts";
 import { transitionalRate } from "../tasks/transitional.ts";
 import { type BatchSource, type LmStepMetrics, trainLm } from "../train/lm.ts";
@@ -88,10 +93,12 @@ export const PretrainSchema = z
           .max(1)
           .default(DEFAULT_MIXTURE_V2.informativeness)
           .describe("v2 only: share of documents whose hedging and drift track their errors (κ)"),
-        recheck_remainder: z
-          .boolean()
-          .default(DEFAULT_MIXTURE_V2.recheckRemainder)
-          .describe("v2 only: re-checks write out how they split the operand (8 - 3 = 5)"),
+        recheck: z
+          .enum(RECHECK_METHODS as [RecheckMethod, ...RecheckMethod[]])
+          .default(DEFAULT_MIXTURE_V2.recheck)
+          .describe(
+            "v2 only: how a re-check recomputes a hard step: make-ten (27+3=30, 30+5=35), make-ten-remainder (the split 8-3=5 written), columns (7+8=15, 20+15=35)",
+          ),
         cross_check: z
           .number()
           .min(0)
@@ -228,7 +235,7 @@ export function registerOrganism(program: Command): void {
         ? pretrainDocumentsV2(cfg.seed, cfg.data.documents, {
             ...DEFAULT_MIXTURE_V2,
             informativeness: cfg.data.informativeness,
-            recheckRemainder: cfg.data.recheck_remainder,
+            recheck: cfg.data.recheck,
             crossCheckProb: cfg.data.cross_check,
             styleWeights: cfg.data.styles,
           })

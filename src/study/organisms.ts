@@ -22,6 +22,9 @@ export const ORGANISM_STUDIES = {
     adjust: (p: Profile): Profile => ({
       ...p,
       lr: V2_LR,
+      // At 48 steps RLVR was still rising (+7.5 pts); a 96-step trial on validation reached +10.8
+      // (docs/organism.md, "Why RLVR was weak"), so the full profile runs 96 to have its control.
+      steps: p.name === "full" ? V2_FULL_STEPS : p.steps,
       // The trials ran 16 prompts × 8 samples; the full profile takes that batch, the quick one
       // keeps its own to stay within its time budget.
       rollout: {
@@ -38,6 +41,9 @@ export type OrganismName = keyof typeof ORGANISM_STUDIES;
 /** RLVR trials on organism:val-id (docs/organism.md, "Organism v2": 40 steps of 16 × 8 from the
  *  stage-1 v2 base; validation mean@8 14.3% → 18.4% at 3e-5, → 22.0% at 1e-4) chose it. */
 const V2_LR = 1e-4;
+/** RLVR for 96 steps on organism:val-id, 256 × 8: mean@8 14.8% → 25.7%, every 16-step evaluation
+ *  above the last (docs/organism-v2/trials/v2k0-rlvr-96steps). */
+const V2_FULL_STEPS = 96;
 
 export function organismStudy(name: string): OrganismStudy {
   const o = (ORGANISM_STUDIES as Record<string, OrganismStudy>)[name];

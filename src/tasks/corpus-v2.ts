@@ -61,8 +61,8 @@ export interface MixtureV2 {
   reflectEasyProb: number;
   /** Probability that a reflection after a wrong step fixes it (else it wrongly confirms it). */
   reflectFixProb: number;
-  /** Whether a re-check writes out how it splits the operand (recheckParts' `writeRemainder`). */
-  recheckRemainder: boolean;
+  /** How a re-check recomputes a hard step (recheckParts). */
+  recheck: RecheckMethod;
   /** Probability that a worked solution with an answer cross-checks it before stating it: the
    *  whole chain recomputed from the problem's numbers ("Check: 8-2=6, 6+5=11, 11-4=7."). */
   crossCheckProb: number;
@@ -104,7 +104,7 @@ export const DEFAULT_MIXTURE_V2: Readonly<MixtureV2> = {
   reflectHardProb: 0.4,
   reflectEasyProb: 0.03,
   reflectFixProb: 0.9,
-  recheckRemainder: false,
+  recheck: "make-ten",
   crossCheckProb: 0,
   crossCheckSlipProb: 0.08,
   crossCheckAdoptProb: 0.5,
@@ -325,62 +325,83 @@ function prose(rng: Rng, w: Writer, text: string): string {
   return text.replace(/\p{L}+/gu, (word) => (rng.bool(w.typoProb) ? typo(rng, word) : word));
 }
 
+/** How a re-check recomputes a hard step. "make-ten": through a round number, the operand's split
+ *  left implicit; "make-ten-remainder": the same with the split written out; "columns": units
+ *  first, then the tens, so that no part carries or borrows into another column. */
+export type RecheckMethod = "make-ten" | "make-ten-remainder" | "columns";
+export const RECHECK_METHODS: readonly RecheckMethod[] = ["make-ten", "make-ten-remainder", "columns"];
+
+type Part = [number, Op, number, number];
+
 /** The easier computations a careful re-check of a hard step goes through, ending at the step's
- *  true value: make ten for a carry (27 + 8: 27 + 3 = 30, 30 + 5 = 35), down to a ten for a borrow
- *  (32 - 5: 32 - 2 = 30, 30 - 3 = 27), go through ten times the smaller factor for a product
- *  (8 * 4: 10 * 4 = 40, 2 * 4 = 8, 40 - 8 = 32; 13 * 3: 10 * 3 = 30, 3 * 3 = 9, 30 + 9 = 39).
- *  Empty where no split helps (easy steps, 30 - 7, 4 * 4).
- *  With `writeRemainder` the split of the operand is written out too (27 + 8: 27 + 3 = 30,
- *  8 - 3 = 5, 30 + 5 = 35; 8 * 4: 10 - 8 = 2, 10 * 4 = 40, ...): left implicit, that remainder is
- *  a two-hop computation a small model gets wrong (it writes 6 + 4 = 10, 10 + 4 = 14 for 6 + 9). */
-export function recheckParts(
-  a: number,
-  op: Op,
-  b: number,
-  writeRemainder = false,
-): Array<[number, Op, number, number]> {
-  type Part = [number, Op, number, number];
-  const withRemainder = (remainder: Part, parts: Part[], at: number): Part[] =>
-    writeRemainder ? [...parts.slice(0, at), remainder, ...parts.slice(at)] : parts;
+ *  true value. Empty where no split helps (easy steps, 30 - 7, 4 * 4).
+ *  - make-ten: to ten for a carry (27 + 8: 27 + 3 = 30, 30 + 5 = 35), down to a ten for a borrow
+ *    (32 - 5: 32 - 2 = 30, 30 - 3 = 27), through ten times the smaller factor for a product
+ *    (8 * 4: 10 * 4 = 40, 2 * 4 = 8, 40 - 8 = 32; 13 * 3: 10 * 3 = 30, 3 * 3 = 9, 30 + 9 = 39).
+ *  - make-ten-remainder: the split of the operand written out too (27 + 8: 27 + 3 = 30,
+ *    8 - 3 = 5, 30 + 5 = 35; 8 * 4: 10 - 8 = 2, 10 * 4 = 40, ...): left implicit, that remainder is
+ *    a two-hop computation a small model gets wrong (it writes 6 + 4 = 10, 10 + 4 = 14 for 6 + 9).
+ *  - columns: the units digits' fact, then the tens added back (27 + 8: 7 + 8 = 15, 20 + 15 = 35;
+ *    52 - 17: 12 - 7 = 5, 40 - 10 = 30, 30 + 5 = 35). Every operand is a digit or a copy of the
+ *    step's own with its units dropped, so the re-check copies rather than computes what the
+ *    make-ten split leaves implicit. Products split as in make-ten. */
+export function recheckParts(a: number, op: Op, b: number, method: RecheckMethod = "make-ten"): Part[] {
+  if (method === "columns" && op !== "*") return columnParts(a, op, b);
+  const parts = makeTenParts(a, op, b);
+  if (method !== "make-ten-remainder" || !parts.length) return parts.map((p) => p.part);
+  return parts.flatMap((p) => (p.remainder ? [p.remainder, p.part] : [p.part]));
+}
+
+/** make-ten's parts, each with the remainder that would be written before it. */
+function makeTenParts(a: number, op: Op, b: number): Array<{ part: Part; remainder?: Part }> {
   if (op === "+") {
     const c = 10 - (a % 10);
     if (a % 10 === 0 || c >= b) return [];
-    const parts: Part[] = [
-      [a, "+", c, a + c],
-      [a + c, "+", b - c, a + b],
+    return [
+      { part: [a, "+", c, a + c] },
+      { part: [a + c, "+", b - c, a + b], remainder: [b, "-", c, b - c] },
     ];
-    return withRemainder([b, "-", c, b - c], parts, 1);
   }
   if (op === "-") {
     const u = a % 10;
     if (u === 0 || u >= b % 10 || b <= u) return [];
-    const parts: Part[] = [
-      [a, "-", u, a - u],
-      [a - u, "-", b - u, a - b],
+    return [
+      { part: [a, "-", u, a - u] },
+      { part: [a - u, "-", b - u, a - b], remainder: [b, "-", u, b - u] },
     ];
-    return withRemainder([b, "-", u, b - u], parts, 1);
   }
   const [big, small] = a >= b ? [a, b] : [b, a];
   if (small < 2 || big < 6 || big === 10) return [];
   if (big > 10)
-    return withRemainder(
-      [big, "-", 10, big - 10],
-      [
-        [10, "*", small, 10 * small],
-        [big - 10, "*", small, (big - 10) * small],
-        [10 * small, "+", (big - 10) * small, a * b],
-      ],
-      0,
-    );
-  return withRemainder(
-    [10, "-", big, 10 - big],
-    [
-      [10, "*", small, 10 * small],
-      [10 - big, "*", small, (10 - big) * small],
-      [10 * small, "-", (10 - big) * small, a * b],
-    ],
-    0,
-  );
+    return [
+      { part: [10, "*", small, 10 * small], remainder: [big, "-", 10, big - 10] },
+      { part: [big - 10, "*", small, (big - 10) * small] },
+      { part: [10 * small, "+", (big - 10) * small, a * b] },
+    ];
+  return [
+    { part: [10, "*", small, 10 * small], remainder: [10, "-", big, 10 - big] },
+    { part: [10 - big, "*", small, (10 - big) * small] },
+    { part: [10 * small, "-", (10 - big) * small, a * b] },
+  ];
+}
+
+/** Column parts of a carry or a borrow (recheckParts, "columns"); empty for a step without one or
+ *  for two single digits (their fact is the step itself). */
+function columnParts(a: number, op: "+" | "-", b: number): Part[] {
+  const [ua, ub] = [a % 10, b % 10];
+  const [ta, tb] = [a - ua, b - ub];
+  if (op === "+") {
+    if (ua + ub < 10 || ta + tb === 0) return [];
+    const units: Part = [ua, "+", ub, ua + ub];
+    if (ta === 0 || tb === 0) return [units, [ta + tb, "+", ua + ub, a + b]];
+    return [units, [ta, "+", tb, ta + tb], [ta + tb, "+", ua + ub, a + b]];
+  }
+  if (ua >= ub || a < b) return [];
+  const units: Part = [10 + ua, "-", ub, 10 + ua - ub];
+  const tens = ta - 10 - tb;
+  if (tens === 0) return [units];
+  if (tb === 0) return [units, [tens, "+", units[3], a - b]];
+  return [units, [ta - 10, "-", tb, tens], [tens, "+", units[3], a - b]];
 }
 
 function renderReflection(
@@ -388,11 +409,11 @@ function renderReflection(
   w: Writer,
   e: Extract<Event, { type: "reflect" }>,
   compact: boolean,
-  writeRemainder: boolean,
+  method: RecheckMethod,
 ): string {
   const eq = (x: number, op: Op, y: number, v: number) => equation(rng, w, compact, x, op, y, v);
   // A re-check that misses the slip did not really recompute: it restates what was written.
-  const parts = e.written !== e.correct && !e.fixed ? [] : recheckParts(e.a, e.op, e.b, writeRemainder);
+  const parts = e.written !== e.correct && !e.fixed ? [] : recheckParts(e.a, e.op, e.b, method);
   const restated = eq(e.a, e.op, e.b, e.fixed ? e.correct : e.written);
   const work = parts.length
     ? `${parts.map(([x, op, y, v]) => eq(x, op, y, v)).join(", ")}, so ${restated}`
@@ -474,8 +495,7 @@ function renderSolutionV2(
   let stepNo = 0;
   for (const e of plan.events) {
     if (e.type === "step") parts.push(renderStep(e, style, ++stepNo, rng, w));
-    else if (e.type === "reflect")
-      parts.push(renderReflection(rng, w, e, style === "terse", m.recheckRemainder));
+    else if (e.type === "reflect") parts.push(renderReflection(rng, w, e, style === "terse", m.recheck));
     else {
       // A writer who has lost the thread writes everything after it carelessly.
       w = { ...w, typoProb: Math.max(w.typoProb, m.lostTypoProb) };
