@@ -128,6 +128,11 @@ describe("rlif pretrain config", () => {
     assert.equal(resolveConfig(PretrainSchema, { config: columns }).data.recheck, "columns");
     const method = config("method.yaml", "data:\n  recheck: carry-the-one\n");
     assert.throws(() => resolveConfig(PretrainSchema, { config: method }), /data\.recheck/);
+    assert.equal(ok.data.lose_thread, 0.05);
+    const lost = config("lost.yaml", "data:\n  corpus: v2\n  lose_thread: 0.12\n");
+    assert.equal(resolveConfig(PretrainSchema, { config: lost }).data.lose_thread, 0.12);
+    const negative = config("negative.yaml", "data:\n  lose_thread: -0.1\n");
+    assert.throws(() => resolveConfig(PretrainSchema, { config: negative }), /data\.lose_thread: Too small/);
     const over = config("over.yaml", "data:\n  cross_check: 1.5\n");
     assert.throws(() => resolveConfig(PretrainSchema, { config: over }), /data\.cross_check: Too big/);
   });

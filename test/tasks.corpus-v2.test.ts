@@ -244,6 +244,21 @@ describe("v2 corpus", () => {
     ]);
   });
 
+  it("in uncoupled documents the thread is lost at the configured rate per step, and never at rate 0", () => {
+    const lost = (rate: number) =>
+      share(
+        solutions(pretrainDocumentsV2(4, 2000, { ...mix(0), driftAnyStepProb: rate })).filter(
+          (d) => d.style !== "answer-only",
+        ),
+        (d) => d.drift !== undefined,
+      );
+    const [none, some, more] = [lost(0), lost(0.05), lost(0.15)];
+    assert.equal(none, 0);
+    // Problems have 2 to 4 steps: 1 - (1 - r)^steps lies between these bounds.
+    assert.ok(some > 0.07 && some < 0.2, `${some}`);
+    assert.ok(more > 2 * some, `${more} vs ${some}`);
+  });
+
   it("a column re-check adds or takes the units first and then the tens, with no carry or borrow between columns", () => {
     let split = 0;
     for (let a = 0; a <= 99; a++)

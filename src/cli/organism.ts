@@ -99,6 +99,14 @@ export const PretrainSchema = z
           .describe(
             "v2 only: how a re-check recomputes a hard step: make-ten (27+3=30, 30+5=35), make-ten-remainder (the split 8-3=5 written), columns (7+8=15, 20+15=35)",
           ),
+        lose_thread: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(DEFAULT_MIXTURE_V2.driftAnyStepProb)
+          .describe(
+            "v2 only: probability that a writer of an uncoupled document loses the thread after a step (rambles, gives up, drifts)",
+          ),
         cross_check: z
           .number()
           .min(0)
@@ -237,6 +245,7 @@ export function registerOrganism(program: Command): void {
             informativeness: cfg.data.informativeness,
             recheck: cfg.data.recheck,
             crossCheckProb: cfg.data.cross_check,
+            driftAnyStepProb: cfg.data.lose_thread,
             styleWeights: cfg.data.styles,
           })
         : pretrainDocuments(cfg.seed, cfg.data.documents)
