@@ -142,6 +142,38 @@ describe("organism card: reflection", () => {
     assert.ok(Math.abs(r.chance! - 4 / 9) < 1e-12);
     assert.ok(Math.abs(r.fix_minus_chance!.estimate - 2 / 9) < 1e-12);
     assert.ok(r.fix_minus_chance!.lo <= r.fix_minus_chance!.hi);
+    // All three re-checks of a wrong step are bare; the missed one restates the wrong value; the
+    // one re-check of a right step (3+4=7) keeps it.
+    assert.deepEqual(r.anatomy, {
+      bare_after_wrong: 1,
+      fix_rate_bare: 2 / 3,
+      fix_rate_worked: Number.NaN,
+      copied_after_wrong: 1 / 3,
+      after_right: 1,
+      broken_after_right: 0,
+    });
+  });
+
+  test("re-checks with working, and re-checks that break a right step", () => {
+    const r = reflectionFigures([
+      problem("p", [
+        // Wrong step, worked re-check that fixes it.
+        sampleOf({ correct: true, text: "27+8=34. Hmm, 27+3=30, 30+5=35, so 27+8=35, not 34. \\boxed{35}" }),
+        // Wrong step, worked re-check that goes wrong elsewhere.
+        sampleOf({ correct: false, text: "27+8=34. Hmm, 27+3=30, 30+4=34, so 27+8=36, not 34. \\boxed{36}" }),
+        // Right step, bare re-check that turns it wrong.
+        sampleOf({ correct: false, text: "27+8=35. Wait, 27+8=36, not 35. \\boxed{36}" }),
+      ]),
+    ]);
+    assert.equal(r.after_wrong, 2);
+    assert.deepEqual(r.anatomy, {
+      bare_after_wrong: 0,
+      fix_rate_bare: Number.NaN,
+      fix_rate_worked: 1 / 2,
+      copied_after_wrong: 0,
+      after_right: 1,
+      broken_after_right: 1,
+    });
   });
 
   test("no re-check of a wrong step: no fix rate, no chance", () => {
@@ -205,6 +237,8 @@ describe("organism card: row and tables", () => {
     assert.match(md, /\| m \| test-id \| 2 \| 50\.0% \| 66\.7% \|/);
     assert.match(md, /AUROC self-certainty/);
     assert.match(md, /\| 3 \| 66\.7% \[/);
+    // The re-checks' anatomy: 3 of 3 bare, fixed 66.7% bare and none worked, 1 of 3 restating.
+    assert.match(md, /\| m \| test-id \| 100\.0% of 3 \| 66\.7% \/ - \| 33\.3% \| 1 \| 0\.0% \|/);
     assert.doesNotMatch(md, /blocked/);
     const withBlock = cardTables([cardRow(meta, reflectionProblems, summary, reflectionProblems)]);
     assert.match(withBlock, /greedy acc: blocked \(Δ pp\)/);

@@ -93,6 +93,20 @@ export interface ReflectionFigures {
    *  (operation × hard/easy), that rate taken over all first-time steps of these samples. */
   chance: number | null;
   fix_minus_chance: UnitInterval | null;
+  /** How the re-checks went, read back: of the re-checks of a wrong step, the share with no
+   *  working (the fact restated) and the fix rates with and without working; the share that
+   *  restate the wrong value written; and of the re-checks of a right step, the share that write a
+   *  wrong value instead (the corpus's never do). */
+  anatomy: RecheckAnatomy;
+}
+
+export interface RecheckAnatomy {
+  bare_after_wrong: number;
+  fix_rate_bare: number;
+  fix_rate_worked: number;
+  copied_after_wrong: number;
+  after_right: number;
+  broken_after_right: number;
 }
 
 /** A step's kind for the chance rate: its operation and whether it is hard. */
@@ -105,7 +119,9 @@ const isRight = (e: WrittenEquation) => applyOp(e.a, e.op, e.b) === e.value;
 /** One problem's first-time steps by kind, and its re-checks of wrong steps (bootstrap unit). */
 interface ReflectionUnit {
   tallies: Map<string, { right: number; total: number }>;
-  rechecks: { kind: string; fixed: boolean }[];
+  rechecks: { kind: string; fixed: boolean; bare: boolean; copied: boolean }[];
+  /** Re-checks of a right step, and how many of them wrote a wrong value. */
+  right: { n: number; broken: number };
 }
 
 function fixRate(units: readonly ReflectionUnit[]): number {
@@ -156,7 +172,7 @@ export function reflectionFigures(
   const steps = { hard: 0, easy: 0 };
   const rechecked = { hard: 0, easy: 0 };
   for (const p of problems) {
-    const unit: ReflectionUnit = { tallies: new Map(), rechecks: [] };
+    const unit: ReflectionUnit = { tallies: new Map(), rechecks: [], right: { n: 0, broken: 0 } };
     for (const s of p.samples) {
       const r = readSolution(s.text);
       samples++;
@@ -169,7 +185,17 @@ export function reflectionFigures(
       r.equations.forEach((e, i) => {
         if (e.inReflection) {
           const c = e.checks === undefined ? undefined : r.equations[e.checks];
-          if (c && !isRight(c)) unit.rechecks.push({ kind: stepKind(c, hardProduct), fixed: isRight(e) });
+          if (!c) return;
+          if (isRight(c)) {
+            unit.right.n++;
+            if (!isRight(e)) unit.right.broken++;
+          } else
+            unit.rechecks.push({
+              kind: stepKind(c, hardProduct),
+              fixed: isRight(e),
+              bare: i - e.checks! === 1,
+              copied: e.value === c.value,
+            });
           return;
         }
         const kind = stepKind(e, hardProduct);
@@ -200,6 +226,26 @@ export function reflectionFigures(
     fix_rate: afterWrong ? unitBootstrap(units, fixRate, o) : null,
     chance: afterWrong ? chanceRate(units) : null,
     fix_minus_chance: afterWrong ? unitBootstrap(units, (us) => fixRate(us) - chanceRate(us), o) : null,
+    anatomy: recheckAnatomy(units),
+  };
+}
+
+function recheckAnatomy(units: readonly ReflectionUnit[]): RecheckAnatomy {
+  const wrong = units.flatMap((u) => u.rechecks);
+  const rate = (xs: readonly { fixed: boolean }[]) =>
+    xs.length ? xs.filter((r) => r.fixed).length / xs.length : Number.NaN;
+  const bare = wrong.filter((r) => r.bare);
+  const right = units.reduce((t, u) => ({ n: t.n + u.right.n, broken: t.broken + u.right.broken }), {
+    n: 0,
+    broken: 0,
+  });
+  return {
+    bare_after_wrong: wrong.length ? bare.length / wrong.length : Number.NaN,
+    fix_rate_bare: rate(bare),
+    fix_rate_worked: rate(wrong.filter((r) => !r.bare)),
+    copied_after_wrong: wrong.length ? wrong.filter((r) => r.copied).length / wrong.length : Number.NaN,
+    after_right: right.n,
+    broken_after_right: right.n ? right.broken / right.n : Number.NaN,
   };
 }
 
@@ -463,6 +509,23 @@ export function cardTables(rows: readonly CardRow[]): string {
       ci(x.fix_minus_chance, pp),
     ],
   );
+  const anatomy = table(
+    rows,
+    [
+      "re-checks of a wrong step: bare",
+      "fixed: bare / worked",
+      "restating the wrong value",
+      "re-checks of a right step",
+      "turning it wrong",
+    ],
+    ({ reflection: { anatomy: a, after_wrong } }) => [
+      `${pct(a.bare_after_wrong)} of ${after_wrong}`,
+      `${pct(a.fix_rate_bare)} / ${pct(a.fix_rate_worked)}`,
+      pct(a.copied_after_wrong),
+      String(a.after_right),
+      pct(a.broken_after_right),
+    ],
+  );
   const measured = rows.filter((r) => r.blocked);
   const blocked = table(
     measured,
@@ -478,5 +541,5 @@ export function cardTables(rows: readonly CardRow[]): string {
     ["no boxed answer", "drifts into another problem", "rambling", "truncated"],
     ({ failures: f }) => [f.no_boxed_answer, f.other_problem, f.rambling, f.truncated].map(shareCell),
   );
-  return `${[v1, confidence, reflection, ...(measured.length ? [blocked] : []), failures].join("\n\n")}\n`;
+  return `${[v1, confidence, reflection, anatomy, ...(measured.length ? [blocked] : []), failures].join("\n\n")}\n`;
 }
