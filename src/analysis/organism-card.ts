@@ -124,16 +124,15 @@ interface ReflectionUnit {
   right: { n: number; broken: number };
 }
 
-function fixRate(units: readonly ReflectionUnit[]): number {
-  let fixed = 0;
-  let n = 0;
-  for (const u of units)
-    for (const r of u.rechecks) {
-      n++;
-      if (r.fixed) fixed++;
-    }
-  return n ? fixed / n : Number.NaN;
-}
+/** The share of `xs` for which `f` holds; NaN for none. */
+const shareOf = <T>(xs: readonly T[], f: (x: T) => boolean) =>
+  xs.length ? xs.filter(f).length / xs.length : Number.NaN;
+
+const fixRate = (units: readonly ReflectionUnit[]) =>
+  shareOf(
+    units.flatMap((u) => u.rechecks),
+    (r) => r.fixed,
+  );
 
 function chanceRate(units: readonly ReflectionUnit[]): number {
   const pooled = new Map<string, { right: number; total: number }>();
@@ -232,20 +231,22 @@ export function reflectionFigures(
 
 function recheckAnatomy(units: readonly ReflectionUnit[]): RecheckAnatomy {
   const wrong = units.flatMap((u) => u.rechecks);
-  const rate = (xs: readonly { fixed: boolean }[]) =>
-    xs.length ? xs.filter((r) => r.fixed).length / xs.length : Number.NaN;
-  const bare = wrong.filter((r) => r.bare);
-  const right = units.reduce((t, u) => ({ n: t.n + u.right.n, broken: t.broken + u.right.broken }), {
-    n: 0,
-    broken: 0,
-  });
+  const fixed = (r: { fixed: boolean }) => r.fixed;
+  const afterRight = units.reduce((n, u) => n + u.right.n, 0);
+  const broken = units.reduce((n, u) => n + u.right.broken, 0);
   return {
-    bare_after_wrong: wrong.length ? bare.length / wrong.length : Number.NaN,
-    fix_rate_bare: rate(bare),
-    fix_rate_worked: rate(wrong.filter((r) => !r.bare)),
-    copied_after_wrong: wrong.length ? wrong.filter((r) => r.copied).length / wrong.length : Number.NaN,
-    after_right: right.n,
-    broken_after_right: right.n ? right.broken / right.n : Number.NaN,
+    bare_after_wrong: shareOf(wrong, (r) => r.bare),
+    fix_rate_bare: shareOf(
+      wrong.filter((r) => r.bare),
+      fixed,
+    ),
+    fix_rate_worked: shareOf(
+      wrong.filter((r) => !r.bare),
+      fixed,
+    ),
+    copied_after_wrong: shareOf(wrong, (r) => r.copied),
+    after_right: afterRight,
+    broken_after_right: afterRight ? broken / afterRight : Number.NaN,
   };
 }
 
@@ -260,8 +261,6 @@ export interface BlockedFigures {
   reflecting: number;
 }
 
-const shareOf = <T>(xs: readonly T[], f: (x: T) => boolean) =>
-  xs.length ? xs.filter(f).length / xs.length : Number.NaN;
 const meanCorrect = (xs: readonly { correct: boolean }[]) => shareOf(xs, (x) => x.correct);
 
 /** What blocking reflection does to accuracy: `blocked` holds the same problems, in the same

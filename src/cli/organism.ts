@@ -12,12 +12,7 @@ import { codecFor, REPO_ROOT } from "../model/open.ts";
 import { loadTokenizer, saveTokenizer, type Tokenizer } from "../model/tokenizer.ts";
 import { Transformer } from "../model/transformer.ts";
 import { type PromptKind, pretrainDocuments, sftExamples } from "../tasks/corpus.ts";
-import {
-  DEFAULT_MIXTURE_V2,
-  pretrainDocumentsV2,
-  RECHECK_METHODS,
-  type RecheckMethod,
-} from "../tasks/corpus-v2.ts";
+import { DEFAULT_MIXTURE_V2, pretrainDocumentsV2, RECHECK_METHODS } from "../tasks/corpus-v2.ts";
 import { organismTokenizer, PackedStream, SftBatches } from "../tasks/organism-batches.ts";
 import { transitionalRate } from "../tasks/transitional.ts";
 import { type BatchSource, type LmStepMetrics, trainLm } from "../train/lm.ts";
@@ -94,7 +89,7 @@ export const PretrainSchema = z
           .default(DEFAULT_MIXTURE_V2.informativeness)
           .describe("v2 only: share of documents whose hedging and drift track their errors (κ)"),
         recheck: z
-          .enum(RECHECK_METHODS as [RecheckMethod, ...RecheckMethod[]])
+          .enum(RECHECK_METHODS)
           .default(DEFAULT_MIXTURE_V2.recheck)
           .describe(
             "v2 only: how a re-check recomputes a hard step: make-ten (27+3=30, 30+5=35), make-ten-remainder (the split 8-3=5 written), columns (7+8=15, 20+15=35)",

@@ -328,8 +328,8 @@ function prose(rng: Rng, w: Writer, text: string): string {
 /** How a re-check recomputes a hard step. "make-ten": through a round number, the operand's split
  *  left implicit; "make-ten-remainder": the same with the split written out; "columns": units
  *  first, then the tens, so that no part carries or borrows into another column. */
-export type RecheckMethod = "make-ten" | "make-ten-remainder" | "columns";
-export const RECHECK_METHODS: readonly RecheckMethod[] = ["make-ten", "make-ten-remainder", "columns"];
+export const RECHECK_METHODS = ["make-ten", "make-ten-remainder", "columns"] as const;
+export type RecheckMethod = (typeof RECHECK_METHODS)[number];
 
 type Part = [number, Op, number, number];
 
