@@ -26,7 +26,7 @@ describe("shipped configs", () => {
         `${f} should name one command (rlif pretrain or rlif sft), names ${[...named]}`,
       );
       const command = [...named][0] as keyof typeof SCHEMAS;
-      const cfg = resolveConfig(SCHEMAS[command], { config: path }) as { out: string; export: string };
+      const cfg = resolveConfig(SCHEMAS[command], { config: path });
       assert.match(cfg.export, /^models\//, `${f} exports into models/`);
       assert.match(cfg.out, /^runs\//, `${f} trains in a folder under runs/`);
     });
